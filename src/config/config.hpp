@@ -1,0 +1,98 @@
+// cachecar's validated configuration, built from YAML plus CACHECAR_* environment overrides.
+// Loading throws ConfigError (start-up only); everything after that reads these plain structs.
+#pragma once
+
+#include "policy/cacheability.hpp"
+#include "policy/rules.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace cachecar::config {
+
+// Every message names the source, line and field: "cachecar.yaml:14: rules[1].ttl: ...".
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct HostPort {
+  std::string host;  // literal address or name; "0.0.0.0", "127.0.0.1", "::1", "localhost"
+  std::uint16_t port = 0;
+  std::string to_string() const;  // "host:port", IPv6 in brackets
+};
+
+struct UpstreamConfig {
+  std::string url;  // as written, "http://127.0.0.1:8000"; only http:// is supported
+  HostPort address;
+  std::string base_path;  // path prefix of the url ("" or "/v1"), prepended to forwarded paths
+  std::chrono::milliseconds connect_timeout{2000};
+  std::chrono::milliseconds timeout{30'000};  // whole response (header and each body read)
+  std::size_t max_idle_connections = 64;      // per thread
+};
+
+struct StoreConfig {
+  std::string url;       // as written
+  bool memory = false;   // "memory://"
+  HostPort address;      // redis host/port when !memory
+  std::string password;  // from redis://:password@host
+  int db = 0;
+  std::string key_prefix = "cachecar:";
+  std::chrono::milliseconds timeout{100};  // per command
+  std::size_t connections = 1;             // pipelined connections per thread
+  std::uint64_t memory_max_bytes = 64ULL << 20;  // memory:// capacity
+};
+
+struct AdminConfig {
+  HostPort listen{"127.0.0.1", 8081};
+  std::string token;  // empty = none
+  bool allow_unauthenticated = false;
+};
+
+struct LimitsConfig {
+  std::uint32_t max_header_bytes = 16 * 1024;             // larger request head -> 431
+  std::uint64_t max_request_body_bytes = 64ULL << 20;     // larger request body -> 413
+  std::chrono::milliseconds client_header_timeout{10'000};  // to receive a request head
+  std::chrono::milliseconds client_idle_timeout{60'000};    // keep-alive idle between requests
+  std::chrono::milliseconds client_body_timeout{30'000};    // per body read / response write
+};
+
+struct LogConfig {
+  std::string level = "info";  // trace, debug, info, warn, error, off
+  std::string format = "text";  // text | json
+  bool access_log = true;
+};
+
+struct Config {
+  std::string source;  // file path, for messages
+  HostPort listen{"0.0.0.0", 8080};
+  unsigned threads = 0;  // 0 = one per core ("auto")
+  UpstreamConfig upstream;
+  StoreConfig store;
+  AdminConfig admin;
+  policy::CacheLimits cache;
+  std::string bypass_param = "nocache";
+  LimitsConfig limits;
+  LogConfig log;
+  policy::RuleSet rules;
+};
+
+// Returns the value of an environment variable, or nullopt. Injected for tests.
+using EnvLookup = std::function<std::optional<std::string>(std::string_view name)>;
+EnvLookup process_env();
+
+// Parses and validates. `source` names the text in messages. Env overrides (CACHECAR_LISTEN,
+// CACHECAR_UPSTREAM_URL, CACHECAR_REDIS_URL, CACHECAR_ADMIN_LISTEN, CACHECAR_ADMIN_TOKEN,
+// CACHECAR_LOG_LEVEL) are applied before validation. Throws ConfigError.
+Config load_config_text(std::string_view yaml, std::string_view source, const EnvLookup& env);
+Config load_config_file(const std::string& path, const EnvLookup& env);
+
+// Parses "host:port", "[::1]:port" or ":port". Nullopt when malformed.
+std::optional<HostPort> parse_host_port(std::string_view text);
+
+}  // namespace cachecar::config

@@ -1,0 +1,67 @@
+// The cache store interface: byte values under logical keys, with TTLs and indexed deletion.
+// Implementations: MemoryStore (in-process) and redis::RedisStore. Keep Beast out of here.
+#pragma once
+
+#include "core/error.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cachecar::store {
+
+// One deletion request. Keys are logical ("GET:/api/users/42"); the store adds its own prefix.
+struct EraseTarget {
+  enum class Kind {
+    Exact,            // just this key
+    PathAndVariants,  // this key and every key starting with key + "?"
+    Prefix,           // every key starting with key
+  };
+  Kind kind = Kind::Exact;
+  std::string key;
+};
+
+struct StoreHealth {
+  bool connected = true;
+  std::string_view state = "closed";  // circuit state: "closed", "open", "half-open"
+};
+
+// Contract for every member coroutine:
+// - runs on, and completes on, the executor of the coroutine that awaits it;
+// - never throws; failures (timeout, unreachable, bad reply) come back as error codes and must
+//   be treated by callers as a miss / no-op;
+// - completes within the store's configured timeout (or immediately when known to be down).
+class CacheStore {
+ public:
+  virtual ~CacheStore() = default;
+
+  // The value, or nullopt when absent or expired.
+  virtual boost::asio::awaitable<result<std::optional<std::string>>> get(std::string key) = 0;
+
+  // Stores value for ttl (> 0). `ns` is the rule's namespace ("" = none), for clear(ns).
+  virtual boost::asio::awaitable<boost::system::error_code> put(std::string key, std::string value,
+                                                                std::chrono::milliseconds ttl,
+                                                                std::string ns) = 0;
+
+  // Deletes everything the targets name, in one round trip. Returns how many entries existed.
+  virtual boost::asio::awaitable<result<std::uint64_t>> erase(std::vector<EraseTarget> targets) = 0;
+
+  // Deletes every entry of this store (under its prefix only), or only namespace `ns`.
+  virtual boost::asio::awaitable<result<std::uint64_t>> clear(std::optional<std::string> ns) = 0;
+
+  // Live entries under this store's prefix.
+  virtual boost::asio::awaitable<result<std::uint64_t>> count() = 0;
+
+  // Round trip to the backing store.
+  virtual boost::asio::awaitable<result<std::chrono::microseconds>> ping() = 0;
+
+  virtual StoreHealth health() const = 0;
+  virtual std::string_view kind() const noexcept = 0;  // "redis" | "memory"
+};
+
+}  // namespace cachecar::store
