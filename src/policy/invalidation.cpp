@@ -1,0 +1,90 @@
+#include "policy/invalidation.hpp"
+
+#include "core/strings.hpp"
+
+#include <algorithm>
+
+namespace cachecar::policy {
+namespace {
+
+std::string_view strip_query_and_fragment(std::string_view ref) {
+  return ref.substr(0, ref.find_first_of("?#"));
+}
+
+// Removes "." and ".." segments (RFC 3986 §5.2.4) from an absolute path.
+std::string remove_dot_segments(std::string_view path) {
+  std::vector<std::string_view> segments;
+  std::size_t start = 1;
+  while (start <= path.size()) {
+    auto slash = path.find('/', start);
+    auto segment = path.substr(start, slash == std::string_view::npos ? std::string_view::npos
+                                                                      : slash - start);
+    if (segment == "..") {
+      if (!segments.empty()) segments.pop_back();
+      if (slash == std::string_view::npos) segments.emplace_back();
+    } else if (segment == ".") {
+      if (slash == std::string_view::npos) segments.emplace_back();
+    } else {
+      segments.push_back(segment);
+    }
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  std::string out;
+  for (auto segment : segments) {
+    out.push_back('/');
+    out.append(segment);
+  }
+  return out.empty() ? "/" : out;
+}
+
+}  // namespace
+
+bool is_invalidating_method(std::string_view method) noexcept {
+  return method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE";
+}
+
+bool is_invalidating_status(int status) noexcept { return status >= 200 && status < 400; }
+
+std::string resolve_same_host_path(std::string_view reference, std::string_view request_host,
+                                   std::string_view base_path) {
+  reference = core::trim(strip_query_and_fragment(core::trim(reference)));
+  if (reference.empty()) return {};
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (reference.size() >= scheme.size() &&
+        core::iequals(reference.substr(0, scheme.size()), scheme)) {
+      auto rest = reference.substr(scheme.size());
+      auto slash = rest.find('/');
+      auto authority = rest.substr(0, slash);
+      if (request_host.empty() || !core::iequals(authority, request_host)) return {};
+      return slash == std::string_view::npos ? "/" : remove_dot_segments(rest.substr(slash));
+    }
+  }
+  if (reference.starts_with("//")) return {};  // network-path reference: another authority
+  if (reference.find(':') < reference.find('/')) return {};  // another scheme (mailto:, ftp:)
+  if (reference.front() == '/') return remove_dot_segments(reference);
+  auto dir = base_path.substr(0, base_path.rfind('/') + 1);
+  return remove_dot_segments(std::string(dir) + std::string(reference));
+}
+
+std::vector<EraseSpec> invalidation_targets(const Rule* rule, const Params& params,
+                                            const WriteResponse& write) {
+  std::vector<EraseSpec> targets;
+  auto add = [&targets](EraseSpec spec) {
+    auto same = [&spec](const EraseSpec& other) {
+      return other.kind == spec.kind && other.key == spec.key;
+    };
+    if (std::none_of(targets.begin(), targets.end(), same)) targets.push_back(std::move(spec));
+  };
+  if (rule) {
+    for (const auto& tmpl : rule->invalidate) add(tmpl.fill(params));
+  }
+  add({EraseSpec::Kind::PathAndVariants, "GET:" + std::string(write.request_path)});
+  for (auto header : {write.location, write.content_location}) {
+    auto path = resolve_same_host_path(header, write.request_host, write.request_path);
+    if (!path.empty()) add({EraseSpec::Kind::PathAndVariants, "GET:" + path});
+  }
+  return targets;
+}
+
+}  // namespace cachecar::policy

@@ -1,0 +1,107 @@
+#include "proxy/forwarding.hpp"
+
+#include "core/strings.hpp"
+#include "net/wire.hpp"
+
+namespace cachecar::proxy {
+
+using core::iequals;
+
+bool is_hop_by_hop(std::string_view name) noexcept {
+  for (std::string_view hop : {"connection", "keep-alive", "proxy-connection", "proxy-authenticate",
+                               "proxy-authorization", "te", "trailer", "transfer-encoding",
+                               "upgrade"}) {
+    if (iequals(name, hop)) return true;
+  }
+  return false;
+}
+
+bool named_in_connection(std::string_view connection_value, std::string_view name) noexcept {
+  bool found = false;
+  core::for_each_list_item(connection_value, [&](std::string_view token) {
+    if (iequals(token, name)) found = true;
+  });
+  return found;
+}
+
+namespace {
+
+bool is_conditional(std::string_view name) noexcept {
+  return iequals(name, "if-none-match") || iequals(name, "if-modified-since") ||
+         iequals(name, "if-match") || iequals(name, "if-unmodified-since") ||
+         iequals(name, "if-range");
+}
+
+}  // namespace
+
+std::string render_upstream_request(const http::request_header<>& request,
+                                    const UpstreamRequestHead& head) {
+  std::string out;
+  out.reserve(512);
+  out.append(head.method);
+  out.push_back(' ');
+  out.append(head.target);
+  out.append(" HTTP/1.1\r\n");
+
+  const std::string_view connection = request[http::field::connection];
+  std::string forwarded_for;
+  bool has_host = false;
+  bool has_proto = false;
+  for (const auto& field : request) {
+    const std::string_view name = field.name_string();
+    const std::string_view value = field.value();
+    if (is_hop_by_hop(name) || named_in_connection(connection, name) ||
+        iequals(name, "content-length") || iequals(name, "expect")) {
+      continue;
+    }
+    if (head.strip_conditionals && is_conditional(name)) continue;
+    if (iequals(name, "x-forwarded-for")) {
+      if (!forwarded_for.empty()) forwarded_for.append(", ");
+      forwarded_for.append(value);
+      continue;
+    }
+    if (iequals(name, "host")) has_host = true;
+    if (iequals(name, "x-forwarded-proto")) has_proto = true;
+    net::append_field(out, name, value);
+  }
+  if (!has_host) net::append_field(out, "Host", head.default_host);
+  if (!head.client_ip.empty()) {
+    if (!forwarded_for.empty()) forwarded_for.append(", ");
+    forwarded_for.append(head.client_ip);
+  }
+  if (!forwarded_for.empty()) net::append_field(out, "X-Forwarded-For", forwarded_for);
+  if (!has_proto) net::append_field(out, "X-Forwarded-Proto", "http");
+  switch (head.framing) {
+    case BodyFraming::None: break;
+    case BodyFraming::ContentLength:
+      net::append_field(out, "Content-Length",
+                        static_cast<unsigned long long>(head.content_length));
+      break;
+    case BodyFraming::Chunked: net::append_field(out, "Transfer-Encoding", "chunked"); break;
+  }
+  out.append("\r\n");
+  return out;
+}
+
+policy::HeaderList collect_headers(const http::response_header<>& response) {
+  policy::HeaderList headers;
+  for (const auto& field : response) {
+    headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  }
+  return headers;
+}
+
+void append_relayable_fields(std::string& out, const policy::HeaderList& headers,
+                             bool keep_content_length) {
+  const std::string_view connection = policy::find_header(headers, "connection");
+  for (const auto& [name, value] : headers) {
+    if (is_hop_by_hop(name) || named_in_connection(connection, name) ||
+        iequals(name, "x-cache") || iequals(name, "cache-status")) {
+      continue;
+    }
+    if (iequals(name, "content-length") && !keep_content_length) continue;
+    net::append_field(out, name, value);
+  }
+}
+
+}  // namespace cachecar::proxy

@@ -1,0 +1,49 @@
+// Message hygiene between client and upstream: hop-by-hop fields (RFC 9110 §7.6.1), the request
+// head sent upstream, and the header list of an upstream response.
+#pragma once
+
+#include "net/http_types.hpp"
+#include "policy/http_view.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace cachecar::proxy {
+
+namespace http = net::http;
+
+// Connection-level fields that a proxy must not forward.
+bool is_hop_by_hop(std::string_view name) noexcept;
+
+// True when `name` is listed in the message's Connection header (those fields are hop-by-hop).
+bool named_in_connection(std::string_view connection_value, std::string_view name) noexcept;
+
+enum class BodyFraming { None, ContentLength, Chunked };
+
+struct UpstreamRequestHead {
+  std::string_view method;
+  std::string target;  // base path + path + query, bypass param already removed
+  std::string_view client_ip;
+  std::string_view default_host;  // Host to send when the client sent none
+  BodyFraming framing = BodyFraming::None;
+  std::uint64_t content_length = 0;  // with ContentLength
+  bool strip_conditionals = false;   // drop If-None-Match etc. so a cache fill gets a full 200
+};
+
+// "METHOD target HTTP/1.1\r\n" + forwardable client fields + Host + X-Forwarded-For/-Proto +
+// framing + "\r\n". Drops hop-by-hop fields, Expect, and the client's framing fields.
+std::string render_upstream_request(const http::request_header<>& request,
+                                    const UpstreamRequestHead& head);
+
+// All fields of an upstream response in order (for policy decisions and entries).
+policy::HeaderList collect_headers(const http::response_header<>& response);
+
+// Appends the fields of `headers` that may be relayed to the client: no hop-by-hop fields, no
+// fields named in Connection, no framing fields (cachecar sets its own), no X-Cache or
+// Cache-Status from upstream. Content-Length is kept only when keep_content_length (HEAD, 304).
+void append_relayable_fields(std::string& out, const policy::HeaderList& headers,
+                             bool keep_content_length);
+
+}  // namespace cachecar::proxy

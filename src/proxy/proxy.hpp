@@ -1,0 +1,64 @@
+// The request pipeline for one thread: client session loop, cache lookup, upstream forwarding
+// with streaming relay, storing, and invalidation on writes. Uses policy/ for every decision.
+#pragma once
+
+#include "metrics/metrics.hpp"
+#include "net/http_types.hpp"
+#include "net/listener.hpp"
+#include "policy/cacheability.hpp"
+#include "policy/rules.hpp"
+#include "store/cache_store.hpp"
+#include "upstream/pool.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace spdlog {
+class logger;
+}
+
+namespace cachecar::proxy {
+
+struct ProxyOptions {
+  std::shared_ptr<const policy::RuleSet> rules;  // shared by all threads, immutable
+  policy::CacheLimits cache;
+  std::string bypass_param = "nocache";
+  std::string upstream_base_path;     // prepended to every forwarded path
+  std::string upstream_host_header;   // Host sent when the client sent none
+  std::chrono::milliseconds upstream_timeout{30'000};
+  std::uint32_t max_header_bytes = 16 * 1024;
+  std::uint64_t max_request_body_bytes = 64ULL << 20;
+  std::chrono::milliseconds client_header_timeout{10'000};
+  std::chrono::milliseconds client_idle_timeout{60'000};
+  std::chrono::milliseconds client_body_timeout{30'000};
+  bool access_log = true;
+  bool json_access_log = false;
+  std::size_t max_pending_stores = 1024;  // fire-and-forget cache writes in flight per thread
+};
+
+class Session;
+
+class Proxy {
+ public:
+  // All references must outlive the Proxy; all of them belong to the caller's thread except
+  // options.rules and metrics, which are shared.
+  Proxy(ProxyOptions options, store::CacheStore& store, upstream::Pool& pool,
+        metrics::Metrics& metrics, net::ConnectionTracker& tracker);
+
+  // Serves one client connection until it closes. Never throws.
+  net::asio::awaitable<void> serve(net::tcp::socket socket);
+
+ private:
+  friend class Session;
+  ProxyOptions options_;
+  store::CacheStore& store_;
+  upstream::Pool& pool_;
+  metrics::Metrics& metrics_;
+  net::ConnectionTracker& tracker_;
+  std::shared_ptr<spdlog::logger> access_logger_;  // null = default logger
+  std::size_t pending_stores_ = 0;
+};
+
+}  // namespace cachecar::proxy

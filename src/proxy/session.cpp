@@ -1,0 +1,722 @@
+// One client connection: read requests, answer hits from the store, forward everything else to
+// the upstream, relay responses (buffering only cache fills, streaming the rest).
+#include "core/log_limiter.hpp"
+#include "core/strings.hpp"
+#include "net/wire.hpp"
+#include "policy/cache_key.hpp"
+#include "policy/entry.hpp"
+#include "policy/invalidation.hpp"
+#include "proxy/forwarding.hpp"
+#include "proxy/proxy.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <charconv>
+#include <optional>
+
+namespace cachecar::proxy {
+namespace {
+
+namespace asio = net::asio;
+namespace beast = net::beast;
+using net::error_code;
+using net::use_nothrow;
+using RequestParser = http::request_parser<http::buffer_body>;
+using ResponseParser = http::response_parser<http::buffer_body>;
+using metrics::CacheOutcome;
+
+constexpr std::size_t kRelayChunkBytes = 64 * 1024;
+constexpr std::uint32_t kMaxUpstreamHeaderBytes = 64 * 1024;
+
+// Process-wide: a dead store or upstream must not turn every request into a log line.
+core::LogLimiter g_store_error_log;
+core::LogLimiter g_upstream_error_log;
+
+std::int64_t unix_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Reads whatever body bytes are available (at least one parser step) into [data, capacity).
+template <class Stream, class Parser>
+asio::awaitable<std::pair<error_code, std::size_t>> read_body_piece(Stream& stream,
+                                                                    beast::flat_buffer& buffer,
+                                                                    Parser& parser, char* data,
+                                                                    std::size_t capacity) {
+  parser.get().body().data = data;
+  parser.get().body().size = capacity;
+  auto [ec, ignored] = co_await http::async_read_some(stream, buffer, parser, use_nothrow);
+  if (ec == http::error::need_buffer) ec = {};
+  co_return std::pair{ec, capacity - parser.get().body().size};
+}
+
+bool is_timeout(const error_code& ec) {
+  return ec == cachecar::errc::timeout || ec == beast::error::timeout;
+}
+
+// A pooled connection the upstream closed while idle fails like this on first use.
+bool is_stale_connection_error(const error_code& ec) {
+  return ec == http::error::end_of_stream || ec == asio::error::eof ||
+         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+         ec == http::error::partial_message;
+}
+
+std::string_view x_cache_value(CacheOutcome outcome) {
+  switch (outcome) {
+    case CacheOutcome::Hit: return "HIT";
+    case CacheOutcome::Miss: return "MISS";
+    case CacheOutcome::Bypass: return "BYPASS";
+    case CacheOutcome::Uncacheable:
+    case CacheOutcome::Pass: return "PASS";
+  }
+  return "PASS";
+}
+
+std::int64_t parse_age_seconds(std::string_view value) {
+  std::int64_t age = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), age);
+  return (ec == std::errc{} && age > 0) ? age : 0;
+}
+
+void log_store_error(std::string_view operation, const error_code& ec) {
+  std::uint64_t suppressed = 0;
+  if (g_store_error_log.allow(&suppressed)) {
+    spdlog::warn("cache store {} failed: {} (serving from upstream; {} similar errors suppressed)",
+                 operation, ec.message(), suppressed);
+  }
+}
+
+}  // namespace
+
+// Per-request state, from the request head to the access-log line.
+struct Exchange {
+  explicit Exchange(RequestParser& p) : parser(p) {}
+  RequestParser& parser;
+  std::string_view method;
+  std::string_view target;
+  std::string_view path;
+  std::string_view query;
+  bool keep_alive = true;
+  bool head_only = false;
+  bool has_authorization = false;
+  std::chrono::steady_clock::time_point start;
+
+  std::string request_body;     // whole body when it was small enough to buffer
+  bool body_streaming = false;  // body still unread in the parser: relay it, never retry
+
+  const policy::Rule* rule = nullptr;  // the caching rule when the request is cacheable
+  std::string key;
+  bool try_store = false;
+
+  CacheOutcome outcome = CacheOutcome::Pass;
+  std::string_view fwd = "method";  // RFC 9211 fwd parameter
+  std::string_view detail;          // RFC 9211 detail: why not stored
+  bool stored = false;
+  int status = 0;
+
+  std::string cache_status() const {
+    if (outcome == CacheOutcome::Hit) return "cachecar; hit";
+    std::string value = "cachecar; fwd=";
+    value.append(fwd);
+    if (stored) value.append("; stored");
+    if (!detail.empty()) {
+      value.append("; detail=");
+      value.append(detail);
+    }
+    return value;
+  }
+};
+
+class Session {
+ public:
+  Session(Proxy& proxy, net::tcp::socket socket)
+      : proxy_(proxy),
+        options_(proxy.options_),
+        stream_(std::move(socket)),
+        registration_(proxy.tracker_, stream_.socket()) {
+    error_code ec;
+    auto remote = stream_.socket().remote_endpoint(ec);
+    if (!ec) client_ip_ = remote.address().to_string();
+  }
+
+  asio::awaitable<void> run();
+
+ private:
+  asio::awaitable<bool> handle(RequestParser& parser);
+  asio::awaitable<bool> receive_request_body(Exchange& x);
+  asio::awaitable<bool> serve_cacheable(Exchange& x, const policy::Rule& rule);
+  asio::awaitable<bool> write_hit(Exchange& x, const policy::EntryView& entry);
+  asio::awaitable<bool> forward(Exchange& x);
+  asio::awaitable<error_code> send_request(Exchange& x, upstream::Connection& conn,
+                                           const std::string& head, bool* client_failed);
+  asio::awaitable<error_code> read_response_header(upstream::Connection& conn,
+                                                   std::optional<ResponseParser>& response,
+                                                   bool head_request);
+  asio::awaitable<void> invalidate(Exchange& x, const http::response_header<>& response);
+  asio::awaitable<bool> relay_response(Exchange& x, std::unique_ptr<upstream::Connection> conn,
+                                       ResponseParser& response);
+  asio::awaitable<bool> stream_response(Exchange& x, std::unique_ptr<upstream::Connection> conn,
+                                        ResponseParser& response,
+                                        const policy::HeaderList& headers,
+                                        std::string_view prefix);
+  asio::awaitable<bool> respond_upstream_failure(Exchange& x, const error_code& ec);
+  asio::awaitable<bool> respond(Exchange& x, int status, std::string_view body);
+  asio::awaitable<error_code> send(std::string_view a, std::string_view b = {},
+                                   std::string_view c = {});
+  void schedule_store(Exchange& x, const policy::HeaderList& headers, std::string_view reason,
+                      std::string_view body, std::chrono::milliseconds ttl);
+  static asio::awaitable<void> put_entry(Proxy& proxy, std::string key, std::string value,
+                                         std::chrono::milliseconds ttl, std::string ns,
+                                         std::size_t body_bytes);
+  void finish_client_head(std::string& head, const Exchange& x) const;
+  void log_access(const Exchange& x) const;
+  char* relay_buffer();
+
+  Proxy& proxy_;
+  const ProxyOptions& options_;
+  beast::tcp_stream stream_;
+  net::ConnectionTracker::Registration registration_;
+  beast::flat_buffer buffer_;
+  std::string client_ip_;
+  std::unique_ptr<char[]> relay_buffer_;
+};
+
+Proxy::Proxy(ProxyOptions options, store::CacheStore& store, upstream::Pool& pool,
+             metrics::Metrics& metrics, net::ConnectionTracker& tracker)
+    : options_(std::move(options)),
+      store_(store),
+      pool_(pool),
+      metrics_(metrics),
+      tracker_(tracker),
+      access_logger_(spdlog::get("access")) {
+  if (!options_.rules) options_.rules = std::make_shared<policy::RuleSet>();
+}
+
+asio::awaitable<void> Proxy::serve(net::tcp::socket socket) {
+  Session session(*this, std::move(socket));
+  co_await session.run();
+}
+
+char* Session::relay_buffer() {
+  if (!relay_buffer_) relay_buffer_ = std::make_unique<char[]>(kRelayChunkBytes);
+  return relay_buffer_.get();
+}
+
+asio::awaitable<error_code> Session::send(std::string_view a, std::string_view b,
+                                          std::string_view c) {
+  const std::array<asio::const_buffer, 3> buffers{asio::buffer(a), asio::buffer(b),
+                                                  asio::buffer(c)};
+  stream_.expires_after(options_.client_body_timeout);
+  auto [ec, written] = co_await asio::async_write(stream_, buffers, use_nothrow);
+  co_return ec;
+}
+
+asio::awaitable<void> Session::run() {
+  bool first = true;
+  while (!proxy_.tracker_.stopping()) {
+    RequestParser parser;
+    parser.header_limit(options_.max_header_bytes);
+    parser.body_limit(options_.max_request_body_bytes);
+    registration_.set_idle(true);
+    stream_.expires_after(first ? options_.client_header_timeout : options_.client_idle_timeout);
+    auto [ec, ignored] = co_await http::async_read_header(stream_, buffer_, parser, use_nothrow);
+    registration_.set_idle(false);
+    first = false;
+    if (ec) {
+      int status = 0;
+      if (ec == http::error::header_limit) {
+        status = 431;
+      } else if (ec == http::error::body_limit) {
+        status = 413;
+      } else if (ec.category() == make_error_code(http::error::bad_method).category() &&
+                 ec != http::error::end_of_stream && ec != http::error::partial_message) {
+        status = 400;
+      }
+      if (status != 0) {
+        auto response = net::render_response(
+            status, "application/json",
+            net::json_error_body(status == 400 ? "bad_request"
+                                 : status == 413 ? "payload_too_large"
+                                                 : "request_header_fields_too_large",
+                                 ec.message()),
+            false);
+        co_await send(response);
+      }
+      break;
+    }
+    if (!co_await handle(parser)) break;
+  }
+  error_code ignored_ec;
+  stream_.socket().shutdown(net::tcp::socket::shutdown_send, ignored_ec);
+}
+
+asio::awaitable<bool> Session::handle(RequestParser& parser) {
+  auto& request = parser.get();
+  Exchange x(parser);
+  x.start = std::chrono::steady_clock::now();
+  x.method = request.method_string();
+  x.target = request.target();
+  x.keep_alive = request.keep_alive() && !proxy_.tracker_.stopping();
+  x.head_only = request.method() == http::verb::head;
+  x.has_authorization = request.find(http::field::authorization) != request.end();
+
+  bool keep = false;
+  if (x.target.empty() || x.target.front() != '/') {
+    x.keep_alive = false;
+    x.fwd = "request";
+    co_await respond(x, 400,
+                     net::json_error_body("bad_request", "request target must be a path"));
+  } else if (co_await receive_request_body(x)) {
+    auto target = policy::split_target(x.target);
+    x.path = target.path;
+    x.query = target.query;
+    const bool readable = request.method() == http::verb::get || x.head_only;
+    policy::Params params;
+    const auto* rule = readable ? options_.rules->match("GET", x.path, &params) : nullptr;
+    if (rule && rule->ttl) {
+      keep = co_await serve_cacheable(x, *rule);
+    } else {
+      x.fwd = readable ? "uri-miss" : "method";
+      x.detail = readable ? "no-rule" : "";
+      keep = co_await forward(x);
+    }
+  }
+  log_access(x);
+  co_return keep && x.keep_alive;
+}
+
+asio::awaitable<bool> Session::receive_request_body(Exchange& x) {
+  auto& parser = x.parser;
+  if (parser.is_done()) co_return true;
+  if (core::iequals(parser.get()[http::field::expect], "100-continue")) {
+    if (co_await send("HTTP/1.1 100 Continue\r\n\r\n")) co_return false;
+  }
+  const auto length = parser.content_length();
+  if (!length || *length > options_.cache.max_body_bytes) {
+    x.body_streaming = true;  // relayed piece by piece once the upstream is connected
+    co_return true;
+  }
+  x.request_body.reserve(*length);
+  char* chunk = relay_buffer();
+  while (!parser.is_done()) {
+    stream_.expires_after(options_.client_body_timeout);
+    auto [ec, n] = co_await read_body_piece(stream_, buffer_, parser, chunk, kRelayChunkBytes);
+    if (ec) co_return false;
+    x.request_body.append(chunk, n);
+  }
+  co_return true;
+}
+
+asio::awaitable<bool> Session::serve_cacheable(Exchange& x, const policy::Rule& rule) {
+  x.rule = &rule;
+  x.key = policy::build_cache_key("GET", x.path, x.query, rule.key_query, options_.bypass_param);
+  if (x.has_authorization && !rule.cache_authorized) {
+    x.outcome = CacheOutcome::Uncacheable;
+    x.fwd = "request";
+    x.detail = "authorization";
+    co_return co_await forward(x);
+  }
+  x.try_store = true;
+  if (policy::query_flag_set(x.query, options_.bypass_param)) {
+    x.outcome = CacheOutcome::Bypass;
+    x.fwd = "bypass";
+    co_return co_await forward(x);
+  }
+  auto found = co_await proxy_.store_.get(x.key);
+  if (!found) {
+    proxy_.metrics_.record_store_error();
+    log_store_error("get", found.error());
+  } else if (*found) {
+    if (auto entry = policy::decode_entry(**found)) {
+      x.outcome = CacheOutcome::Hit;
+      x.status = entry->status;
+      co_return co_await write_hit(x, *entry);
+    }
+    proxy_.metrics_.record_store_error();
+    log_store_error("decode", make_error_code(errc::corrupt_entry));
+  }
+  x.outcome = CacheOutcome::Miss;
+  x.fwd = "miss";
+  co_return co_await forward(x);
+}
+
+void Session::finish_client_head(std::string& head, const Exchange& x) const {
+  net::append_field(head, "X-Cache", x_cache_value(x.outcome));
+  net::append_field(head, "Cache-Status", x.cache_status());
+  if (!x.keep_alive) net::append_field(head, "Connection", "close");
+  head.append("\r\n");
+}
+
+asio::awaitable<bool> Session::write_hit(Exchange& x, const policy::EntryView& entry) {
+  // An unread request body would be parsed as the next request: close instead.
+  if (x.body_streaming) x.keep_alive = false;
+  std::string tail;
+  tail.reserve(160);
+  net::append_field(tail, "Content-Length", static_cast<unsigned long long>(entry.body.size()));
+  net::append_field(tail, "Age", static_cast<unsigned long long>(
+                                     policy::age_seconds(entry.stored_at_ms, unix_now_ms())));
+  finish_client_head(tail, x);
+  auto ec = co_await send(entry.head, tail, x.head_only ? std::string_view{} : entry.body);
+  co_return !ec;
+}
+
+asio::awaitable<bool> Session::forward(Exchange& x) {
+  const auto& request = x.parser.get();
+  UpstreamRequestHead head;
+  // A HEAD that may fill the cache is sent as GET so the body can be stored (as nginx does).
+  head.method = (x.try_store && x.head_only) ? std::string_view("GET") : x.method;
+  const bool upstream_head = head.method == "HEAD";
+  head.target = options_.upstream_base_path;
+  head.target.append(x.path);
+  const std::string query =
+      x.rule ? policy::remove_query_param(x.query, options_.bypass_param) : std::string(x.query);
+  if (!query.empty()) {
+    head.target.push_back('?');
+    head.target.append(query);
+  }
+  head.client_ip = client_ip_;
+  head.default_host = options_.upstream_host_header;
+  head.strip_conditionals = x.try_store;
+  if (x.body_streaming) {
+    const auto length = x.parser.content_length();
+    head.framing = length ? BodyFraming::ContentLength : BodyFraming::Chunked;
+    head.content_length = length.value_or(0);
+  } else if (!x.request_body.empty() || x.parser.content_length() ||
+             request.method() == http::verb::post || request.method() == http::verb::put ||
+             request.method() == http::verb::patch) {
+    head.framing = BodyFraming::ContentLength;
+    head.content_length = x.request_body.size();
+  }
+  const std::string head_bytes = render_upstream_request(request, head);
+
+  std::unique_ptr<upstream::Connection> conn;
+  std::optional<ResponseParser> response;
+  for (int attempt = 0;; ++attempt) {
+    auto acquired = attempt == 0 ? co_await proxy_.pool_.acquire()
+                                 : co_await proxy_.pool_.connect_new();
+    if (!acquired) co_return co_await respond_upstream_failure(x, acquired.error());
+    conn = std::move(*acquired);
+    bool client_failed = false;
+    auto ec = co_await send_request(x, *conn, head_bytes, &client_failed);
+    if (client_failed) co_return false;
+    if (!ec) ec = co_await read_response_header(*conn, response, upstream_head);
+    if (!ec) break;
+    // An idle keep-alive connection the upstream closed fails at once; try a fresh one.
+    if (attempt == 0 && conn->reused && !x.body_streaming && is_stale_connection_error(ec)) {
+      continue;
+    }
+    co_return co_await respond_upstream_failure(x, ec);
+  }
+  auto& message = response->get();
+  x.status = message.result_int();
+  if (policy::is_invalidating_method(x.method) && policy::is_invalidating_status(x.status)) {
+    co_await invalidate(x, message);
+  }
+  co_return co_await relay_response(x, std::move(conn), *response);
+}
+
+asio::awaitable<error_code> Session::send_request(Exchange& x, upstream::Connection& conn,
+                                                  const std::string& head,
+                                                  bool* client_failed) {
+  conn.stream.expires_after(options_.upstream_timeout);
+  const std::array<asio::const_buffer, 2> buffers{asio::buffer(head),
+                                                  asio::buffer(x.request_body)};
+  auto [ec, written] = co_await asio::async_write(conn.stream, buffers, use_nothrow);
+  if (ec || !x.body_streaming) co_return ec;
+
+  // Relay a large or chunked request body without holding it whole.
+  const bool chunked = !x.parser.content_length();
+  char* chunk = relay_buffer();
+  while (!x.parser.is_done()) {
+    stream_.expires_after(options_.client_body_timeout);
+    auto [read_ec, n] = co_await read_body_piece(stream_, buffer_, x.parser, chunk,
+                                                 kRelayChunkBytes);
+    if (read_ec) {
+      *client_failed = true;
+      co_return read_ec;
+    }
+    if (n == 0) continue;
+    char size_line[24];
+    auto [end, conv_ec] = std::to_chars(size_line, size_line + 16, n, 16);
+    (void)conv_ec;
+    *end++ = '\r';
+    *end++ = '\n';
+    const std::string_view framing = chunked ? std::string_view(size_line, end - size_line) : "";
+    const std::array<asio::const_buffer, 3> pieces{
+        asio::buffer(framing), asio::buffer(chunk, n),
+        asio::buffer(chunked ? std::string_view("\r\n") : std::string_view())};
+    conn.stream.expires_after(options_.upstream_timeout);
+    auto [write_ec, ignored] = co_await asio::async_write(conn.stream, pieces, use_nothrow);
+    if (write_ec) co_return write_ec;
+  }
+  if (chunked) {
+    auto [end_ec, ignored] =
+        co_await asio::async_write(conn.stream, asio::buffer("0\r\n\r\n", 5), use_nothrow);
+    co_return end_ec;
+  }
+  co_return error_code{};
+}
+
+asio::awaitable<error_code> Session::read_response_header(upstream::Connection& conn,
+                                                          std::optional<ResponseParser>& response,
+                                                          bool head_request) {
+  for (;;) {
+    response.emplace();
+    response->header_limit(kMaxUpstreamHeaderBytes);
+    response->body_limit(boost::none);  // large bodies stream through
+    if (head_request) response->skip(true);
+    conn.stream.expires_after(options_.upstream_timeout);
+    auto [ec, ignored] =
+        co_await http::async_read_header(conn.stream, conn.buffer, *response, use_nothrow);
+    if (ec) co_return ec;
+    const int status = response->get().result_int();
+    if (status < 100 || status >= 200 || status == 101) co_return error_code{};
+    // Interim 1xx responses (e.g. 100 Continue): we answered Expect ourselves, skip them.
+  }
+}
+
+asio::awaitable<void> Session::invalidate(Exchange& x, const http::response_header<>& response) {
+  policy::Params params;
+  const auto* rule = options_.rules->match(x.method, x.path, &params);
+  const policy::WriteResponse write{x.path, x.parser.get()[http::field::host],
+                                    response[http::field::location],
+                                    response[http::field::content_location]};
+  std::vector<store::EraseTarget> targets;
+  for (auto& spec : policy::invalidation_targets(rule, params, write)) {
+    targets.push_back({spec.kind == policy::EraseSpec::Kind::Prefix
+                           ? store::EraseTarget::Kind::Prefix
+                           : store::EraseTarget::Kind::PathAndVariants,
+                       std::move(spec.key)});
+  }
+  auto erased = co_await proxy_.store_.erase(std::move(targets));
+  if (!erased) {
+    proxy_.metrics_.record_store_error();
+    log_store_error("invalidate", erased.error());
+    co_return;
+  }
+  proxy_.metrics_.record_invalidated(*erased);
+}
+
+asio::awaitable<void> Session::put_entry(Proxy& proxy, std::string key, std::string value,
+                                         std::chrono::milliseconds ttl, std::string ns,
+                                         std::size_t body_bytes) {
+  auto ec = co_await proxy.store_.put(std::move(key), std::move(value), ttl, std::move(ns));
+  --proxy.pending_stores_;
+  if (ec) {
+    proxy.metrics_.record_store_error();
+    log_store_error("put", ec);
+  } else {
+    proxy.metrics_.record_stored(body_bytes);
+  }
+}
+
+void Session::schedule_store(Exchange& x, const policy::HeaderList& headers,
+                             std::string_view reason, std::string_view body,
+                             std::chrono::milliseconds ttl) {
+  if (proxy_.pending_stores_ >= options_.max_pending_stores) {
+    x.detail = "store-busy";
+    return;
+  }
+  const auto generated_at_ms =
+      unix_now_ms() - parse_age_seconds(policy::find_header(headers, "age")) * 1000;
+  auto entry = policy::encode_entry(generated_at_ms, x.status, reason, headers, body);
+  ++proxy_.pending_stores_;
+  x.stored = true;
+  // Fire and forget, bounded by max_pending_stores: the client does not wait for the write.
+  asio::co_spawn(stream_.get_executor(),
+                 put_entry(proxy_, x.key, std::move(entry), ttl, x.rule->cache_namespace,
+                           body.size()),
+                 asio::detached);
+}
+
+asio::awaitable<bool> Session::relay_response(Exchange& x,
+                                              std::unique_ptr<upstream::Connection> conn,
+                                              ResponseParser& response) {
+  const auto headers = collect_headers(response.get());
+  if (!x.try_store) co_return co_await stream_response(x, std::move(conn), response, headers, {});
+
+  const policy::ResponseView view{x.status, &headers};
+  auto decision = policy::decide_store(*x.rule, view, x.has_authorization,
+                                       response.content_length().value_or(0), options_.cache);
+  if (!decision.store()) {
+    if (x.outcome == CacheOutcome::Miss) x.fwd = "uri-miss";
+    x.detail = policy::detail_text(decision.reason);
+    co_return co_await stream_response(x, std::move(conn), response, headers, {});
+  }
+
+  // Cache fill: buffer the body up to max_body_bytes; beyond that, stream what we have.
+  std::string body;
+  if (auto length = response.content_length()) body.reserve(*length);
+  char* chunk = relay_buffer();
+  while (!response.is_done() && body.size() <= options_.cache.max_body_bytes) {
+    conn->stream.expires_after(options_.upstream_timeout);
+    auto [ec, n] = co_await read_body_piece(conn->stream, conn->buffer, response, chunk,
+                                            kRelayChunkBytes);
+    if (ec) co_return co_await respond_upstream_failure(x, ec);
+    body.append(chunk, n);
+  }
+  decision = policy::decide_store(*x.rule, view, x.has_authorization, body.size(), options_.cache);
+  if (!decision.store()) {
+    if (x.outcome == CacheOutcome::Miss) x.fwd = "uri-miss";
+    x.detail = policy::detail_text(decision.reason);
+    co_return co_await stream_response(x, std::move(conn), response, headers, body);
+  }
+  schedule_store(x, headers, response.get().reason(), body, decision.ttl);
+
+  std::string head;
+  head.reserve(512);
+  net::append_status_line(head, x.status, response.get().reason());
+  append_relayable_fields(head, headers, false);
+  net::append_field(head, "Content-Length", static_cast<unsigned long long>(body.size()));
+  finish_client_head(head, x);
+  const bool reusable = response.get().keep_alive() && !response.need_eof();
+  auto ec = co_await send(head, x.head_only ? std::string_view{} : std::string_view(body));
+  if (reusable) proxy_.pool_.release(std::move(conn));
+  co_return !ec;
+}
+
+asio::awaitable<bool> Session::stream_response(Exchange& x,
+                                               std::unique_ptr<upstream::Connection> conn,
+                                               ResponseParser& response,
+                                               const policy::HeaderList& headers,
+                                               std::string_view prefix) {
+  enum class Mode { HeaderOnly, Length, Chunked, UntilClose };
+  const int status = x.status;
+  const bool bodiless_status = status == 204 || status == 304 || status < 200;
+  Mode mode = Mode::Length;
+  if (x.head_only || bodiless_status) {
+    mode = Mode::HeaderOnly;
+  } else if (response.is_done() || response.content_length()) {
+    mode = Mode::Length;
+  } else if (x.parser.get().version() >= 11) {
+    mode = Mode::Chunked;
+  } else {
+    mode = Mode::UntilClose;
+    x.keep_alive = false;
+  }
+
+  std::string lead;
+  lead.reserve(512);
+  net::append_status_line(lead, status, response.get().reason());
+  append_relayable_fields(lead, headers, mode == Mode::HeaderOnly && status != 204);
+  if (mode == Mode::Length) {
+    const auto length = response.content_length().value_or(prefix.size());
+    net::append_field(lead, "Content-Length", static_cast<unsigned long long>(length));
+  } else if (mode == Mode::Chunked) {
+    net::append_field(lead, "Transfer-Encoding", "chunked");
+  }
+  finish_client_head(lead, x);
+
+  if (mode == Mode::HeaderOnly) {
+    auto ec = co_await send(lead);
+    if (response.is_done() && response.get().keep_alive() && !response.need_eof()) {
+      proxy_.pool_.release(std::move(conn));
+    }
+    co_return !ec;
+  }
+
+  // Writes `data` with this mode's framing; the first call also carries the head.
+  auto write_piece = [this, mode, &lead](std::string_view data) -> asio::awaitable<error_code> {
+    if (mode != Mode::Chunked) {
+      auto ec = co_await send(lead, data);
+      lead.clear();
+      co_return ec;
+    }
+    char size_line[24];
+    auto [end, conv_ec] = std::to_chars(size_line, size_line + 16, data.size(), 16);
+    (void)conv_ec;
+    lead.append(size_line, end);
+    lead.append("\r\n");
+    auto ec = co_await send(lead, data, "\r\n");
+    lead.clear();
+    co_return ec;
+  };
+
+  bool wrote_any = false;
+  if (!prefix.empty()) {
+    if (co_await write_piece(prefix)) co_return false;
+    wrote_any = true;
+  }
+  char* chunk = relay_buffer();
+  while (!response.is_done()) {
+    conn->stream.expires_after(options_.upstream_timeout);
+    auto [ec, n] = co_await read_body_piece(conn->stream, conn->buffer, response, chunk,
+                                            kRelayChunkBytes);
+    if (ec) {
+      if (!wrote_any) co_return co_await respond_upstream_failure(x, ec);
+      // Mid-body failure: the status is already sent, so only closing tells the client.
+      proxy_.metrics_.record_upstream_error();
+      x.keep_alive = false;
+      co_return false;
+    }
+    if (n == 0) continue;
+    if (co_await write_piece(std::string_view(chunk, n))) co_return false;
+    wrote_any = true;
+  }
+  if (mode == Mode::Chunked) lead.append("0\r\n\r\n");
+  if (!lead.empty() && co_await send(lead)) co_return false;
+  if (response.get().keep_alive() && !response.need_eof()) proxy_.pool_.release(std::move(conn));
+  co_return true;
+}
+
+asio::awaitable<bool> Session::respond_upstream_failure(Exchange& x, const error_code& ec) {
+  proxy_.metrics_.record_upstream_error();
+  const bool timeout = is_timeout(ec);
+  std::uint64_t suppressed = 0;
+  if (g_upstream_error_log.allow(&suppressed)) {
+    spdlog::warn("upstream request {} {} failed: {} ({} similar errors suppressed)", x.method,
+                 x.target, ec.message(), suppressed);
+  }
+  if (x.body_streaming) x.keep_alive = false;  // part of the request body may be unread
+  x.detail = {};
+  x.stored = false;
+  co_return co_await respond(
+      x, timeout ? 504 : 502,
+      timeout ? net::json_error_body("gateway_timeout", "the upstream did not answer in time")
+              : net::json_error_body("bad_gateway", "the upstream is unreachable"));
+}
+
+asio::awaitable<bool> Session::respond(Exchange& x, int status, std::string_view body) {
+  x.status = status;
+  std::string extra;
+  net::append_field(extra, "X-Cache", x_cache_value(x.outcome));
+  net::append_field(extra, "Cache-Status", x.cache_status());
+  auto response = net::render_response(status, "application/json", body, x.keep_alive, extra);
+  auto ec = co_await send(response);
+  co_return !ec;
+}
+
+void Session::log_access(const Exchange& x) const {
+  const auto elapsed = std::chrono::steady_clock::now() - x.start;
+  proxy_.metrics_.record_request(x.outcome, x.status, elapsed);
+  if (!options_.access_log) return;
+  auto& sink = proxy_.access_logger_ ? *proxy_.access_logger_ : *spdlog::default_logger();
+  if (!sink.should_log(spdlog::level::info)) return;
+  const double ms = std::chrono::duration<double, std::milli>(elapsed).count();
+  if (options_.json_access_log) {
+    std::string line = "{\"method\": \"";
+    net::append_json_escaped(line, x.method);
+    line.append("\", \"target\": \"");
+    net::append_json_escaped(line, x.target);
+    line.append("\", \"client\": \"");
+    line.append(client_ip_);
+    line.append("\", \"status\": ");
+    line.append(std::to_string(x.status));
+    line.append(", \"cache\": \"");
+    line.append(x_cache_value(x.outcome));
+    line.append("\", \"duration_ms\": ");
+    line.append(fmt::format("{:.3f}", ms));
+    line.append("}");
+    sink.info(line);
+  } else {
+    sink.info("{} {} {} {} {} {:.3f}ms", client_ip_, x.method, x.target, x.status,
+              x_cache_value(x.outcome), ms);
+  }
+}
+
+}  // namespace cachecar::proxy

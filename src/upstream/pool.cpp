@@ -1,0 +1,55 @@
+#include "upstream/pool.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+
+namespace cachecar::upstream {
+
+using net::use_nothrow;
+
+Pool::Pool(asio::any_io_executor executor, PoolOptions options)
+    : executor_(std::move(executor)), options_(std::move(options)) {}
+
+asio::awaitable<result<std::unique_ptr<Connection>>> Pool::acquire() {
+  while (!idle_.empty()) {
+    auto connection = std::move(idle_.back());
+    idle_.pop_back();
+    // A peer that closed while idle shows up as a readable socket or an error; skip those
+    // without a round trip. Anything subtler is caught by the caller's retry on first read.
+    net::error_code ec;
+    auto available = connection->stream.socket().available(ec);
+    if (ec || available > 0 || !connection->stream.socket().is_open()) continue;
+    connection->reused = true;
+    co_return connection;
+  }
+  co_return co_await connect_new();
+}
+
+asio::awaitable<result<std::unique_ptr<Connection>>> Pool::connect_new() {
+  net::tcp::resolver resolver(executor_);
+  auto [resolve_ec, endpoints] = co_await resolver.async_resolve(
+      options_.host, std::to_string(options_.port), use_nothrow);
+  if (resolve_ec) co_return make_error_code(errc::upstream_connect_failed);
+  auto connection = std::make_unique<Connection>(executor_);
+  connection->stream.expires_after(options_.connect_timeout);
+  auto [connect_ec, endpoint] =
+      co_await connection->stream.async_connect(endpoints, use_nothrow);
+  if (connect_ec) {
+    co_return make_error_code(connect_ec == beast::error::timeout ? errc::timeout
+                                                                 : errc::upstream_connect_failed);
+  }
+  connection->stream.expires_never();
+  net::error_code ignored;
+  connection->stream.socket().set_option(net::tcp::no_delay(true), ignored);
+  co_return connection;
+}
+
+void Pool::release(std::unique_ptr<Connection> connection) {
+  if (!connection || !connection->stream.socket().is_open()) return;
+  if (idle_.size() >= options_.max_idle_connections) return;
+  connection->stream.expires_never();
+  idle_.push_back(std::move(connection));
+}
+
+void Pool::close_idle() { idle_.clear(); }
+
+}  // namespace cachecar::upstream

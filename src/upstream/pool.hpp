@@ -1,0 +1,67 @@
+// Keep-alive connection pool to the upstream for one thread (one per io_context: no locks).
+// Hands out connections; the caller speaks HTTP on them and gives reusable ones back.
+#pragma once
+
+#include "core/error.hpp"
+#include "net/http_types.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cachecar::upstream {
+
+namespace asio = net::asio;
+namespace beast = net::beast;
+
+struct PoolOptions {
+  std::string host;
+  std::uint16_t port = 80;
+  std::chrono::milliseconds connect_timeout{2000};
+  std::size_t max_idle_connections = 64;
+};
+
+// A connection with its read buffer (bytes read past one response belong to the next).
+struct Connection {
+  explicit Connection(asio::any_io_executor executor) : stream(std::move(executor)) { ++open_; }
+  ~Connection() { --open_; }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  // Upstream connections open in this process, all threads (for metrics).
+  static long open_connections() noexcept { return open_.load(std::memory_order_relaxed); }
+
+  beast::tcp_stream stream;
+  beast::flat_buffer buffer;
+  bool reused = false;  // true when taken from the idle list (it may have gone stale)
+
+ private:
+  static inline std::atomic<long> open_{0};
+};
+
+class Pool {
+ public:
+  Pool(asio::any_io_executor executor, PoolOptions options);
+
+  // An idle connection when one exists (reused = true), otherwise a new one. Errors:
+  // errc::upstream_connect_failed (refused, unresolvable) or errc::timeout (connect_timeout).
+  // Runs on the pool's executor.
+  asio::awaitable<result<std::unique_ptr<Connection>>> acquire();
+  asio::awaitable<result<std::unique_ptr<Connection>>> connect_new();
+
+  // Gives back a connection whose last response was read completely and that may stay open.
+  void release(std::unique_ptr<Connection> connection);
+
+  void close_idle();
+  std::size_t idle_count() const noexcept { return idle_.size(); }
+
+ private:
+  asio::any_io_executor executor_;
+  PoolOptions options_;
+  std::vector<std::unique_ptr<Connection>> idle_;  // LIFO: the warmest connection first
+};
+
+}  // namespace cachecar::upstream
