@@ -61,10 +61,6 @@ class CacheStore {
   virtual boost::asio::awaitable<result<std::chrono::microseconds>> ping() = 0;
 
   virtual StoreHealth health() const = 0;
-
-  // Cancels background work (reconnects, idle connections) so the owning io_context can run
-  // out of work. Call on the store's executor during shutdown; later calls fail fast.
-  virtual void shutdown() {}
   virtual std::string_view kind() const noexcept = 0;  // "redis" | "memory"
 };
 

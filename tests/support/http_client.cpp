@@ -10,7 +10,7 @@
 
 #include <stdexcept>
 
-namespace cachecar::testing {
+namespace cachecar::test {
 
 namespace asio = net::asio;
 namespace beast = net::beast;
@@ -123,4 +123,4 @@ HttpResponse http_request(std::uint16_t port, const std::string& method, const s
   return client.request(method, target, all, body);
 }
 
-}  // namespace cachecar::testing
+}  // namespace cachecar::test

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-namespace cachecar::testing {
+namespace cachecar::test {
 
 struct HttpResponse {
   int status = 0;
@@ -54,4 +54,4 @@ inline HttpResponse http_get(std::uint16_t port, const std::string& target,
   return http_request(port, "GET", target, headers);
 }
 
-}  // namespace cachecar::testing
+}  // namespace cachecar::test

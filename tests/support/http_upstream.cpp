@@ -13,7 +13,7 @@
 #include <future>
 #include <thread>
 
-namespace cachecar::testing {
+namespace cachecar::test {
 
 namespace asio = net::asio;
 namespace http = net::http;
@@ -64,9 +64,9 @@ struct UpstreamStub::Impl {
     }
     net::SimpleResponse response{static_cast<http::status>(reply.status),
                                  request.message.version()};
+    response.keep_alive(request.message.keep_alive());
     for (const auto& [name, value] : reply.headers) response.insert(name, value);
     response.body() = reply.body;
-    response.keep_alive(request.message.keep_alive());
     if (reply.chunked) {
       response.chunked(true);
     } else {
@@ -143,4 +143,4 @@ SeenRequest UpstreamStub::last() const {
   return impl_->seen.empty() ? SeenRequest{} : impl_->seen.back();
 }
 
-}  // namespace cachecar::testing
+}  // namespace cachecar::test

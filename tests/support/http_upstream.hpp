@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-namespace cachecar::testing {
+namespace cachecar::test {
 
 struct SeenRequest {
   std::string method;
@@ -62,4 +62,4 @@ class UpstreamStub {
   std::uint16_t port_ = 0;
 };
 
-}  // namespace cachecar::testing
+}  // namespace cachecar::test

@@ -1,0 +1,207 @@
+#include "app/app.hpp"
+
+#include "net/listener.hpp"
+#include "proxy/proxy.hpp"
+#include "store/memory_store.hpp"
+#include "store/redis/redis_store.hpp"
+#include "upstream/pool.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+namespace cachecar::app {
+namespace {
+
+namespace asio = net::asio;
+constexpr auto kShutdownGrace = std::chrono::seconds(10);
+constexpr auto kDrainPoll = std::chrono::milliseconds(20);
+
+unsigned worker_count(unsigned configured) {
+  if (configured != 0) return configured;
+  const unsigned cores = std::thread::hardware_concurrency();
+  return cores == 0 ? 1 : cores;
+}
+
+proxy::ProxyOptions proxy_options(const config::Config& config) {
+  proxy::ProxyOptions options;
+  options.rules = std::make_shared<const policy::RuleSet>(config.rules);
+  options.cache = config.cache;
+  options.bypass_param = config.bypass_param;
+  options.upstream_base_path = config.upstream.base_path;
+  options.upstream_host_header = config.upstream.address.to_string();
+  if (config.upstream.address.port == 80) options.upstream_host_header = config.upstream.address.host;
+  options.upstream_timeout = config.upstream.timeout;
+  options.max_header_bytes = config.limits.max_header_bytes;
+  options.max_request_body_bytes = config.limits.max_request_body_bytes;
+  options.client_header_timeout = config.limits.client_header_timeout;
+  options.client_idle_timeout = config.limits.client_idle_timeout;
+  options.client_body_timeout = config.limits.client_body_timeout;
+  options.access_log = config.log.access_log;
+  options.json_access_log = config.log.format == "json";
+  return options;
+}
+
+// Fails with a clear message when another process holds the port. SO_REUSEPORT alone would
+// silently share it with any other process of the same user that also set it.
+void ensure_port_free(const net::tcp::endpoint& endpoint) {
+  if (endpoint.port() == 0) return;
+  net::asio::io_context probe_context;
+  net::tcp::acceptor probe(probe_context);
+  probe.open(endpoint.protocol());
+  probe.set_option(asio::socket_base::reuse_address(true));
+  net::error_code ec;
+  probe.bind(endpoint, ec);
+  if (ec) {
+    throw std::runtime_error("cannot listen on " + endpoint.address().to_string() + ":" +
+                             std::to_string(endpoint.port()) + ": " + ec.message());
+  }
+}
+
+}  // namespace
+
+// Everything one thread owns. Destroyed only after its io_context has run out of work.
+struct Worker {
+  asio::io_context context{1};
+  std::unique_ptr<store::redis::RedisStore> own_store;  // per-thread; null for memory://
+  store::CacheStore* store = nullptr;
+  std::unique_ptr<upstream::Pool> pool;
+  net::ConnectionTracker tracker;
+  std::unique_ptr<proxy::Proxy> proxy;
+  std::unique_ptr<net::Listener> listener;
+  std::thread thread;
+};
+
+struct App::State {
+  config::Config config;
+  metrics::Metrics metrics;
+  std::unique_ptr<store::MemoryStore> shared_memory_store;  // memory:// is shared by all threads
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::uint16_t proxy_port = 0;
+  std::atomic<bool> stopping{false};
+  bool started = false;
+};
+
+App::App(config::Config config) : state_(std::make_unique<State>()) {
+  state_->config = std::move(config);
+  const auto& cfg = state_->config;
+  if (cfg.store.memory) {
+    state_->shared_memory_store = std::make_unique<store::MemoryStore>(cfg.store.memory_max_bytes);
+  }
+  auto endpoint = net::resolve_bind_endpoint(cfg.listen.host, cfg.listen.port);
+  ensure_port_free(endpoint);
+  const auto options = proxy_options(cfg);
+  const unsigned threads = worker_count(cfg.threads);
+  for (unsigned i = 0; i < threads; ++i) {
+    auto worker = std::make_unique<Worker>();
+    auto executor = worker->context.get_executor();
+    if (state_->shared_memory_store) {
+      worker->store = state_->shared_memory_store.get();
+    } else {
+      store::redis::Client::Options redis;
+      redis.host = cfg.store.address.host;
+      redis.port = cfg.store.address.port;
+      redis.password = cfg.store.password;
+      redis.db = cfg.store.db;
+      redis.command_timeout = cfg.store.timeout;
+      redis.connections = cfg.store.connections;
+      worker->own_store =
+          std::make_unique<store::redis::RedisStore>(executor, redis, cfg.store.key_prefix);
+      worker->store = worker->own_store.get();
+    }
+    worker->pool = std::make_unique<upstream::Pool>(
+        executor, upstream::PoolOptions{cfg.upstream.address.host, cfg.upstream.address.port,
+                                        cfg.upstream.connect_timeout,
+                                        cfg.upstream.max_idle_connections});
+    worker->proxy = std::make_unique<proxy::Proxy>(options, *worker->store, *worker->pool,
+                                                   state_->metrics, worker->tracker);
+    auto* proxy = worker->proxy.get();
+    worker->listener = std::make_unique<net::Listener>(
+        executor, endpoint, /*reuse_port=*/true,
+        [proxy](net::tcp::socket socket) { return proxy->serve(std::move(socket)); });
+    if (i == 0) {
+      // With port 0 the kernel picks one; every other thread joins that port.
+      endpoint.port(worker->listener->local_endpoint().port());
+      state_->proxy_port = endpoint.port();
+    }
+    state_->workers.push_back(std::move(worker));
+  }
+}
+
+App::~App() {
+  stop();
+  wait();
+}
+
+void App::start() {
+  if (state_->started) return;
+  state_->started = true;
+  for (auto& worker : state_->workers) {
+    worker->listener->start();
+    worker->thread = std::thread([w = worker.get()] { w->context.run(); });
+  }
+  const auto& cfg = state_->config;
+  spdlog::info("cachecar {} listening on {}:{} ({} threads), upstream {}, store {}",
+               CACHECAR_VERSION, cfg.listen.host, state_->proxy_port, state_->workers.size(),
+               cfg.upstream.url, cfg.store.url);
+}
+
+void App::stop() {
+  if (state_->stopping.exchange(true)) return;
+  for (auto& worker : state_->workers) {
+    Worker* w = worker.get();
+    auto drain = [](Worker* w) -> asio::awaitable<void> {
+      w->listener->stop();
+      w->tracker.shutdown();
+      const auto deadline = std::chrono::steady_clock::now() + kShutdownGrace;
+      asio::steady_timer timer(w->context);
+      while (w->tracker.open_connections() > 0 && std::chrono::steady_clock::now() < deadline) {
+        timer.expires_after(kDrainPoll);
+        co_await timer.async_wait(net::use_nothrow);
+      }
+      w->tracker.close_all();
+      w->pool->close_idle();
+      if (w->own_store) w->own_store->stop();
+    };
+    asio::co_spawn(w->context, drain(w), asio::detached);
+  }
+  if (!state_->started) {
+    // Threads never ran: run the drain inline so destruction finds no pending work.
+    for (auto& worker : state_->workers) worker->context.run();
+  }
+}
+
+void App::wait() {
+  for (auto& worker : state_->workers) {
+    if (worker->thread.joinable()) worker->thread.join();
+  }
+}
+
+std::uint16_t App::proxy_port() const { return state_->proxy_port; }
+const config::Config& App::config() const { return state_->config; }
+metrics::Metrics& App::metrics() { return state_->metrics; }
+
+void setup_logging(const config::LogConfig& log) {
+  const auto level = spdlog::level::from_str(log.level);
+  spdlog::set_level(level);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+  auto access = spdlog::get("access");
+  if (!access) {
+    access = std::make_shared<spdlog::logger>("access",
+                                              std::make_shared<spdlog::sinks::stdout_sink_mt>());
+    spdlog::register_logger(access);
+  }
+  access->set_level(log.access_log ? level : spdlog::level::off);
+  access->set_pattern(log.format == "json" ? "%v" : "%Y-%m-%dT%H:%M:%S.%e%z access %v");
+}
+
+}  // namespace cachecar::app

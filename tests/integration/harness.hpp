@@ -1,0 +1,96 @@
+// A whole cachecar in-process: real redis-server (or memory://), real upstream stub, real App on
+// loopback ports. Tests talk to it over real sockets.
+#pragma once
+
+#include "app/app.hpp"
+#include "config/config.hpp"
+#include "support/http_client.hpp"
+#include "support/http_upstream.hpp"
+#include "support/redis_server.hpp"
+#include "support/wait_until.hpp"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace cachecar::test {
+
+struct HarnessOptions {
+  std::string rules;           // YAML list items under `rules:` (already indented by 2)
+  std::string cache = "";      // extra lines under `cache:` (indented by 2)
+  std::string extra;           // extra top-level YAML
+  bool memory_store = false;   // memory:// instead of the Redis fixture
+  std::string upstream_timeout = "2s";
+  unsigned threads = 1;
+};
+
+class Harness {
+ public:
+  explicit Harness(HarnessOptions options) : options_(std::move(options)) {
+    if (!options_.memory_store) redis.emplace();
+    start();
+  }
+  ~Harness() { stop(); }
+
+  std::string config_yaml() const {
+    std::string yaml;
+    yaml += "listen: \"127.0.0.1:0\"\n";
+    yaml += "threads: " + std::to_string(options_.threads) + "\n";
+    yaml += "upstream:\n  url: \"" + upstream.url() + "\"\n  connect_timeout: 1s\n  timeout: " +
+            options_.upstream_timeout + "\n";
+    yaml += "redis:\n  url: \"" +
+            (options_.memory_store ? std::string("memory://")
+                                   : "redis://127.0.0.1:" + std::to_string(redis->port()) + "/0") +
+            "\"\n  timeout: 200ms\n";
+    yaml += "admin:\n  listen: \"127.0.0.1:0\"\n";
+    yaml += "log:\n  level: warn\n";
+    yaml += "cache:\n  default_ttl: 60s\n  max_ttl: 1h\n  max_body_size: 64KiB\n" + options_.cache;
+    yaml += options_.extra;
+    yaml += "rules:\n" + options_.rules;
+    return yaml;
+  }
+
+  void start() {
+    auto config = config::load_config_text(config_yaml(), "test.yaml",
+                                           [](std::string_view) { return std::nullopt; });
+    app = std::make_unique<app::App>(std::move(config));
+    app->start();
+  }
+
+  void stop() {
+    if (app) {
+      app->stop();
+      app->wait();
+      app.reset();
+    }
+  }
+
+  std::uint16_t port() const { return app->proxy_port(); }
+  HttpResponse get(const std::string& target, const Headers& headers = {}) {
+    return http_get(port(), target, headers);
+  }
+  HttpResponse request(const std::string& method, const std::string& target,
+                       const Headers& headers = {}, const std::string& body = {}) {
+    return http_request(port(), method, target, headers, body);
+  }
+  bool redis_has(const std::string& logical_key) const {
+    auto reply = redis->command({"EXISTS", "cachecar:" + logical_key});
+    return reply.integer == 1;
+  }
+  // Waits until a GET of `target` is a HIT (the fill is written after the response is sent).
+  bool wait_for_hit(const std::string& target) {
+    return wait_until([&] { return get(target).header("X-Cache") == "HIT"; },
+                      std::chrono::seconds(5), std::chrono::milliseconds(10));
+  }
+
+  std::optional<RedisServer> redis;
+  UpstreamStub upstream;
+  std::unique_ptr<app::App> app;
+
+ private:
+  HarnessOptions options_;
+};
+
+}  // namespace cachecar::test
