@@ -1,0 +1,135 @@
+#include "policy/cache_key.hpp"
+
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace cachecar::policy {
+namespace {
+
+using KeyQuery = std::optional<std::vector<std::string>>;
+
+struct KeyCase {
+  std::string name;
+  std::string query;
+  KeyQuery key_query;
+  std::string expected;
+};
+// Names the case in test output instead of dumping its bytes.
+void PrintTo(const KeyCase& c, std::ostream* os) {
+  *os << c.name;
+}
+
+class BuildCacheKeyTest : public testing::TestWithParam<KeyCase> {};
+
+TEST_P(BuildCacheKeyTest, Builds) {
+  const auto& c = GetParam();
+  EXPECT_EQ(build_cache_key("GET", "/api/posts/", c.query, c.key_query, "nocache"), c.expected)
+      << "query: '" << c.query << "'";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Policy, BuildCacheKeyTest,
+    testing::Values(
+        KeyCase{"NoQuery", "", std::nullopt, "GET:/api/posts/"},
+        KeyCase{"SortsAndDropsBypass", "b=2&a=1&nocache=true", std::nullopt,
+                "GET:/api/posts/?a=1&b=2"},
+        KeyCase{"OnlyBypassLeavesNoQuestionMark", "nocache=1", std::nullopt, "GET:/api/posts/"},
+        KeyCase{"KeyQuerySelects", "page=2&sort=x", KeyQuery{{"page"}}, "GET:/api/posts/?page=2"},
+        KeyCase{"KeyQueryEmptySelectsNothing", "page=2&sort=x",
+                KeyQuery{std::vector<std::string>{}}, "GET:/api/posts/"},
+        KeyCase{"KeyQueryNeverSelectsBypass", "nocache=1&page=2", KeyQuery{{"page", "nocache"}},
+                "GET:/api/posts/?page=2"},
+        KeyCase{"SameNameSortedByValue", "a=2&a=1", std::nullopt, "GET:/api/posts/?a=1&a=2"},
+        KeyCase{"EmptyParamsDropped", "a=1&&b=2&", std::nullopt, "GET:/api/posts/?a=1&b=2"},
+        KeyCase{"NoEqualsKeepsNoEquals", "flag&a=1", std::nullopt, "GET:/api/posts/?a=1&flag"},
+        KeyCase{"EmptyValueKeepsEquals", "a=", std::nullopt, "GET:/api/posts/?a="},
+        KeyCase{"FlagSortsBeforeEmptyValue", "a=&a", std::nullopt, "GET:/api/posts/?a&a="},
+        KeyCase{"DecodesUnreserved", "q=%7e", std::nullopt, "GET:/api/posts/?q=~"},
+        KeyCase{"UpperCasesEscapes", "q=a%2fb", std::nullopt, "GET:/api/posts/?q=a%2Fb"},
+        KeyCase{"EncodesSpace", "q=a%20b", std::nullopt, "GET:/api/posts/?q=a%20b"},
+        KeyCase{"PlusIsLiteralPlus", "q=a+b", std::nullopt, "GET:/api/posts/?q=a%2Bb"},
+        KeyCase{"EncodedPlusSameAsPlus", "q=a%2Bb", std::nullopt, "GET:/api/posts/?q=a%2Bb"},
+        KeyCase{"EncodesReservedCharacters", "q=a:b/c", std::nullopt,
+                "GET:/api/posts/?q=a%3Ab%2Fc"},
+        KeyCase{"EncodedAmpersandStaysInValue", "q=a%26b", std::nullopt, "GET:/api/posts/?q=a%26b"},
+        KeyCase{"EncodedNameDecoded", "%61=1", std::nullopt, "GET:/api/posts/?a=1"},
+        KeyCase{"EncodedBypassNameDropped", "no%63ache=1&a=1", std::nullopt, "GET:/api/posts/?a=1"},
+        KeyCase{"MalformedEscapeIsLiteralPercent", "q=100%&r=%zz", std::nullopt,
+                "GET:/api/posts/?q=100%25&r=%25zz"},
+        KeyCase{"TruncatedEscape", "q=%4", std::nullopt, "GET:/api/posts/?q=%254"},
+        KeyCase{"Utf8BytesEncoded", "q=\xC3\xA9", std::nullopt, "GET:/api/posts/?q=%C3%A9"},
+        KeyCase{"ValueWithEquals", "q=a=b", std::nullopt, "GET:/api/posts/?q=a%3Db"}),
+    [](const testing::TestParamInfo<KeyCase>& param_info) { return param_info.param.name; });
+
+TEST(BuildCacheKey, EquivalentQueriesShareAKey) {
+  const auto a = build_cache_key("GET", "/p", "x=%7E&y=1", std::nullopt, "nocache");
+  const auto b = build_cache_key("GET", "/p", "y=1&nocache=1&x=~", std::nullopt, "nocache");
+  EXPECT_EQ(a, b);
+}
+
+TEST(BuildCacheKey, MethodAndPathVerbatim) {
+  EXPECT_EQ(build_cache_key("HEAD", "/A/b%20c", "", std::nullopt, "nocache"), "HEAD:/A/b%20c");
+}
+
+TEST(BuildCacheKey, EmptyBypassParamRemovesNothing) {
+  EXPECT_EQ(build_cache_key("GET", "/p", "nocache=1&=x", std::nullopt, ""), "GET:/p?=x&nocache=1");
+}
+
+TEST(RemoveQueryParam, RemovesEveryOccurrenceAndKeepsOthersVerbatim) {
+  EXPECT_EQ(remove_query_param("b=2&nocache=1&a=%7e&nocache", "nocache"), "b=2&a=%7e");
+  EXPECT_EQ(remove_query_param("nocache=true", "nocache"), "");
+  EXPECT_EQ(remove_query_param("", "nocache"), "");
+  EXPECT_EQ(remove_query_param("z=1&y=2", "nocache"), "z=1&y=2");
+  EXPECT_EQ(remove_query_param("nocachex=1&xnocache=2", "nocache"), "nocachex=1&xnocache=2");
+}
+
+struct FlagCase {
+  std::string name;
+  std::string query;
+  bool expected;
+};
+// Names the case in test output instead of dumping its bytes.
+void PrintTo(const FlagCase& c, std::ostream* os) {
+  *os << c.name;
+}
+
+class QueryFlagSetTest : public testing::TestWithParam<FlagCase> {};
+
+TEST_P(QueryFlagSetTest, Detects) {
+  EXPECT_EQ(query_flag_set(GetParam().query, "nocache"), GetParam().expected) << GetParam().query;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Policy, QueryFlagSetTest,
+    testing::Values(FlagCase{"True", "nocache=true", true}, FlagCase{"One", "nocache=1", true},
+                    FlagCase{"UpperTrue", "nocache=TRUE", true},
+                    FlagCase{"NoValue", "nocache", true},
+                    FlagCase{"AmongOthers", "a=1&nocache=1&b=2", true},
+                    FlagCase{"False", "nocache=false", false}, FlagCase{"Zero", "nocache=0", false},
+                    FlagCase{"EmptyValue", "nocache=", false}, FlagCase{"Absent", "a=1", false},
+                    FlagCase{"EmptyQuery", "", false},
+                    FlagCase{"OtherNameWithPrefix", "nocachex=1", false},
+                    FlagCase{"AnyOccurrenceSet", "nocache=0&nocache=1", true}),
+    [](const testing::TestParamInfo<FlagCase>& param_info) { return param_info.param.name; });
+
+TEST(SplitTarget, SplitsPathAndQuery) {
+  auto t = split_target("/api/posts/?page=2&x");
+  EXPECT_EQ(t.path, "/api/posts/");
+  EXPECT_EQ(t.query, "page=2&x");
+  t = split_target("/plain");
+  EXPECT_EQ(t.path, "/plain");
+  EXPECT_EQ(t.query, "");
+  t = split_target("/q?");
+  EXPECT_EQ(t.path, "/q");
+  EXPECT_EQ(t.query, "");
+  t = split_target("/a?b?c");
+  EXPECT_EQ(t.path, "/a");
+  EXPECT_EQ(t.query, "b?c");
+}
+
+}  // namespace
+}  // namespace cachecar::policy
