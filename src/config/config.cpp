@@ -1,0 +1,716 @@
+#include "config/config.hpp"
+
+#include "config/address.hpp"
+#include "core/strings.hpp"
+#include "core/units.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <span>
+#include <sstream>
+
+namespace cachecar::config {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr unsigned kMaxThreads = 1024;
+constexpr std::size_t kMaxStoreConnections = 64;
+constexpr std::size_t kMaxIdleUpstreamConnections = 65'536;
+constexpr std::uint64_t kMinHeaderBytes = 1024;
+constexpr std::string_view kDefaultRedisUrl = "redis://127.0.0.1:6379/0";
+
+constexpr std::array<std::string_view, 9> kTopKeys = {
+    "listen", "threads", "upstream", "redis", "admin", "cache", "limits", "log", "rules"};
+constexpr std::array<std::string_view, 4> kUpstreamKeys = {"url", "connect_timeout", "timeout",
+                                                           "max_idle_connections"};
+constexpr std::array<std::string_view, 5> kRedisKeys = {"url", "key_prefix", "timeout",
+                                                        "connections", "memory_max_size"};
+constexpr std::array<std::string_view, 3> kAdminKeys = {"listen", "token", "allow_unauthenticated"};
+constexpr std::array<std::string_view, 4> kCacheKeys = {"default_ttl", "max_ttl", "max_body_size",
+                                                        "bypass_param"};
+constexpr std::array<std::string_view, 5> kLimitsKeys = {
+    "max_header_size", "max_request_body_size", "client_header_timeout", "client_idle_timeout",
+    "client_body_timeout"};
+constexpr std::array<std::string_view, 3> kLogKeys = {"level", "format", "access_log"};
+constexpr std::array<std::string_view, 7> kRuleKeys = {
+    "match", "ttl", "key_query", "cache_authorized", "cache_private", "namespace", "invalidate"};
+constexpr std::array<std::string_view, 6> kLogLevels = {"trace", "debug", "info",
+                                                        "warn",  "error", "off"};
+
+std::string join(std::span<const std::string_view> items) {
+  std::string out;
+  for (auto item : items) {
+    if (!out.empty()) out += ", ";
+    out += item;
+  }
+  return out;
+}
+
+std::string_view kind_name(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+      return "nothing";
+    case YAML::NodeType::Scalar:
+      return "a scalar";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a map";
+    case YAML::NodeType::Undefined:
+      break;
+  }
+  return "nothing";
+}
+
+std::optional<std::uint64_t> parse_decimal(std::string_view text) {
+  if (text.empty() ||
+      !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  std::uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+bool is_query_name_char(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
+}
+
+// A value plus where it came from ("cachecar.yaml:14" or "environment variable X"), so a
+// value checked later still produces a message that points at its origin.
+struct Located {
+  std::string text;
+  std::string where;
+};
+
+struct Field {
+  YAML::Node key;
+  YAML::Node value;
+  std::string path;  // "rules[1].ttl"
+};
+
+// Turns YAML into Config. Each reader validates one value and throws ConfigError naming the
+// source line and the field path; nothing falls back to a default after a bad value.
+class Loader {
+ public:
+  Loader(std::string_view source, const EnvLookup& env) : source_(source), env_(env) {}
+
+  Config load(std::string_view yaml);
+
+ private:
+  // A validated map: keys are strings, known and unique.
+  class Section {
+   public:
+    const Field* get(std::string_view key) const {
+      for (const auto& field : fields_) {
+        if (field.key.Scalar() == key) return &field;
+      }
+      return nullptr;
+    }
+    std::string child(std::string_view key) const {
+      return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+    }
+    const std::string& where() const noexcept { return where_; }
+
+   private:
+    friend class Loader;
+    std::string path_;
+    std::string where_;  // of the map itself (or of its parent when the map is absent)
+    std::vector<Field> fields_;
+  };
+
+  [[noreturn]] void fail(const std::string& where, std::string_view path,
+                         std::string_view what) const {
+    std::string message = where;
+    message += ": ";
+    if (!path.empty()) {
+      message += path;
+      message += ": ";
+    }
+    message += what;
+    throw ConfigError(message);
+  }
+
+  std::string where(const YAML::Mark& mark) const {
+    return source_ + ":" + std::to_string(mark.is_null() ? 1 : mark.line + 1);
+  }
+  std::string where(const YAML::Node& node, const std::string& fallback) const {
+    return node.Mark().is_null() ? fallback : where(node.Mark());
+  }
+  // A null value ("ttl:" with nothing after it) is marked where the next token starts, often
+  // a later line, so it is reported on its key's line.
+  std::string where(const Field& field) const {
+    const std::string key_where = where(field.key.Mark());
+    return field.value.IsNull() ? key_where : where(field.value, key_where);
+  }
+
+  Section section(const YAML::Node& node, std::string path, const std::string& fallback_where,
+                  std::span<const std::string_view> allowed) const;
+  Section optional_section(const Section& parent, std::string_view key,
+                           std::span<const std::string_view> allowed) const;
+
+  // Scalar readers.
+  Located scalar(const Field& field, std::string_view expected) const;
+  std::optional<Located> scalar_or_env(const Section& section, std::string_view key,
+                                       std::string_view env_var) const;
+  milliseconds duration(const Field& field) const;
+  std::uint64_t size(const Field& field) const;
+  std::uint64_t integer(const Field& field, std::uint64_t min, std::uint64_t max) const;
+  bool boolean(const Field& field) const;
+
+  void read_duration(const Section& s, std::string_view key, milliseconds& out) const {
+    if (const auto* field = s.get(key)) out = duration(*field);
+  }
+
+  void read_listen(const Section& root, Config& config) const;
+  void read_threads(const Section& root, Config& config) const;
+  void read_upstream(const Section& root, Config& config) const;
+  void read_redis(const Section& root, Config& config) const;
+  void read_admin(const Section& root, Config& config, std::string& listen_where) const;
+  void read_cache(const Section& root, Config& config) const;
+  void read_limits(const Section& root, Config& config) const;
+  void read_log(const Section& root, Config& config) const;
+  void read_rules(const Section& root, Config& config) const;
+  policy::Rule read_rule(const YAML::Node& node, const std::string& path,
+                         const std::string& fallback_where, const Config& config) const;
+
+  std::string source_;
+  const EnvLookup& env_;
+};
+
+Loader::Section Loader::section(const YAML::Node& node, std::string path,
+                                const std::string& fallback_where,
+                                std::span<const std::string_view> allowed) const {
+  Section out;
+  out.path_ = std::move(path);
+  out.where_ = where(node, fallback_where);
+  if (node.IsNull()) return out;  // "cache:" with every child commented out = all defaults
+  if (!node.IsMap()) {
+    fail(out.where_, out.path_.empty() ? "(document)" : out.path_,
+         "expected a map, got " + std::string(kind_name(node)));
+  }
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    const YAML::Node key = it->first;
+    if (!key.IsScalar()) {
+      fail(where(key, out.where_), out.path_.empty() ? "(document)" : out.path_,
+           "keys must be plain names, got " + std::string(kind_name(key)));
+    }
+    const std::string& name = key.Scalar();
+    const std::string field_path = out.child(name);
+    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      fail(where(key, out.where_), field_path, "unknown key; allowed keys: " + join(allowed));
+    }
+    if (out.get(name) != nullptr) {
+      fail(where(key, out.where_), field_path, "duplicate key");
+    }
+    out.fields_.push_back(Field{key, it->second, field_path});
+  }
+  return out;
+}
+
+Loader::Section Loader::optional_section(const Section& parent, std::string_view key,
+                                         std::span<const std::string_view> allowed) const {
+  if (const auto* field = parent.get(key)) {
+    Section out = section(field->value, field->path, where(field->key.Mark()), allowed);
+    out.where_ = where(field->key.Mark());  // later errors ("url: required") point at "key:"
+    return out;
+  }
+  Section empty;
+  empty.path_ = parent.child(key);
+  empty.where_ = parent.where();
+  return empty;
+}
+
+Located Loader::scalar(const Field& field, std::string_view expected) const {
+  if (!field.value.IsScalar()) {
+    fail(where(field), field.path,
+         "expected " + std::string(expected) + ", got " + std::string(kind_name(field.value)));
+  }
+  return Located{field.value.Scalar(), where(field)};
+}
+
+std::optional<Located> Loader::scalar_or_env(const Section& section, std::string_view key,
+                                             std::string_view env_var) const {
+  if (auto value = env_ ? env_(env_var) : std::nullopt) {
+    return Located{std::move(*value), "environment variable " + std::string(env_var)};
+  }
+  if (const auto* field = section.get(key)) return scalar(*field, "a string");
+  return std::nullopt;
+}
+
+milliseconds Loader::duration(const Field& field) const {
+  const auto value = scalar(field, "a duration such as 100ms, 30s, 5m or 24h");
+  const auto text = core::trim(value.text);
+  if (!text.empty() && text.front() == '-') fail(value.where, field.path, "must be positive");
+  const auto parsed = core::parse_duration(text);
+  if (!parsed) {
+    fail(value.where, field.path,
+         "invalid duration '" + value.text +
+             "'; expected a whole number with unit ms, s, m, h or d (e.g. 30s), or plain seconds");
+  }
+  if (parsed->count() <= 0) fail(value.where, field.path, "must be greater than 0");
+  return *parsed;
+}
+
+std::uint64_t Loader::size(const Field& field) const {
+  const auto value = scalar(field, "a size such as 512KiB or 1MiB");
+  const auto parsed = core::parse_size(core::trim(value.text));
+  if (!parsed) {
+    fail(value.where, field.path,
+         "invalid size '" + value.text +
+             "'; expected a whole number of bytes, optionally with KiB, MiB, GiB, KB, MB or GB");
+  }
+  return *parsed;
+}
+
+std::uint64_t Loader::integer(const Field& field, std::uint64_t min, std::uint64_t max) const {
+  const auto value = scalar(field, "an integer");
+  const auto parsed = parse_decimal(core::trim(value.text));
+  if (!parsed || *parsed < min || *parsed > max) {
+    fail(value.where, field.path,
+         "expected an integer from " + std::to_string(min) + " to " + std::to_string(max) +
+             ", got '" + value.text + "'");
+  }
+  return *parsed;
+}
+
+bool Loader::boolean(const Field& field) const {
+  const auto value = scalar(field, "true or false");
+  bool out = false;
+  if (!YAML::convert<bool>::decode(field.value, out)) {
+    fail(value.where, field.path, "expected true or false, got '" + value.text + "'");
+  }
+  return out;
+}
+
+void Loader::read_listen(const Section& root, Config& config) const {
+  if (auto value = scalar_or_env(root, "listen", "CACHECAR_LISTEN")) {
+    auto parsed = parse_host_port(value->text);
+    if (!parsed) {
+      fail(value->where, "listen",
+           "expected host:port such as \"0.0.0.0:8080\", \"[::1]:8080\" or \":8080\", got '" +
+               value->text + "'");
+    }
+    config.listen = std::move(*parsed);
+  }
+}
+
+void Loader::read_threads(const Section& root, Config& config) const {
+  const auto* field = root.get("threads");
+  if (field == nullptr) return;
+  const auto value = scalar(*field, "auto or a positive integer");
+  if (value.text == "auto") {
+    config.threads = 0;
+    return;
+  }
+  const auto parsed = parse_decimal(value.text);
+  if (!parsed || *parsed == 0 || *parsed > kMaxThreads) {
+    fail(value.where, field->path,
+         "expected auto or an integer from 1 to " + std::to_string(kMaxThreads) + ", got '" +
+             value.text + "'");
+  }
+  config.threads = static_cast<unsigned>(*parsed);
+}
+
+void Loader::read_upstream(const Section& root, Config& config) const {
+  const Section s = optional_section(root, "upstream", kUpstreamKeys);
+  auto& out = config.upstream;
+  const auto url = scalar_or_env(s, "url", "CACHECAR_UPSTREAM_URL");
+  if (!url) {
+    fail(s.where(), "upstream.url",
+         "required: the http:// URL of the backend (or set CACHECAR_UPSTREAM_URL)");
+  }
+  std::string error;
+  auto parsed = parse_upstream_url(url->text, &error);
+  if (!parsed) {
+    // Echo the URL unless it may carry credentials.
+    const bool secret = url->text.find('@') != std::string::npos;
+    fail(url->where, "upstream.url", secret ? error : error + ", got '" + url->text + "'");
+  }
+  out.url = url->text;
+  out.address = std::move(parsed->address);
+  out.base_path = std::move(parsed->base_path);
+  read_duration(s, "connect_timeout", out.connect_timeout);
+  read_duration(s, "timeout", out.timeout);
+  if (const auto* field = s.get("max_idle_connections")) {
+    out.max_idle_connections =
+        static_cast<std::size_t>(integer(*field, 0, kMaxIdleUpstreamConnections));
+  }
+}
+
+void Loader::read_redis(const Section& root, Config& config) const {
+  const Section s = optional_section(root, "redis", kRedisKeys);
+  auto& out = config.store;
+  auto url = scalar_or_env(s, "url", "CACHECAR_REDIS_URL");
+  if (!url) url = Located{std::string(kDefaultRedisUrl), s.where()};
+  std::string error;
+  auto parsed = parse_redis_url(url->text, &error);
+  // The URL may carry a password: never echo it back.
+  if (!parsed) fail(url->where, "redis.url", error);
+  out.url = url->text;
+  out.memory = parsed->memory;
+  out.address = std::move(parsed->address);
+  out.password = std::move(parsed->password);
+  out.db = parsed->db;
+  if (const auto* field = s.get("key_prefix")) {
+    const auto value = scalar(*field, "a string");
+    if (std::any_of(value.text.begin(), value.text.end(),
+                    [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+      fail(value.where, field->path, "must not contain control characters");
+    }
+    out.key_prefix = value.text;
+  }
+  read_duration(s, "timeout", out.timeout);
+  if (const auto* field = s.get("connections")) {
+    out.connections = static_cast<std::size_t>(integer(*field, 1, kMaxStoreConnections));
+  }
+  if (const auto* field = s.get("memory_max_size")) {
+    out.memory_max_bytes = size(*field);
+    if (out.memory_max_bytes == 0) fail(where(*field), field->path, "must be greater than 0");
+  }
+}
+
+void Loader::read_admin(const Section& root, Config& config, std::string& listen_where) const {
+  const Section s = optional_section(root, "admin", kAdminKeys);
+  auto& out = config.admin;
+  listen_where = s.where();
+  if (auto value = scalar_or_env(s, "listen", "CACHECAR_ADMIN_LISTEN")) {
+    auto parsed = parse_host_port(value->text);
+    if (!parsed) {
+      fail(value->where, "admin.listen",
+           "expected host:port such as \"127.0.0.1:8081\", got '" + value->text + "'");
+    }
+    out.listen = std::move(*parsed);
+    listen_where = value->where;
+  }
+  if (auto value = scalar_or_env(s, "token", "CACHECAR_ADMIN_TOKEN")) {
+    // Compared with the bearer token of a request header, so only visible ASCII can ever match.
+    if (std::any_of(value->text.begin(), value->text.end(),
+                    [](char c) { return c <= 0x20 || c >= 0x7f; })) {
+      fail(value->where, "admin.token",
+           "must be printable ASCII without spaces (the value is not shown)");
+    }
+    out.token = std::move(value->text);
+  }
+  if (const auto* field = s.get("allow_unauthenticated")) {
+    out.allow_unauthenticated = boolean(*field);
+  }
+}
+
+void Loader::read_cache(const Section& root, Config& config) const {
+  const Section s = optional_section(root, "cache", kCacheKeys);
+  auto& out = config.cache;
+  read_duration(s, "default_ttl", out.default_ttl);
+  read_duration(s, "max_ttl", out.max_ttl);
+  if (out.default_ttl > out.max_ttl) {
+    const auto* field = s.get("default_ttl");
+    fail(field != nullptr ? where(*field) : s.where(), "cache.default_ttl",
+         core::format_duration(out.default_ttl) + " is greater than cache.max_ttl (" +
+             core::format_duration(out.max_ttl) + ")");
+  }
+  if (const auto* field = s.get("max_body_size")) {
+    out.max_body_bytes = size(*field);
+    if (out.max_body_bytes == 0) fail(where(*field), field->path, "must be greater than 0");
+  }
+  if (const auto* field = s.get("bypass_param")) {
+    const auto value = scalar(*field, "a query parameter name");
+    if (!std::all_of(value.text.begin(), value.text.end(), is_query_name_char)) {
+      fail(value.where, field->path,
+           "must be a query parameter name of letters, digits, '-', '.', '_' or '~' (or \"\" to "
+           "disable the bypass), got '" +
+               value.text + "'");
+    }
+    config.bypass_param = value.text;
+  }
+}
+
+void Loader::read_limits(const Section& root, Config& config) const {
+  const Section s = optional_section(root, "limits", kLimitsKeys);
+  auto& out = config.limits;
+  if (const auto* field = s.get("max_header_size")) {
+    const auto bytes = size(*field);
+    if (bytes < kMinHeaderBytes || bytes > std::numeric_limits<std::uint32_t>::max()) {
+      fail(where(*field), field->path, "must be from 1KiB to 4GiB");
+    }
+    out.max_header_bytes = static_cast<std::uint32_t>(bytes);
+  }
+  if (const auto* field = s.get("max_request_body_size")) {
+    out.max_request_body_bytes = size(*field);
+    if (out.max_request_body_bytes == 0) {
+      fail(where(*field), field->path, "must be greater than 0");
+    }
+  }
+  read_duration(s, "client_header_timeout", out.client_header_timeout);
+  read_duration(s, "client_idle_timeout", out.client_idle_timeout);
+  read_duration(s, "client_body_timeout", out.client_body_timeout);
+}
+
+void Loader::read_log(const Section& root, Config& config) const {
+  const Section s = optional_section(root, "log", kLogKeys);
+  auto& out = config.log;
+  if (auto value = scalar_or_env(s, "level", "CACHECAR_LOG_LEVEL")) {
+    const std::string level = core::to_lower(value->text);
+    if (std::find(kLogLevels.begin(), kLogLevels.end(), level) == kLogLevels.end()) {
+      fail(value->where, "log.level",
+           "unknown level '" + value->text + "'; expected one of " + join(kLogLevels));
+    }
+    out.level = level;
+  }
+  if (const auto* field = s.get("format")) {
+    const auto value = scalar(*field, "text or json");
+    if (value.text != "text" && value.text != "json") {
+      fail(value.where, field->path, "unknown format '" + value.text + "'; expected text or json");
+    }
+    out.format = value.text;
+  }
+  if (const auto* field = s.get("access_log")) out.access_log = boolean(*field);
+}
+
+void Loader::read_rules(const Section& root, Config& config) const {
+  const auto* field = root.get("rules");
+  if (field == nullptr || field->value.IsNull()) return;
+  if (!field->value.IsSequence()) {
+    fail(where(*field), field->path,
+         "expected a list of rules, got " + std::string(kind_name(field->value)));
+  }
+  std::vector<policy::Rule> rules;
+  for (std::size_t i = 0; i < field->value.size(); ++i) {
+    const YAML::Node node = field->value[i];
+    const std::string path = "rules[" + std::to_string(i) + "]";
+    const std::string node_where = where(node, where(*field));
+    auto rule = read_rule(node, path, node_where, config);
+    for (std::size_t j = 0; j < rules.size(); ++j) {
+      if (rules[j].name == rule.name) {
+        fail(node_where, path + ".match",
+             "duplicate of rules[" + std::to_string(j) + "] (\"" + rule.name +
+                 "\"); the first matching rule wins, so this one would never apply");
+      }
+    }
+    rules.push_back(std::move(rule));
+  }
+  config.rules = policy::RuleSet(std::move(rules));
+}
+
+policy::Rule Loader::read_rule(const YAML::Node& node, const std::string& path,
+                               const std::string& fallback_where, const Config& config) const {
+  const Section s = section(node, path, fallback_where, kRuleKeys);
+  if (node.IsNull()) fail(s.where(), path, "expected a map with at least `match`");
+  policy::Rule rule;
+
+  const auto* match = s.get("match");
+  if (match == nullptr) {
+    fail(s.where(), path + ".match", "required, e.g. match: \"GET /api/users/{id}\"");
+  }
+  const auto match_text = scalar(*match, "\"METHOD /path\"");
+  const auto space = match_text.text.find(' ');
+  if (space == std::string::npos || space == 0) {
+    fail(match_text.where, match->path,
+         "expected \"METHOD /path\", e.g. \"GET /api/users/{id}\", got '" + match_text.text + "'");
+  }
+  rule.method = match_text.text.substr(0, space);
+  if (!std::all_of(rule.method.begin(), rule.method.end(),
+                   [](char c) { return c >= 'A' && c <= 'Z'; })) {
+    fail(match_text.where, match->path,
+         "method '" + rule.method + "' must be upper-case letters, e.g. GET");
+  }
+  const std::string path_text = match_text.text.substr(space + 1);
+  if (path_text.empty() || path_text.front() != '/') {
+    fail(match_text.where, match->path,
+         "expected exactly one space and then a path starting with '/', got '" + match_text.text +
+             "'");
+  }
+  std::string error;
+  auto pattern = policy::RoutePattern::parse(path_text, &error);
+  if (!pattern) {
+    fail(match_text.where, match->path, "invalid path pattern '" + path_text + "': " + error);
+  }
+  rule.pattern = std::move(*pattern);
+  rule.name = match_text.text;
+
+  if (const auto* field = s.get("ttl")) {
+    if (rule.method != "GET") {
+      fail(where(*field), field->path,
+           "only GET responses are cached; a ttl on a " + rule.method + " rule has no effect");
+    }
+    rule.ttl = duration(*field);
+    if (*rule.ttl > config.cache.max_ttl) {
+      fail(where(*field), field->path,
+           core::format_duration(*rule.ttl) + " is greater than cache.max_ttl (" +
+               core::format_duration(config.cache.max_ttl) + "); raise cache.max_ttl");
+    }
+  }
+
+  if (const auto* field = s.get("key_query")) {
+    if (!field->value.IsSequence()) {
+      fail(where(*field), field->path,
+           "expected a list of query parameter names (e.g. [page, sort], or [] for none), got " +
+               std::string(kind_name(field->value)));
+    }
+    std::vector<std::string> names;
+    for (std::size_t i = 0; i < field->value.size(); ++i) {
+      const Field item{field->key, field->value[i], field->path + "[" + std::to_string(i) + "]"};
+      const auto name = scalar(item, "a query parameter name");
+      if (name.text.empty()) fail(name.where, item.path, "must not be empty");
+      names.push_back(name.text);
+    }
+    rule.key_query = std::move(names);
+  }
+
+  if (const auto* field = s.get("cache_authorized")) rule.cache_authorized = boolean(*field);
+  if (const auto* field = s.get("cache_private")) rule.cache_private = boolean(*field);
+  if (const auto* field = s.get("namespace")) {
+    const auto value = scalar(*field, "a namespace name");
+    if (value.text.empty() ||
+        !std::all_of(value.text.begin(), value.text.end(), is_query_name_char)) {
+      fail(value.where, field->path,
+           "must be a non-empty name of letters, digits, '-', '.', '_' or '~', got '" + value.text +
+               "'");
+    }
+    rule.cache_namespace = value.text;
+  }
+
+  if (const auto* field = s.get("invalidate")) {
+    if (!field->value.IsSequence()) {
+      fail(where(*field), field->path,
+           "expected a list of \"METHOD /path\" templates, got " +
+               std::string(kind_name(field->value)));
+    }
+    for (std::size_t i = 0; i < field->value.size(); ++i) {
+      const Field item{field->key, field->value[i], field->path + "[" + std::to_string(i) + "]"};
+      const auto text = scalar(item, "a \"METHOD /path\" template");
+      auto parsed =
+          policy::InvalidationTemplate::parse(text.text, rule.pattern.param_names(), &error);
+      if (parsed) {
+        rule.invalidate.push_back(std::move(*parsed));
+        continue;
+      }
+      // Name both sides when a template uses a param its rule does not capture.
+      const auto template_space = text.text.find(' ');
+      if (template_space != std::string::npos) {
+        std::string ignored;
+        const auto template_pattern =
+            policy::RoutePattern::parse(text.text.substr(template_space + 1), &ignored);
+        if (template_pattern) {
+          const auto& available = rule.pattern.param_names();
+          for (const auto& name : template_pattern->param_names()) {
+            if (std::find(available.begin(), available.end(), name) == available.end()) {
+              fail(text.where, item.path,
+                   "\"" + text.text + "\" uses {" + name + "}, which \"" + rule.name +
+                       "\" does not define");
+            }
+          }
+        }
+      }
+      fail(text.where, item.path, "invalid template '" + text.text + "': " + error);
+    }
+  }
+
+  // Options that only affect storing are an error without a ttl: they would silently do nothing.
+  if (!rule.ttl) {
+    for (std::string_view key : {"key_query", "cache_authorized", "cache_private", "namespace"}) {
+      if (const auto* field = s.get(key)) {
+        fail(where(field->key.Mark()), field->path,
+             "only applies to cached rules; add a ttl (GET rules only) or remove it");
+      }
+    }
+    if (rule.invalidate.empty()) {
+      fail(s.where(), path,
+           "rule \"" + rule.name +
+               "\" has neither ttl nor invalidate, so it does nothing; add a ttl (GET) or an "
+               "invalidate list");
+    }
+  }
+  return rule;
+}
+
+Config Loader::load(std::string_view yaml) {
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(std::string(yaml));
+  } catch (const YAML::ParserException& e) {
+    fail(where(e.mark), "", "YAML syntax error: " + e.msg);
+  } catch (const YAML::Exception& e) {
+    fail(where(e.mark), "", std::string("cannot parse YAML: ") + e.what());
+  }
+  if (documents.empty() || (documents.size() == 1 && documents.front().IsNull())) {
+    fail(source_ + ":1", "(document)", "empty configuration; at least upstream.url is required");
+  }
+  if (documents.size() > 1) {
+    fail(where(documents[1], source_ + ":1"), "(document)",
+         "several YAML documents ('---'); expected exactly one");
+  }
+  const YAML::Node& document = documents.front();
+
+  Config config;
+  config.source = source_;
+  try {
+    const Section root = section(document, "", where(document, source_ + ":1"), kTopKeys);
+    read_listen(root, config);
+    read_threads(root, config);
+    read_upstream(root, config);
+    read_redis(root, config);
+    std::string admin_where;
+    read_admin(root, config, admin_where);
+    read_cache(root, config);
+    read_limits(root, config);
+    read_log(root, config);
+    read_rules(root, config);
+
+    const auto& admin = config.admin;
+    if (!is_loopback_host(admin.listen.host) && admin.token.empty() &&
+        !admin.allow_unauthenticated) {
+      fail(admin_where, "admin.listen",
+           "the admin listener " + admin.listen.to_string() +
+               " is reachable from other hosts but has no token; set admin.token (or "
+               "CACHECAR_ADMIN_TOKEN), listen on 127.0.0.1, or set "
+               "admin.allow_unauthenticated: true to expose it without authentication");
+    }
+  } catch (const YAML::Exception& e) {
+    // A yaml-cpp accessor threw: report it as a config error rather than escaping as-is.
+    fail(where(e.mark), "", std::string("invalid YAML structure: ") + e.what());
+  }
+  return config;
+}
+
+}  // namespace
+
+EnvLookup process_env() {
+  return [](std::string_view name) -> std::optional<std::string> {
+    const char* value = std::getenv(std::string(name).c_str());
+    if (value == nullptr) return std::nullopt;
+    return std::string(value);
+  };
+}
+
+Config load_config_text(std::string_view yaml, std::string_view source, const EnvLookup& env) {
+  return Loader(source, env).load(yaml);
+}
+
+Config load_config_file(const std::string& path, const EnvLookup& env) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw ConfigError(path + ": cannot read config file: is a directory");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw ConfigError(path + ": cannot open config file: " + std::strerror(errno));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw ConfigError(path + ": cannot read config file");
+  return load_config_text(text.str(), path, env);
+}
+
+}  // namespace cachecar::config

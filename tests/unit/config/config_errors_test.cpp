@@ -1,0 +1,275 @@
+// Every configuration error names the source, the line and the field; one table row per error.
+#include "config/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <ostream>
+#include <string>
+
+namespace cachecar::config {
+namespace {
+
+const EnvLookup kNoEnv = [](std::string_view) { return std::optional<std::string>{}; };
+
+// Lines 1-2 of most cases; the line numbers below count from here.
+const std::string kUp = "upstream:\n  url: http://h:1\n";
+
+std::string error_of(std::string_view yaml) {
+  try {
+    load_config_text(yaml, "test.yaml", kNoEnv);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+struct ErrorCase {
+  std::string name;
+  std::string yaml;
+  int line;
+  std::string path;          // field path in the message
+  std::string message_part;  // what is wrong
+};
+// Names the case in test output instead of dumping its bytes.
+void PrintTo(const ErrorCase& c, std::ostream* os) {
+  *os << c.name;
+}
+
+class ConfigErrorTest : public testing::TestWithParam<ErrorCase> {};
+
+TEST_P(ConfigErrorTest, NamesLineAndField) {
+  const auto& c = GetParam();
+  const std::string message = error_of(c.yaml);
+  const std::string prefix = "test.yaml:" + std::to_string(c.line) + ": " + c.path + ": ";
+  EXPECT_EQ(message.substr(0, prefix.size()), prefix) << message;
+  EXPECT_NE(message.find(c.message_part), std::string::npos) << message;
+}
+
+std::string rule(std::string_view body) {
+  return kUp + "rules:\n  - " + std::string(body);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Structure, ConfigErrorTest,
+    testing::Values(
+        ErrorCase{"UnknownTopLevelKey", kUp + "listen_port: 8080\n", 3, "listen_port",
+                  "unknown key; allowed keys: listen, threads, upstream, redis, admin, cache, "
+                  "limits, log, rules"},
+        ErrorCase{"UnknownNestedKey", kUp + "  retries: 3\n", 3, "upstream.retries",
+                  "allowed keys: url, connect_timeout, timeout, max_idle_connections"},
+        ErrorCase{"UnknownRuleKey", rule("match: GET /a\n    ttl: 1s\n    tll: 5s\n"), 6,
+                  "rules[0].tll", "allowed keys: match, ttl, key_query"},
+        ErrorCase{"DuplicateKey", kUp + "threads: 2\nthreads: 3\n", 4, "threads", "duplicate key"},
+        ErrorCase{"NonScalarKey", kUp + "[a]: 1\n", 3, "(document)", "keys must be plain names"},
+        ErrorCase{"DocumentIsList", "- a\n- b\n", 1, "(document)", "expected a map, got a list"},
+        ErrorCase{"SectionIsScalar", "upstream: http://h:1\n", 1, "upstream",
+                  "expected a map, got a scalar"},
+        ErrorCase{"SectionIsList", kUp + "cache:\n  - 1s\n", 4, "cache",
+                  "expected a map, got a list"},
+        ErrorCase{"MapWhereScalarExpected", kUp + "listen:\n  host: x\n", 4, "listen",
+                  "expected a string, got a map"},
+        ErrorCase{"ListWhereScalarExpected", kUp + "threads: [1]\n", 3, "threads", "got a list"},
+        ErrorCase{"NullWhereScalarExpected", kUp + "  timeout:\n", 3, "upstream.timeout",
+                  "got nothing"},
+        ErrorCase{"SeveralDocuments", kUp + "---\nthreads: 1\n", 4, "(document)",
+                  "several YAML documents"}),
+    [](const testing::TestParamInfo<ErrorCase>& param_info) { return param_info.param.name; });
+
+INSTANTIATE_TEST_SUITE_P(
+    Values, ConfigErrorTest,
+    testing::Values(
+        ErrorCase{"BadDuration", kUp + "  timeout: 30 seconds\n", 3, "upstream.timeout",
+                  "invalid duration '30 seconds'"},
+        ErrorCase{"FractionalDuration", kUp + "  connect_timeout: 1.5s\n", 3,
+                  "upstream.connect_timeout", "invalid duration"},
+        ErrorCase{"NegativeDuration", kUp + "cache:\n  default_ttl: -5s\n", 4, "cache.default_ttl",
+                  "must be positive"},
+        ErrorCase{"ZeroTimeout", kUp + "  connect_timeout: 0s\n", 3, "upstream.connect_timeout",
+                  "must be greater than 0"},
+        ErrorCase{"ZeroMaxTtl", kUp + "cache:\n  max_ttl: 0\n", 4, "cache.max_ttl",
+                  "must be greater than 0"},
+        ErrorCase{"DefaultTtlAboveMaxTtl", kUp + "cache:\n  default_ttl: 2h\n  max_ttl: 1h\n", 4,
+                  "cache.default_ttl", "2h is greater than cache.max_ttl (1h)"},
+        ErrorCase{"DefaultDefaultTtlAboveMaxTtl", kUp + "cache:\n  max_ttl: 30s\n", 3,
+                  "cache.default_ttl", "1m is greater than cache.max_ttl (30s)"},
+        ErrorCase{"BadSize", kUp + "cache:\n  max_body_size: 1 MiB\n", 4, "cache.max_body_size",
+                  "invalid size '1 MiB'"},
+        ErrorCase{"NegativeSize", kUp + "limits:\n  max_request_body_size: -1\n", 4,
+                  "limits.max_request_body_size", "invalid size"},
+        ErrorCase{"ZeroBodySize", kUp + "cache:\n  max_body_size: 0\n", 4, "cache.max_body_size",
+                  "must be greater than 0"},
+        ErrorCase{"TinyHeaderLimit", kUp + "limits:\n  max_header_size: 100\n", 4,
+                  "limits.max_header_size", "from 1KiB"},
+        ErrorCase{"HugeHeaderLimit", kUp + "limits:\n  max_header_size: 8GiB\n", 4,
+                  "limits.max_header_size", "to 4GiB"},
+        ErrorCase{"ThreadsZero", kUp + "threads: 0\n", 3, "threads", "expected auto or an integer"},
+        ErrorCase{"ThreadsNegative", kUp + "threads: -2\n", 3, "threads", "got '-2'"},
+        ErrorCase{"ThreadsWord", kUp + "threads: many\n", 3, "threads", "got 'many'"},
+        ErrorCase{"ThreadsTooMany", kUp + "threads: 100000\n", 3, "threads", "1 to 1024"},
+        ErrorCase{"ConnectionsZero", kUp + "redis:\n  connections: 0\n", 4, "redis.connections",
+                  "from 1 to 64"},
+        ErrorCase{"IdleConnectionsNotNumber", kUp + "  max_idle_connections: lots\n", 3,
+                  "upstream.max_idle_connections", "expected an integer"},
+        ErrorCase{"BadBool", kUp + "admin:\n  allow_unauthenticated: maybe\n", 4,
+                  "admin.allow_unauthenticated", "expected true or false, got 'maybe'"},
+        ErrorCase{"UnknownLogLevel", kUp + "log:\n  level: verbose\n", 4, "log.level",
+                  "unknown level 'verbose'; expected one of trace, debug, info, warn, error, off"},
+        ErrorCase{"UnknownLogFormat", kUp + "log:\n  format: xml\n", 4, "log.format",
+                  "expected text or json"},
+        ErrorCase{"BadBypassParam", kUp + "cache:\n  bypass_param: no cache\n", 4,
+                  "cache.bypass_param", "query parameter name"},
+        ErrorCase{"ControlCharInKeyPrefix", kUp + "redis:\n  key_prefix: \"a\\nb\"\n", 4,
+                  "redis.key_prefix", "control characters"},
+        ErrorCase{"TokenWithSpace", kUp + "admin:\n  token: \"a b\"\n", 4, "admin.token",
+                  "printable ASCII"}),
+    [](const testing::TestParamInfo<ErrorCase>& param_info) { return param_info.param.name; });
+
+INSTANTIATE_TEST_SUITE_P(
+    Addresses, ConfigErrorTest,
+    testing::Values(
+        ErrorCase{"MissingUpstreamSection", "threads: 2\n", 1, "upstream.url", "required"},
+        ErrorCase{"MissingUpstreamUrl", "threads: 2\nupstream:\n  timeout: 5s\n", 2, "upstream.url",
+                  "CACHECAR_UPSTREAM_URL"},
+        ErrorCase{"UpstreamHttps", "upstream:\n  url: https://h\n", 2, "upstream.url",
+                  "https:// upstreams are not supported"},
+        ErrorCase{"UpstreamNoScheme", "upstream:\n  url: h:8000\n", 2, "upstream.url",
+                  "expected http://host[:port][/base/path], got 'h:8000'"},
+        ErrorCase{"UpstreamBadPort", "upstream:\n  url: http://h:99999\n", 2, "upstream.url",
+                  "invalid port '99999'"},
+        ErrorCase{"UpstreamCredentialsNotEchoed", "upstream:\n  url: http://u:pw@h\n", 2,
+                  "upstream.url", "user information"},
+        ErrorCase{"RedisBadScheme", kUp + "redis:\n  url: http://h:6379\n", 4, "redis.url",
+                  "expected redis://[:password@]host[:port][/db] or memory://"},
+        ErrorCase{"RedisBadPort", kUp + "redis:\n  url: redis://h:0\n", 4, "redis.url",
+                  "invalid port '0'"},
+        ErrorCase{"RedisBadDb", kUp + "redis:\n  url: redis://h/x\n", 4, "redis.url",
+                  "invalid database number"},
+        ErrorCase{"ListenNoPort", kUp + "listen: 8080\n", 3, "listen", "expected host:port"},
+        ErrorCase{"ListenBadPort", kUp + "listen: \"h:70000\"\n", 3, "listen", "got 'h:70000'"},
+        ErrorCase{"ListenUnbracketedIpv6", kUp + "listen: \"::1:80\"\n", 3, "listen",
+                  "expected host:port"},
+        ErrorCase{"AdminListenBad", kUp + "admin:\n  listen: localhost\n", 4, "admin.listen",
+                  "expected host:port"},
+        ErrorCase{"AdminExposedWithoutToken", kUp + "admin:\n  listen: 0.0.0.0:8081\n", 4,
+                  "admin.listen",
+                  "set admin.token (or CACHECAR_ADMIN_TOKEN), listen on 127.0.0.1, or set "
+                  "admin.allow_unauthenticated: true"},
+        ErrorCase{"AdminExposedOnIpv6Any", kUp + "admin:\n  listen: \"[::]:8081\"\n", 4,
+                  "admin.listen", "no token"}),
+    [](const testing::TestParamInfo<ErrorCase>& param_info) { return param_info.param.name; });
+
+INSTANTIATE_TEST_SUITE_P(
+    Rules, ConfigErrorTest,
+    testing::Values(
+        ErrorCase{"RulesNotList", kUp + "rules:\n  match: GET /a\n", 4, "rules",
+                  "expected a list of rules, got a map"},
+        ErrorCase{"RuleNotMap", kUp + "rules:\n  - GET /a\n", 4, "rules[0]",
+                  "expected a map, got a scalar"},
+        ErrorCase{"MissingMatch", rule("ttl: 5s\n"), 4, "rules[0].match", "required"},
+        ErrorCase{"MatchWithoutMethod", rule("match: /a\n    ttl: 1s\n"), 4, "rules[0].match",
+                  "expected \"METHOD /path\""},
+        ErrorCase{"MatchLowerCaseMethod", rule("match: get /a\n    ttl: 1s\n"), 4, "rules[0].match",
+                  "method 'get' must be upper-case"},
+        ErrorCase{"MatchTwoSpaces", rule("match: \"GET  /a\"\n    ttl: 1s\n"), 4, "rules[0].match",
+                  "exactly one space"},
+        ErrorCase{"MatchRelativePath", rule("match: GET a\n    ttl: 1s\n"), 4, "rules[0].match",
+                  "path starting with '/'"},
+        ErrorCase{"MatchBadPattern", rule("match: GET /a/{id\n    ttl: 1s\n"), 4, "rules[0].match",
+                  "invalid path pattern '/a/{id': segment 2: unclosed '{'"},
+        ErrorCase{"MatchMixedSegment", rule("match: GET /a/x{id}\n    ttl: 1s\n"), 4,
+                  "rules[0].match", "whole segment"},
+        ErrorCase{"MatchIsList", rule("match: [GET, /a]\n    ttl: 1s\n"), 4, "rules[0].match",
+                  "got a list"},
+        ErrorCase{"UselessRule", rule("match: GET /a\n"), 4, "rules[0]",
+                  "has neither ttl nor invalidate"},
+        ErrorCase{"UselessRuleEmptyInvalidate", rule("match: PUT /a\n    invalidate: []\n"), 4,
+                  "rules[0]", "has neither ttl nor invalidate"},
+        ErrorCase{"TtlOnPut", rule("match: PUT /a\n    ttl: 5s\n"), 5, "rules[0].ttl",
+                  "a ttl on a PUT rule"},
+        ErrorCase{"ZeroRuleTtl", rule("match: GET /a\n    ttl: 0\n"), 5, "rules[0].ttl",
+                  "must be greater than 0"},
+        ErrorCase{"RuleTtlAboveMaxTtl", rule("match: GET /a\n    ttl: 2d\n"), 5, "rules[0].ttl",
+                  "48h is greater than cache.max_ttl (24h)"},
+        ErrorCase{"KeyQueryNotList", rule("match: GET /a\n    ttl: 1s\n    key_query: page\n"), 6,
+                  "rules[0].key_query", "expected a list of query parameter names"},
+        ErrorCase{"KeyQueryItemNotScalar",
+                  rule("match: GET /a\n    ttl: 1s\n    key_query:\n      - [page]\n"), 7,
+                  "rules[0].key_query[0]", "got a list"},
+        ErrorCase{"KeyQueryEmptyName", rule("match: GET /a\n    ttl: 1s\n    key_query: [\"\"]\n"),
+                  6, "rules[0].key_query[0]", "must not be empty"},
+        ErrorCase{"KeyQueryWithoutTtl",
+                  rule("match: PUT /a\n    invalidate: [GET /a]\n    key_query: [page]\n"), 6,
+                  "rules[0].key_query", "add a ttl"},
+        ErrorCase{"NamespaceWithoutTtl",
+                  rule("match: PUT /a\n    invalidate: [GET /a]\n    namespace: x\n"), 6,
+                  "rules[0].namespace", "add a ttl"},
+        ErrorCase{"BadNamespace", rule("match: GET /a\n    ttl: 1s\n    namespace: \"a b\"\n"), 6,
+                  "rules[0].namespace", "got 'a b'"},
+        ErrorCase{"CachePrivateNotBool",
+                  rule("match: GET /a\n    ttl: 1s\n    cache_private: sometimes\n"), 6,
+                  "rules[0].cache_private", "expected true or false"},
+        ErrorCase{"InvalidateNotList", rule("match: PUT /a\n    invalidate: GET /a\n"), 5,
+                  "rules[0].invalidate", "expected a list"},
+        ErrorCase{"InvalidateUnknownParam",
+                  rule("match: PUT /api/posts/{id}\n    invalidate:\n      - GET /api/posts/{id}\n"
+                       "      - GET /api/posts/{slug}\n"),
+                  7, "rules[0].invalidate[1]",
+                  "\"GET /api/posts/{slug}\" uses {slug}, which \"PUT /api/posts/{id}\" does not "
+                  "define"},
+        ErrorCase{"InvalidateMalformed", rule("match: PUT /a\n    invalidate: [\"GET a\"]\n"), 5,
+                  "rules[0].invalidate[0]", "invalid template 'GET a'"},
+        ErrorCase{"InvalidateStarNotLast", rule("match: PUT /a\n    invalidate: [\"GET /*/a\"]\n"),
+                  5, "rules[0].invalidate[0]", "'*' is only allowed as the very last"},
+        ErrorCase{"SecondRuleReportsItsIndex",
+                  kUp + "rules:\n  - match: GET /a\n    ttl: 1s\n  - match: GET /b\n    ttl: 1x\n",
+                  7, "rules[1].ttl", "invalid duration '1x'"},
+        ErrorCase{"DuplicateRule",
+                  kUp + "rules:\n  - match: GET /a\n    ttl: 1s\n  - match: GET /a\n    ttl: 2s\n",
+                  6, "rules[1].match", "duplicate of rules[0]"}),
+    [](const testing::TestParamInfo<ErrorCase>& param_info) { return param_info.param.name; });
+
+TEST(ConfigErrors, EmptyRuleNamesTheRule) {
+  // yaml-cpp marks an empty list item where the next token starts, so only the field is exact.
+  const std::string message = error_of(kUp + "rules:\n  -\n");
+  EXPECT_EQ(message.rfind("test.yaml:", 0), 0U) << message;
+  EXPECT_NE(message.find(": rules[0]: expected a map"), std::string::npos) << message;
+}
+
+TEST(ConfigErrors, SyntaxErrorNamesTheLine) {
+  const std::string message = error_of(kUp + "cache:\n  default_ttl: [1s\n  max_ttl: 2h\n");
+  EXPECT_EQ(message.rfind("test.yaml:", 0), 0U) << message;
+  EXPECT_NE(message.find("YAML syntax error"), std::string::npos) << message;
+  EXPECT_TRUE(message.find("test.yaml:4:") == 0 || message.find("test.yaml:5:") == 0) << message;
+}
+
+TEST(ConfigErrors, BadIndentationIsASyntaxError) {
+  const std::string message = error_of("upstream:\n  url: http://h:1\n timeout: 5s\n");
+  EXPECT_EQ(message.rfind("test.yaml:3: YAML syntax error", 0), 0U) << message;
+}
+
+TEST(ConfigErrors, EmptyDocument) {
+  for (const char* yaml : {"", "\n\n", "# only a comment\n", "---\n", "~\n"}) {
+    const std::string message = error_of(yaml);
+    EXPECT_EQ(message.rfind("test.yaml:1: (document): empty configuration", 0), 0U)
+        << "yaml '" << yaml << "': " << message;
+  }
+}
+
+TEST(ConfigErrors, AdminTokenValueNeverShown) {
+  const std::string message = error_of(kUp + "admin:\n  token: \"top secret\"\n");
+  EXPECT_NE(message.find("admin.token"), std::string::npos) << message;
+  EXPECT_EQ(message.find("top secret"), std::string::npos) << message;
+}
+
+TEST(ConfigErrors, DeeplyNestedInputDoesNotCrash) {
+  const std::string message = error_of(kUp + "cache: " + std::string(5000, '[') + "\n");
+  EXPECT_EQ(message.rfind("test.yaml:", 0), 0U) << message;
+}
+
+TEST(ConfigErrors, NonUtf8AndBinaryInputDoesNotCrash) {
+  const std::string message = error_of(std::string("\xff\xfe\x00\x01upstream: \x80", 15));
+  EXPECT_EQ(message.rfind("test.yaml:", 0), 0U) << message;
+}
+
+}  // namespace
+}  // namespace cachecar::config
