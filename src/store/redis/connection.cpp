@@ -1,0 +1,266 @@
+#include "store/redis/connection.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <array>
+#include <string>
+
+namespace cachecar::store::redis {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kReadBufferBytes = 16 * 1024;
+constexpr std::size_t kMaxFreeSlots = 64;
+
+// Time left until `deadline`, rounded up to whole milliseconds (zero when past).
+std::chrono::milliseconds remaining(Clock::time_point deadline) {
+  const auto left = deadline - Clock::now();
+  if (left <= Clock::duration::zero()) return std::chrono::milliseconds::zero();
+  return std::chrono::ceil<std::chrono::milliseconds>(left);
+}
+
+}  // namespace
+
+std::shared_ptr<Connection> Connection::create(asio::any_io_executor executor,
+                                               ConnectionOptions options) {
+  return std::shared_ptr<Connection>(new Connection(std::move(executor), std::move(options)));
+}
+
+Connection::Connection(asio::any_io_executor executor, ConnectionOptions options)
+    : executor_(std::move(executor)),
+      options_(std::move(options)),
+      socket_(executor_),
+      resolver_(executor_),
+      connect_timer_(executor_),
+      writer_wake_(executor_),
+      read_buffer_(kReadBufferBytes) {}
+
+Connection::~Connection() {
+  error_code ignored;
+  socket_.close(ignored);
+}
+
+asio::awaitable<error_code> Connection::connect() {
+  if (connect_started_ || closed_) co_return errc::store_unavailable;
+  connect_started_ = true;
+  auto self = shared_from_this();
+  const auto deadline = Clock::now() + options_.connect_timeout;
+
+  // Watchdog: when the budget runs out, closing the connection aborts whichever step
+  // (resolve, connect, AUTH, SELECT, PING) is in progress.
+  connect_timer_.expires_at(deadline);
+  connect_timer_.async_wait([weak = weak_from_this()](error_code ec) {
+    if (ec) return;
+    if (auto conn = weak.lock()) {
+      conn->connect_timed_out_ = true;
+      conn->fail(errc::timeout);
+    }
+  });
+
+  error_code ec = co_await handshake(deadline);
+  connect_timer_.cancel();
+  if (connect_timed_out_) ec = errc::timeout;
+  if (!ec && closed_) ec = errc::shutting_down;
+  if (ec) {
+    fail(ec);
+    co_return ec;
+  }
+  ready_ = true;
+  co_return error_code{};
+}
+
+asio::awaitable<error_code> Connection::handshake(Clock::time_point deadline) {
+  error_code ec;
+  const auto address = asio::ip::make_address(options_.host, ec);
+  if (!ec) {
+    auto [cec] = co_await socket_.async_connect({address, options_.port}, kUseTuple);
+    if (cec) co_return errc::store_unavailable;
+  } else {
+    auto [rec, endpoints] =
+        co_await resolver_.async_resolve(options_.host, std::to_string(options_.port), kUseTuple);
+    if (rec || closed_) co_return errc::store_unavailable;
+    auto [cec, endpoint] = co_await asio::async_connect(socket_, endpoints, kUseTuple);
+    (void)endpoint;
+    if (cec) co_return errc::store_unavailable;
+  }
+  if (closed_) co_return errc::shutting_down;
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+
+  socket_up_ = true;
+  auto self = shared_from_this();
+  asio::co_spawn(executor_, read_loop(self), asio::detached);
+  asio::co_spawn(executor_, write_loop(self), asio::detached);
+
+  // Each step must be answered before the deadline: a stopped server (SIGSTOP) accepts TCP
+  // connections but never replies, and such a connection must not count as up.
+  if (!options_.password.empty()) {
+    const std::array<std::string_view, 2> auth{"AUTH", options_.password};
+    if (auto aec = co_await expect_status(auth, deadline)) co_return aec;
+  }
+  if (options_.db != 0) {
+    const std::string db = std::to_string(options_.db);
+    const std::array<std::string_view, 2> select{"SELECT", db};
+    if (auto sec = co_await expect_status(select, deadline)) co_return sec;
+  }
+  const std::array<std::string_view, 1> ping{"PING"};
+  co_return co_await expect_status(ping, deadline);
+}
+
+asio::awaitable<error_code> Connection::expect_status(std::span<const std::string_view> args,
+                                                      Clock::time_point deadline) {
+  auto reply = co_await send(args, remaining(deadline));
+  if (!reply) co_return reply.error();
+  if (reply->type != Reply::Type::Status) co_return errc::store_reply_error;
+  co_return error_code{};
+}
+
+asio::awaitable<result<Reply>> Connection::execute(std::span<const std::string_view> args,
+                                                   std::chrono::milliseconds timeout) {
+  if (!ready_ || closed_) co_return errc::store_unavailable;
+  co_return co_await send(args, timeout);
+}
+
+asio::awaitable<result<Reply>> Connection::send(std::span<const std::string_view> args,
+                                                std::chrono::milliseconds timeout) {
+  if (!socket_up_ || closed_) co_return errc::store_unavailable;
+  if (pending_.size() >= options_.max_pending) co_return errc::store_unavailable;
+  auto self = shared_from_this();  // completion touches members: stay alive until then
+
+  auto slot = acquire_slot();
+  encode_command(args, out_);
+  slot->timer.expires_after(timeout);
+  pending_.push_back(slot);
+  if (writer_waiting_) {
+    writer_waiting_ = false;
+    writer_wake_.cancel();
+  }
+
+  auto [ec] = co_await slot->timer.async_wait(kUseTuple);
+  if (slot->outcome) {
+    result<Reply> outcome = std::move(*slot->outcome);
+    release_slot(std::move(slot));
+    co_return outcome;
+  }
+  // No outcome: the deadline passed (or our caller was cancelled). The reply, if it ever
+  // comes, is matched to this slot and dropped.
+  slot->abandoned = true;
+  if (ec == asio::error::operation_aborted) co_return asio::error::operation_aborted;
+  co_return errc::timeout;
+}
+
+// Single writer: everything queued since the last write goes out in one write, so commands
+// issued by many coroutines in the same event-loop turn share one syscall.
+asio::awaitable<void> Connection::write_loop(std::shared_ptr<Connection> /*keep_alive*/) {
+  while (!closed_) {
+    if (out_.empty()) {
+      writer_waiting_ = true;
+      writer_wake_.expires_at(asio::steady_timer::time_point::max());
+      co_await writer_wake_.async_wait(kUseTuple);
+      writer_waiting_ = false;
+      continue;
+    }
+    writing_.swap(out_);
+    auto [ec, written] = co_await asio::async_write(socket_, asio::buffer(writing_), kUseTuple);
+    (void)written;
+    writing_.clear();
+    if (ec) {
+      fail(errc::store_unavailable);
+      co_return;
+    }
+  }
+}
+
+// Single reader: parses as many replies as each read delivers and completes the pending
+// commands in order.
+asio::awaitable<void> Connection::read_loop(std::shared_ptr<Connection> /*keep_alive*/) {
+  while (!closed_) {
+    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(read_buffer_), kUseTuple);
+    if (ec) {
+      fail(errc::store_unavailable);
+      co_return;
+    }
+    if (parser_.feed({read_buffer_.data(), n})) {
+      fail(errc::store_protocol_error);
+      co_return;
+    }
+    for (;;) {
+      auto parsed = parser_.next();
+      if (!parsed) {
+        fail(errc::store_protocol_error);
+        co_return;
+      }
+      if (!*parsed) break;
+      if (pending_.empty()) {  // a reply nobody asked for: we are out of step
+        fail(errc::store_protocol_error);
+        co_return;
+      }
+      auto slot = std::move(pending_.front());
+      pending_.pop_front();
+      if (!slot->abandoned) {
+        slot->outcome.emplace(std::move(**parsed));
+        slot->timer.cancel();
+      }
+    }
+  }
+}
+
+void Connection::fail(error_code ec) {
+  if (closed_) return;
+  const bool was_ready = ready_;
+  closed_ = true;
+  ready_ = false;
+  socket_up_ = false;
+  error_code ignored;
+  socket_.close(ignored);
+  resolver_.cancel();
+  connect_timer_.cancel();
+  writer_wake_.cancel();
+  auto pending = std::move(pending_);
+  pending_.clear();
+  for (auto& slot : pending) {
+    if (!slot->abandoned) {
+      slot->outcome.emplace(ec);
+      slot->timer.cancel();
+    }
+  }
+  out_.clear();
+  if (was_ready && close_handler_) {
+    auto handler = std::move(close_handler_);
+    close_handler_ = nullptr;
+    handler(ec);
+  }
+}
+
+void Connection::close(error_code reason) {
+  fail(reason);
+}
+
+std::shared_ptr<Connection::Pending> Connection::acquire_slot() {
+  if (!free_slots_.empty()) {
+    auto slot = std::move(free_slots_.back());
+    free_slots_.pop_back();
+    return slot;
+  }
+  return std::make_shared<Pending>(executor_);
+}
+
+void Connection::release_slot(std::shared_ptr<Pending> slot) {
+  if (free_slots_.size() >= kMaxFreeSlots || closed_) return;
+  slot->outcome.reset();
+  slot->abandoned = false;
+  free_slots_.push_back(std::move(slot));
+}
+
+}  // namespace cachecar::store::redis

@@ -1,0 +1,304 @@
+#include "store/redis/redis_store.hpp"
+
+#include <boost/uuid/detail/sha1.hpp>
+
+#include <array>
+#include <cstdio>
+
+namespace cachecar::store::redis {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace {
+
+// Shared by every script. ARGV[1] is the key prefix. "Forgetting" a logical key removes it
+// from the bookkeeping structures (index, expiry, namespace); "dropping" also deletes the
+// entry and reports whether it existed. Batches stay ≤ 1000 keys: unpack() pushes every
+// element onto Lua's C stack (LUAI_MAXCSTACK is 8000).
+constexpr std::string_view kPrelude = R"lua(
+local p = ARGV[1]
+local index, expiry = p .. '__index', p .. '__expiry'
+local keyns, nslist = p .. '__keyns', p .. '__namespaces'
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function unlink_ns(k, ns)
+  local nsk = p .. '__ns:' .. ns
+  redis.call('SREM', nsk, k)
+  if redis.call('SCARD', nsk) == 0 then redis.call('SREM', nslist, ns) end
+end
+local function forget(keys)
+  if #keys == 0 then return end
+  redis.call('ZREM', index, unpack(keys))
+  redis.call('ZREM', expiry, unpack(keys))
+  for _, k in ipairs(keys) do
+    local ns = redis.call('HGET', keyns, k)
+    if ns then
+      redis.call('HDEL', keyns, k)
+      unlink_ns(k, ns)
+    end
+  end
+end
+local function drop(keys)
+  if #keys == 0 then return 0 end
+  local names = {}
+  for i, k in ipairs(keys) do names[i] = p .. k end
+  local n = redis.call('DEL', unpack(names))
+  forget(keys)
+  return n
+end
+-- Forgets up to `limit` members whose expiry has passed. The expiry score is computed from
+-- TIME just before SET ... PX, so it can precede the real expiry by a hair: members whose
+-- entry still exists are left for a later pass. Returns (#due, #forgotten).
+local function purge_expired(limit)
+  local due = redis.call('ZRANGEBYSCORE', expiry, '-inf', now_ms(), 'LIMIT', 0, limit)
+  local gone = {}
+  for _, k in ipairs(due) do
+    if redis.call('EXISTS', p .. k) == 0 then gone[#gone + 1] = k end
+  end
+  forget(gone)
+  return #due, #gone
+end
+)lua";
+
+// ARGV: prefix, key, value, ttl_ms, namespace ("" = none).
+constexpr std::string_view kPutBody = R"lua(
+local k, ttl, ns = ARGV[2], ARGV[4], ARGV[5]
+redis.call('SET', p .. k, ARGV[3], 'PX', ttl)
+redis.call('ZADD', index, 0, k)
+redis.call('ZADD', expiry, now_ms() + tonumber(ttl), k)
+local old = redis.call('HGET', keyns, k) or ''
+if old ~= ns then
+  if old ~= '' then unlink_ns(k, old) end
+  if ns ~= '' then
+    redis.call('HSET', keyns, k, ns)
+    redis.call('SADD', p .. '__ns:' .. ns, k)
+    redis.call('SADD', nslist, ns)
+  else
+    redis.call('HDEL', keyns, k)
+  end
+end
+purge_expired(16)
+return 1
+)lua";
+
+// ARGV: prefix, then (kind, key) pairs; kind "e" exact, "v" path and variants, "p" prefix.
+// Ranges of the lexicographic index: every string starting with s lies in [s, upper(s)).
+constexpr std::string_view kEraseBody = R"lua(
+local total = 0
+local function upper(s)
+  local i = #s
+  while i > 0 do
+    local b = string.byte(s, i)
+    if b < 255 then return string.sub(s, 1, i - 1) .. string.char(b + 1) end
+    i = i - 1
+  end
+  return nil
+end
+local function drop_range(prefix)
+  local lo = prefix == '' and '-' or ('[' .. prefix)
+  local hi = upper(prefix)
+  hi = hi and ('(' .. hi) or '+'
+  while true do
+    local keys = redis.call('ZRANGEBYLEX', index, lo, hi, 'LIMIT', 0, 1000)
+    if #keys == 0 then return end
+    total = total + drop(keys)
+  end
+end
+for i = 2, #ARGV - 1, 2 do
+  local kind, k = ARGV[i], ARGV[i + 1]
+  if kind == 'p' then
+    drop_range(k)
+  else
+    total = total + drop({k})
+    if kind == 'v' then drop_range(k .. '?') end
+  end
+end
+return total
+)lua";
+
+// ARGV: prefix, namespace or absent (= everything under the prefix).
+constexpr std::string_view kClearBody = R"lua(
+local total = 0
+if #ARGV < 2 then
+  while true do
+    local keys = redis.call('ZRANGE', index, 0, 999)
+    if #keys == 0 then break end
+    local names = {}
+    for i, k in ipairs(keys) do names[i] = p .. k end
+    total = total + redis.call('DEL', unpack(names))
+    redis.call('ZREM', index, unpack(keys))
+  end
+  for _, ns in ipairs(redis.call('SMEMBERS', nslist)) do redis.call('DEL', p .. '__ns:' .. ns) end
+  redis.call('DEL', expiry, keyns, nslist)
+else
+  local ns = ARGV[2]
+  local nsk = p .. '__ns:' .. ns
+  while true do
+    local keys = redis.call('SPOP', nsk, 1000)
+    if #keys == 0 then break end
+    total = total + drop(keys)
+  end
+  redis.call('SREM', nslist, ns)
+end
+return total
+)lua";
+
+// ARGV: prefix.
+constexpr std::string_view kCountBody = R"lua(
+while true do
+  local due, gone = purge_expired(1000)
+  if due < 1000 or gone == 0 then break end
+end
+return redis.call('ZCARD', index)
+)lua";
+
+RedisStore::Script make_script(std::string_view body) {
+  std::string text(kPrelude);
+  text += body;
+  std::string sha = sha1_hex(text);
+  return {std::move(text), std::move(sha)};
+}
+
+}  // namespace
+
+std::string sha1_hex(std::string_view data) {
+  boost::uuids::detail::sha1 hash;
+  hash.process_bytes(data.data(), data.size());
+  unsigned int digest[5];
+  hash.get_digest(digest);
+  char hex[41];
+  for (int i = 0; i < 5; ++i) std::snprintf(hex + 8 * i, 9, "%08x", digest[i]);
+  return std::string(hex, 40);
+}
+
+const RedisStore::Script& RedisStore::put_script() {
+  static const Script script = make_script(kPutBody);
+  return script;
+}
+const RedisStore::Script& RedisStore::erase_script() {
+  static const Script script = make_script(kEraseBody);
+  return script;
+}
+const RedisStore::Script& RedisStore::clear_script() {
+  static const Script script = make_script(kClearBody);
+  return script;
+}
+const RedisStore::Script& RedisStore::count_script() {
+  static const Script script = make_script(kCountBody);
+  return script;
+}
+
+RedisStore::RedisStore(asio::any_io_executor executor, Client::Options options,
+                       std::string key_prefix, Client::Observer observer)
+    : client_(std::move(executor), std::move(options), std::move(observer)),
+      prefix_(std::move(key_prefix)) {
+  // Build the scripts now rather than on the first request.
+  (void)put_script();
+  (void)erase_script();
+  (void)clear_script();
+  (void)count_script();
+}
+
+asio::awaitable<result<Reply>> RedisStore::run_script(const Script& script,
+                                                      std::vector<std::string_view> argv) {
+  std::vector<std::string_view> args;
+  args.reserve(argv.size() + 3);
+  args.insert(args.end(), {"EVALSHA", script.sha1, "0"});
+  args.insert(args.end(), argv.begin(), argv.end());
+  auto reply = co_await client_.execute(args);
+  if (reply && reply->is_error() && reply->str.starts_with("NOSCRIPT")) {
+    args[0] = "EVAL";
+    args[1] = script.body;
+    reply = co_await client_.execute(args);
+  }
+  co_return reply;
+}
+
+asio::awaitable<result<std::uint64_t>> RedisStore::run_counting_script(
+    const Script& script, std::vector<std::string_view> argv) {
+  auto reply = co_await run_script(script, std::move(argv));
+  if (!reply) co_return reply.error();
+  if (reply->is_error()) co_return errc::store_reply_error;
+  if (reply->type != Reply::Type::Integer || reply->integer < 0) {
+    co_return errc::store_protocol_error;
+  }
+  co_return static_cast<std::uint64_t>(reply->integer);
+}
+
+asio::awaitable<result<std::optional<std::string>>> RedisStore::get(std::string key) {
+  const std::string name = prefix_ + key;
+  const std::array<std::string_view, 2> args{"GET", name};
+  auto reply = co_await client_.execute(args);
+  if (!reply) co_return reply.error();
+  switch (reply->type) {
+    case Reply::Type::String:
+      co_return std::optional<std::string>(std::move(reply->str));
+    case Reply::Type::Nil:
+      co_return std::optional<std::string>();
+    case Reply::Type::Error:
+      co_return errc::store_reply_error;
+    default:
+      co_return errc::store_protocol_error;
+  }
+}
+
+asio::awaitable<error_code> RedisStore::put(std::string key, std::string value,
+                                            std::chrono::milliseconds ttl, std::string ns) {
+  if (ttl.count() <= 0) co_return error_code{};  // precondition: nothing to cache
+  const std::string ttl_ms = std::to_string(ttl.count());
+  // (Braced arguments to a co_awaited call trip a GCC 12 bug: build the vector first.)
+  std::vector<std::string_view> argv{prefix_, key, value, ttl_ms, ns};
+  auto reply = co_await run_script(put_script(), std::move(argv));
+  if (!reply) co_return reply.error();
+  if (reply->is_error()) co_return errc::store_reply_error;
+  co_return error_code{};
+}
+
+asio::awaitable<result<std::uint64_t>> RedisStore::erase(std::vector<EraseTarget> targets) {
+  if (targets.empty()) co_return 0;
+  std::vector<std::string_view> argv;
+  argv.reserve(1 + 2 * targets.size());
+  argv.push_back(prefix_);
+  for (const auto& target : targets) {
+    switch (target.kind) {
+      case EraseTarget::Kind::Exact:
+        argv.push_back("e");
+        break;
+      case EraseTarget::Kind::PathAndVariants:
+        argv.push_back("v");
+        break;
+      case EraseTarget::Kind::Prefix:
+        argv.push_back("p");
+        break;
+    }
+    argv.push_back(target.key);
+  }
+  co_return co_await run_counting_script(erase_script(), std::move(argv));
+}
+
+asio::awaitable<result<std::uint64_t>> RedisStore::clear(std::optional<std::string> ns) {
+  if (ns && ns->empty()) co_return 0;
+  std::vector<std::string_view> argv{prefix_};
+  if (ns) argv.push_back(*ns);
+  co_return co_await run_counting_script(clear_script(), std::move(argv));
+}
+
+asio::awaitable<result<std::uint64_t>> RedisStore::count() {
+  std::vector<std::string_view> argv{prefix_};
+  co_return co_await run_counting_script(count_script(), std::move(argv));
+}
+
+asio::awaitable<result<std::chrono::microseconds>> RedisStore::ping() {
+  const std::array<std::string_view, 1> args{"PING"};
+  const auto start = std::chrono::steady_clock::now();
+  auto reply = co_await client_.execute(args);
+  if (!reply) co_return reply.error();
+  if (reply->type != Reply::Type::Status) co_return errc::store_reply_error;
+  co_return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                                  start);
+}
+
+}  // namespace cachecar::store::redis

@@ -1,0 +1,386 @@
+// One suite, every CacheStore: MemoryStore and RedisStore (against a private redis-server).
+#include "store/cache_store.hpp"
+#include "store/memory_store.hpp"
+#include "store/redis/redis_store.hpp"
+#include "support/redis_server.hpp"
+#include "support/run_awaitable.hpp"
+#include "support/wait_until.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace cachecar::store {
+namespace {
+
+using namespace std::chrono_literals;
+using namespace std::string_literals;
+using Kind = EraseTarget::Kind;
+using test::RedisServer;
+
+redis::Client::Options client_options(const RedisServer& server) {
+  redis::Client::Options o;
+  o.host = server.host();
+  o.port = server.port();
+  o.command_timeout = 2s;  // generous: shared CI machines; no test measures time
+  o.connect_timeout = 2s;
+  return o;
+}
+
+// What one parameterised case needs: a store, and for Redis the server behind it.
+class Harness {
+ public:
+  virtual ~Harness() = default;
+  virtual CacheStore& store() = 0;
+  virtual RedisServer* redis() { return nullptr; }
+};
+
+class MemoryHarness final : public Harness {
+ public:
+  CacheStore& store() override { return store_; }
+
+ private:
+  MemoryStore store_{64 << 20};
+};
+
+class RedisHarness final : public Harness {
+ public:
+  explicit RedisHarness(boost::asio::io_context& ctx)
+      : ctx_(ctx), store_(ctx.get_executor(), client_options(server_), "cc-test:") {}
+  ~RedisHarness() override {
+    store_.stop();
+    ctx_.restart();
+    ctx_.run_for(5s);  // let the cancelled operations finish
+  }
+  CacheStore& store() override { return store_; }
+  RedisServer* redis() override { return &server_; }
+
+ private:
+  boost::asio::io_context& ctx_;
+  RedisServer server_;
+  redis::RedisStore store_;
+};
+
+struct StoreCase {
+  std::string name;
+  bool needs_redis = false;
+  std::function<std::unique_ptr<Harness>(boost::asio::io_context&)> make;
+};
+
+// Helpers shared by the parameterised suite and the Redis-only tests.
+class StoreTest : public ::testing::Test {
+ protected:
+  void TearDown() override { harness_.reset(); }
+
+  CacheStore& store() { return harness_->store(); }
+
+  template <class T>
+  T run(boost::asio::awaitable<T> coroutine) {
+    return test::run_awaitable(ctx_, std::move(coroutine));
+  }
+
+  void put(const std::string& key, const std::string& value, std::chrono::milliseconds ttl = 60s,
+           const std::string& ns = "") {
+    const auto ec = run(store().put(key, value, ttl, ns));
+    ASSERT_FALSE(ec) << ec.message();
+  }
+  std::optional<std::string> get(const std::string& key) {
+    auto r = run(store().get(key));
+    EXPECT_TRUE(r.has_value()) << r.error().message();
+    return r ? *r : std::nullopt;
+  }
+  bool has(const std::string& key) { return get(key).has_value(); }
+  std::uint64_t erase(std::vector<EraseTarget> targets) {
+    auto r = run(store().erase(std::move(targets)));
+    EXPECT_TRUE(r.has_value()) << r.error().message();
+    return r ? *r : 0;
+  }
+  std::uint64_t clear(std::optional<std::string> ns) {
+    auto r = run(store().clear(std::move(ns)));
+    EXPECT_TRUE(r.has_value()) << r.error().message();
+    return r ? *r : 0;
+  }
+  std::uint64_t count() {
+    auto r = run(store().count());
+    EXPECT_TRUE(r.has_value()) << r.error().message();
+    return r ? *r : 0;
+  }
+
+  boost::asio::io_context ctx_;
+  std::unique_ptr<Harness> harness_;
+};
+
+class StoreConformance : public StoreTest, public ::testing::WithParamInterface<StoreCase> {
+ protected:
+  void SetUp() override {
+    if (GetParam().needs_redis && !RedisServer::binary()) {
+      GTEST_SKIP() << "redis-server is not installed (run scripts/install-deps.sh)";
+    }
+    harness_ = GetParam().make(ctx_);
+  }
+};
+
+// Cases that only make sense for Redis (shared database, server-side scripts).
+class RedisStoreOnly : public StoreTest {
+ protected:
+  void SetUp() override {
+    if (!RedisServer::binary()) {
+      GTEST_SKIP() << "redis-server is not installed (run scripts/install-deps.sh)";
+    }
+    harness_ = std::make_unique<RedisHarness>(ctx_);
+    server_ = harness_->redis();
+  }
+  RedisServer* server_ = nullptr;
+};
+
+TEST_P(StoreConformance, PutThenGetRoundTripsBinaryValues) {
+  const std::string value = "line\r\nbreak\0nul\xff\x80 end"s;
+  put("GET:/api/posts/1", value);
+  EXPECT_EQ(get("GET:/api/posts/1"), value);
+  std::string big(256 * 1024, '\0');
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 31);
+  put("GET:/big", big);
+  EXPECT_EQ(get("GET:/big"), big);
+}
+
+TEST_P(StoreConformance, EmptyValueIsAHitNotAMiss) {
+  put("GET:/empty", "");
+  EXPECT_EQ(get("GET:/empty"), std::optional<std::string>(""));
+}
+
+TEST_P(StoreConformance, MissingKeyIsNullopt) {
+  EXPECT_EQ(get("GET:/nothing"), std::nullopt);
+}
+
+TEST_P(StoreConformance, PutOverwrites) {
+  put("GET:/a", "one");
+  put("GET:/a", "two");
+  EXPECT_EQ(get("GET:/a"), "two");
+  EXPECT_EQ(count(), 1u);
+}
+
+TEST_P(StoreConformance, EntryDisappearsAfterItsTtl) {
+  put("GET:/short", "v", 100ms);
+  put("GET:/long", "v", 60s);
+  EXPECT_TRUE(test::wait_until([&] { return !has("GET:/short"); }, 10s));
+  EXPECT_TRUE(has("GET:/long"));
+  EXPECT_EQ(count(), 1u);
+}
+
+TEST_P(StoreConformance, ExactEraseLeavesNeighbours) {
+  put("GET:/api/posts/", "list");
+  put("GET:/api/posts/1", "one");
+  put("GET:/api/posts/?page=2", "page");
+  put("GET:/api/postsX", "x");
+  EXPECT_EQ(erase({{Kind::Exact, "GET:/api/posts/"}}), 1u);
+  EXPECT_FALSE(has("GET:/api/posts/"));
+  EXPECT_TRUE(has("GET:/api/posts/1"));
+  EXPECT_TRUE(has("GET:/api/posts/?page=2"));
+  EXPECT_TRUE(has("GET:/api/postsX"));
+}
+
+TEST_P(StoreConformance, PathAndVariantsEraseTakesQueryVariantsOnly) {
+  put("GET:/api/posts/", "list");
+  put("GET:/api/posts/?page=2", "page 2");
+  put("GET:/api/posts/?page=3&sort=new", "page 3");
+  put("GET:/api/posts/1", "one");
+  put("GET:/api/postsX", "x");
+  put("GET:/api/posts", "no slash");
+  EXPECT_EQ(erase({{Kind::PathAndVariants, "GET:/api/posts/"}}), 3u);
+  EXPECT_FALSE(has("GET:/api/posts/"));
+  EXPECT_FALSE(has("GET:/api/posts/?page=2"));
+  EXPECT_FALSE(has("GET:/api/posts/?page=3&sort=new"));
+  EXPECT_TRUE(has("GET:/api/posts/1"));
+  EXPECT_TRUE(has("GET:/api/postsX"));
+  EXPECT_TRUE(has("GET:/api/posts"));
+}
+
+TEST_P(StoreConformance, PrefixEraseTakesEverythingStartingWithIt) {
+  put("GET:/api/posts/", "list");
+  put("GET:/api/posts/1", "one");
+  put("GET:/api/posts/1/comments?x=1", "c");
+  put("GET:/api/postsX", "x");
+  put("GET:/api/post", "shorter");
+  put("HEAD:/api/posts/1", "other method");
+  EXPECT_EQ(erase({{Kind::Prefix, "GET:/api/posts/"}}), 3u);
+  EXPECT_TRUE(has("GET:/api/postsX"));
+  EXPECT_TRUE(has("GET:/api/post"));
+  EXPECT_TRUE(has("HEAD:/api/posts/1"));
+  EXPECT_EQ(count(), 3u);
+}
+
+TEST_P(StoreConformance, PrefixEraseWithHighBytes) {
+  put("GET:/a\xff", "1");
+  put("GET:/a\xff\xff/x", "2");
+  put("GET:/a\xfe", "3");
+  put("GET:/b", "4");
+  EXPECT_EQ(erase({{Kind::Prefix, "GET:/a\xff"}}), 2u);
+  EXPECT_TRUE(has("GET:/a\xfe"));
+  EXPECT_TRUE(has("GET:/b"));
+}
+
+TEST_P(StoreConformance, EraseCountsEntriesThatExistedOnce) {
+  EXPECT_EQ(erase({{Kind::Exact, "GET:/none"}}), 0u);
+  EXPECT_EQ(erase({}), 0u);
+  put("GET:/api/users/1", "u");
+  put("GET:/api/users/1?full=1", "u");
+  put("GET:/api/users/2", "u");
+  // Overlapping targets: each entry is counted once.
+  EXPECT_EQ(erase({{Kind::Exact, "GET:/api/users/1"},
+                   {Kind::PathAndVariants, "GET:/api/users/1"},
+                   {Kind::Prefix, "GET:/api/users/"},
+                   {Kind::Exact, "GET:/api/users/3"}}),
+            3u);
+  EXPECT_EQ(count(), 0u);
+}
+
+TEST_P(StoreConformance, EraseBeyondOneBatch) {
+  constexpr int kEntries = 2500;  // the Redis scripts delete in batches of 1000
+  for (int i = 0; i < kEntries; ++i) put("GET:/many/" + std::to_string(i), "v");
+  put("GET:/other", "v");
+  EXPECT_EQ(erase({{Kind::Prefix, "GET:/many/"}}), static_cast<std::uint64_t>(kEntries));
+  EXPECT_EQ(count(), 1u);
+}
+
+TEST_P(StoreConformance, ClearNamespace) {
+  put("GET:/api/posts/1", "p", 60s, "posts");
+  put("GET:/api/posts/2", "p", 60s, "posts");
+  put("GET:/api/users/1", "u", 60s, "users");
+  put("GET:/plain", "x", 60s, "");
+  EXPECT_EQ(clear("posts"), 2u);
+  EXPECT_FALSE(has("GET:/api/posts/1"));
+  EXPECT_FALSE(has("GET:/api/posts/2"));
+  EXPECT_TRUE(has("GET:/api/users/1"));
+  EXPECT_TRUE(has("GET:/plain"));
+  EXPECT_EQ(clear("posts"), 0u);
+  EXPECT_EQ(clear("unknown"), 0u);
+  EXPECT_EQ(count(), 2u);
+}
+
+TEST_P(StoreConformance, ReputMovesAnEntryToItsNewNamespace) {
+  put("GET:/a", "v", 60s, "old");
+  put("GET:/a", "v", 60s, "new");
+  put("GET:/b", "v", 60s, "old");
+  put("GET:/b", "v", 60s, "");
+  EXPECT_EQ(clear("old"), 0u);
+  EXPECT_TRUE(has("GET:/a"));
+  EXPECT_TRUE(has("GET:/b"));
+  EXPECT_EQ(clear("new"), 1u);
+  EXPECT_FALSE(has("GET:/a"));
+}
+
+TEST_P(StoreConformance, ErasedEntriesLeaveTheirNamespace) {
+  put("GET:/a", "v", 60s, "ns");
+  EXPECT_EQ(erase({{Kind::Exact, "GET:/a"}}), 1u);
+  put("GET:/a", "v", 60s, "");  // back, but without a namespace now
+  EXPECT_EQ(clear("ns"), 0u);
+  EXPECT_TRUE(has("GET:/a"));
+}
+
+TEST_P(StoreConformance, ClearAll) {
+  put("GET:/a", "v", 60s, "ns1");
+  put("GET:/b", "v", 60s, "");
+  put("GET:/c", "v", 60s, "ns2");
+  EXPECT_EQ(clear(std::nullopt), 3u);
+  EXPECT_EQ(count(), 0u);
+  EXPECT_FALSE(has("GET:/a"));
+  EXPECT_EQ(clear("ns1"), 0u);
+  put("GET:/a", "v", 60s, "ns1");  // works normally afterwards
+  EXPECT_EQ(count(), 1u);
+  EXPECT_EQ(clear("ns1"), 1u);
+}
+
+TEST_P(StoreConformance, CountIsLiveEntries) {
+  EXPECT_EQ(count(), 0u);
+  put("GET:/a", "v");
+  put("GET:/b", "v");
+  put("GET:/gone", "v", 100ms);
+  EXPECT_TRUE(test::wait_until([&] { return count() == 2u; }, 10s));
+  EXPECT_FALSE(has("GET:/gone"));
+}
+
+TEST_P(StoreConformance, PingAndHealth) {
+  auto rtt = run(store().ping());
+  ASSERT_TRUE(rtt.has_value()) << rtt.error().message();
+  EXPECT_GE(rtt->count(), 0);
+  const auto health = store().health();
+  EXPECT_TRUE(health.connected);
+  EXPECT_EQ(health.state, "closed");
+}
+
+// Other data in the same database must never be touched.
+TEST_F(RedisStoreOnly, ForeignKeysInTheSameRedisSurvive) {
+  RedisServer* server = server_;
+  server->command({"SET", "foreign", "1"});
+  server->command({"SET", "cc-test", "prefix without colon"});
+  server->command({"SET", "cc-test:GET:/planted", "not in the index"});
+  server->command({"HSET", "foreign:hash", "f", "v"});
+
+  // A second cachecar instance with another prefix, sharing the database.
+  redis::RedisStore other(ctx_.get_executor(), client_options(*server), "other:");
+  ASSERT_FALSE(run(other.put("GET:/x", "v", 60s, "ns")));
+
+  put("GET:/a", "v", 60s, "ns");
+  put("GET:/b", "v");
+  EXPECT_EQ(count(), 2u);
+  EXPECT_EQ(erase({{Kind::Prefix, "GET:/"}}), 2u);
+  put("GET:/a", "v", 60s, "ns");
+  EXPECT_EQ(clear("ns"), 1u);
+  put("GET:/a", "v");
+  EXPECT_EQ(clear(std::nullopt), 1u);
+  EXPECT_EQ(count(), 0u);
+
+  EXPECT_EQ(server->command({"GET", "foreign"}).str, "1");
+  EXPECT_EQ(server->command({"GET", "cc-test"}).str, "prefix without colon");
+  EXPECT_EQ(server->command({"EXISTS", "foreign:hash"}).integer, 1);
+  auto other_value = run(other.get("GET:/x"));
+  ASSERT_TRUE(other_value.has_value());
+  EXPECT_EQ(*other_value, std::optional<std::string>("v"));
+  auto other_count = run(other.count());
+  ASSERT_TRUE(other_count.has_value());
+  EXPECT_EQ(*other_count, 1u);
+  // Only our own bookkeeping keys are gone; nothing under our prefix is left behind except
+  // the planted key that was never ours to index.
+  auto keys = server->command({"KEYS", "cc-test:*"});
+  ASSERT_EQ(keys.elements.size(), 1u);
+  EXPECT_EQ(keys.elements[0].str, "cc-test:GET:/planted");
+  other.stop();
+}
+
+// The locally computed script SHA-1s are the ones Redis computes.
+TEST_F(RedisStoreOnly, ScriptHashesMatchTheServer) {
+  RedisServer* server = server_;
+  for (const auto* script :
+       {&redis::RedisStore::put_script(), &redis::RedisStore::erase_script(),
+        &redis::RedisStore::clear_script(), &redis::RedisStore::count_script()}) {
+    EXPECT_EQ(server->command({"SCRIPT", "LOAD", script->body}).str, script->sha1);
+  }
+}
+
+// After SCRIPT FLUSH the store falls back to EVAL and carries on.
+TEST_F(RedisStoreOnly, ScriptsSurviveScriptFlush) {
+  RedisServer* server = server_;
+  put("GET:/a", "v");
+  server->command({"SCRIPT", "FLUSH"});
+  put("GET:/b", "v");
+  EXPECT_EQ(count(), 2u);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllStores, StoreConformance,
+    ::testing::Values(StoreCase{"Memory", false,
+                                [](boost::asio::io_context&) -> std::unique_ptr<Harness> {
+                                  return std::make_unique<MemoryHarness>();
+                                }},
+                      StoreCase{"Redis", true,
+                                [](boost::asio::io_context& ctx) -> std::unique_ptr<Harness> {
+                                  return std::make_unique<RedisHarness>(ctx);
+                                }}),
+    [](const ::testing::TestParamInfo<StoreCase>& param_info) { return param_info.param.name; });
+
+}  // namespace
+}  // namespace cachecar::store

@@ -1,0 +1,241 @@
+#include "support/redis_server.hpp"
+
+#include "support/wait_until.hpp"
+
+#include <hiredis/hiredis.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <system_error>
+
+namespace cachecar::test {
+
+namespace {
+
+constexpr auto kStartTimeout = std::chrono::seconds(10);
+constexpr int kStartAttempts = 5;  // a free port can be taken by someone else before we bind
+
+std::uint16_t pick_free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    const int err = errno;
+    ::close(fd);
+    throw std::system_error(err, std::generic_category(), "bind to a free port");
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+RedisServer::Reply convert(const redisReply* r) {
+  RedisServer::Reply out;
+  switch (r->type) {
+    case REDIS_REPLY_STATUS:
+      out.type = RedisServer::Reply::Type::Status;
+      break;
+    case REDIS_REPLY_ERROR:
+      out.type = RedisServer::Reply::Type::Error;
+      break;
+    case REDIS_REPLY_INTEGER:
+      out.type = RedisServer::Reply::Type::Integer;
+      break;
+    case REDIS_REPLY_STRING:
+      out.type = RedisServer::Reply::Type::String;
+      break;
+    case REDIS_REPLY_ARRAY:
+      out.type = RedisServer::Reply::Type::Array;
+      break;
+    default:
+      out.type = RedisServer::Reply::Type::Nil;
+      break;
+  }
+  out.integer = r->integer;
+  if (r->str != nullptr) out.str.assign(r->str, r->len);
+  for (std::size_t i = 0; i < r->elements; ++i) out.elements.push_back(convert(r->element[i]));
+  return out;
+}
+
+// One command on a fresh synchronous connection; nullopt if the server cannot be reached
+// or does not answer within `timeout`.
+std::optional<RedisServer::Reply> sync_command(std::uint16_t port,
+                                               const std::vector<std::string>& args,
+                                               std::chrono::milliseconds timeout) {
+  const timeval tv{static_cast<time_t>(timeout.count() / 1000),
+                   static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
+  redisContext* ctx = redisConnectWithTimeout("127.0.0.1", port, tv);
+  if (ctx == nullptr) return std::nullopt;
+  if (ctx->err != 0 || redisSetTimeout(ctx, tv) != REDIS_OK) {
+    redisFree(ctx);
+    return std::nullopt;
+  }
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lens;
+  for (const auto& a : args) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  auto* reply = static_cast<redisReply*>(
+      redisCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(), lens.data()));
+  std::optional<RedisServer::Reply> out;
+  if (reply != nullptr) {
+    out = convert(reply);
+    freeReplyObject(reply);
+  }
+  redisFree(ctx);
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> RedisServer::binary() {
+  const char* path_env = std::getenv("PATH");
+  std::string path = path_env != nullptr ? path_env : "/usr/local/bin:/usr/bin:/bin";
+  path += ":/usr/sbin:/usr/local/sbin";
+  std::stringstream dirs(path);
+  for (std::string dir; std::getline(dirs, dir, ':');) {
+    if (dir.empty()) continue;
+    const std::string candidate = dir + "/redis-server";
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return std::nullopt;
+}
+
+RedisServer::RedisServer() {
+  auto path = binary();
+  if (!path) throw std::runtime_error("redis-server is not installed");
+  binary_ = *path;
+  std::string templ = (std::filesystem::temp_directory_path() / "cachecar-redis-XXXXXX").string();
+  if (::mkdtemp(templ.data()) == nullptr) {
+    throw std::system_error(errno, std::generic_category(), "mkdtemp");
+  }
+  dir_ = templ;
+  for (int attempt = 1;; ++attempt) {
+    port_ = pick_free_port();
+    try {
+      start(kStartTimeout);
+      return;
+    } catch (const std::exception&) {
+      kill();
+      if (attempt == kStartAttempts) {
+        std::error_code ignored;
+        std::filesystem::remove_all(dir_, ignored);
+        throw;
+      }
+    }
+  }
+}
+
+RedisServer::~RedisServer() {
+  kill();
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
+}
+
+void RedisServer::start(std::chrono::milliseconds timeout) {
+  const std::string port = std::to_string(port_);
+  const std::string dir = dir_.string();
+  const std::string log_path = (dir_ / "redis.log").string();
+  std::vector<std::string> args{binary_, "--port",       port, "--bind", "127.0.0.1", "--save",
+                                "",      "--appendonly", "no", "--dir",  dir,         "--daemonize",
+                                "no"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
+  if (pid == 0) {
+    // Child: only async-signal-safe calls until exec. Die with the test process.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
+    const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      ::dup2(fd, STDOUT_FILENO);
+      ::dup2(fd, STDERR_FILENO);
+    }
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  pid_ = pid;
+
+  bool exited = false;
+  const bool ready = wait_until(
+      [&] {
+        int status = 0;
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+          exited = true;
+          pid_ = -1;
+          return true;
+        }
+        return answers_as_ours();
+      },
+      timeout, std::chrono::milliseconds(10));
+  if (exited || !ready) {
+    throw std::runtime_error("redis-server did not start on port " + port + ": " + log());
+  }
+}
+
+// PING alone could be answered by someone else's server on the same port: check the pid.
+bool RedisServer::answers_as_ours() const {
+  auto info = sync_command(port_, {"INFO", "server"}, std::chrono::milliseconds(200));
+  if (!info || info->type != Reply::Type::String) return false;
+  return info->str.find("process_id:" + std::to_string(pid_) + "\r\n") != std::string::npos;
+}
+
+void RedisServer::kill() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+  pid_ = -1;
+}
+
+void RedisServer::pause() {
+  if (pid_ > 0) ::kill(pid_, SIGSTOP);
+}
+
+void RedisServer::resume() {
+  if (pid_ > 0) ::kill(pid_, SIGCONT);
+}
+
+void RedisServer::restart() {
+  kill();
+  start(kStartTimeout);
+}
+
+RedisServer::Reply RedisServer::command(const std::vector<std::string>& args) const {
+  auto reply = sync_command(port_, args, std::chrono::seconds(2));
+  if (!reply)
+    throw std::runtime_error("redis-server on port " + std::to_string(port_) + " did not answer " +
+                             (args.empty() ? "" : args[0]));
+  return *reply;
+}
+
+std::string RedisServer::log() const {
+  std::ifstream in(dir_ / "redis.log");
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace cachecar::test
