@@ -152,13 +152,13 @@ void App::start() {
   const auto& cfg = state_->config;
   spdlog::info("cachecar {} listening on {}:{} ({} threads), upstream {}, store {}",
                CACHECAR_VERSION, cfg.listen.host, state_->proxy_port, state_->workers.size(),
-               cfg.upstream.url, cfg.store.url);
+               cfg.upstream.address.to_string(),
+               cfg.store.memory ? std::string("memory://") : cfg.store.address.to_string());
 }
 
 void App::stop() {
   if (state_->stopping.exchange(true)) return;
   for (auto& worker : state_->workers) {
-    Worker* w = worker.get();
     auto drain = [](Worker* w) -> asio::awaitable<void> {
       w->listener->stop();
       w->tracker.shutdown();
@@ -172,7 +172,7 @@ void App::stop() {
       w->pool->close_idle();
       if (w->own_store) w->own_store->stop();
     };
-    asio::co_spawn(w->context, drain(w), asio::detached);
+    asio::co_spawn(worker->context, drain(worker.get()), asio::detached);
   }
   if (!state_->started) {
     // Threads never ran: run the drain inline so destruction finds no pending work.

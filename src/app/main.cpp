@@ -71,8 +71,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (check_only) {
+    // The store is named without its URL: that may carry a password.
+    const std::string store = config.store.memory ? std::string("memory://")
+                                                  : "redis at " + config.store.address.to_string();
     std::printf("%s: configuration OK (%zu rules, upstream %s, store %s)\n", config_path.c_str(),
-                config.rules.rules().size(), config.upstream.url.c_str(), config.store.url.c_str());
+                config.rules.rules().size(), config.upstream.address.to_string().c_str(),
+                store.c_str());
     return 0;
   }
 

@@ -269,8 +269,8 @@ asio::awaitable<bool> Session::handle(RequestParser& parser) {
   if (x.target.empty() || x.target.front() != '/') {
     x.keep_alive = false;
     x.fwd = "request";
-    co_await respond(x, 400,
-                     net::json_error_body("bad_request", "request target must be a path"));
+    const std::string body = net::json_error_body("bad_request", "request target must be a path");
+    co_await respond(x, 400, body);
   } else if (co_await receive_request_body(x)) {
     auto target = policy::split_target(x.target);
     x.path = target.path;
@@ -361,7 +361,8 @@ asio::awaitable<bool> Session::write_hit(Exchange& x, const policy::EntryView& e
   net::append_field(tail, "Age", static_cast<unsigned long long>(
                                      policy::age_seconds(entry.stored_at_ms, unix_now_ms())));
   finish_client_head(tail, x);
-  auto ec = co_await send(entry.head, tail, x.head_only ? std::string_view{} : entry.body);
+  const std::string_view body = x.head_only ? std::string_view{} : entry.body;
+  auto ec = co_await send(entry.head, tail, body);
   co_return !ec;
 }
 
@@ -397,8 +398,13 @@ asio::awaitable<bool> Session::forward(Exchange& x) {
   std::unique_ptr<upstream::Connection> conn;
   std::optional<ResponseParser> response;
   for (int attempt = 0;; ++attempt) {
-    auto acquired = attempt == 0 ? co_await proxy_.pool_.acquire()
-                                 : co_await proxy_.pool_.connect_new();
+    // Not `cond ? co_await a : co_await b`: GCC 12 miscompiles co_await inside ?: .
+    result<std::unique_ptr<upstream::Connection>> acquired;
+    if (attempt == 0) {
+      acquired = co_await proxy_.pool_.acquire();
+    } else {
+      acquired = co_await proxy_.pool_.connect_new();
+    }
     if (!acquired) co_return co_await respond_upstream_failure(x, acquired.error());
     conn = std::move(*acquired);
     bool client_failed = false;
@@ -575,7 +581,8 @@ asio::awaitable<bool> Session::relay_response(Exchange& x,
   net::append_field(head, "Content-Length", static_cast<unsigned long long>(body.size()));
   finish_client_head(head, x);
   const bool reusable = response.get().keep_alive() && !response.need_eof();
-  auto ec = co_await send(head, x.head_only ? std::string_view{} : std::string_view(body));
+  const std::string_view payload = x.head_only ? std::string_view{} : std::string_view(body);
+  auto ec = co_await send(head, payload);
   if (reusable) proxy_.pool_.release(std::move(conn));
   co_return !ec;
 }
@@ -675,10 +682,12 @@ asio::awaitable<bool> Session::respond_upstream_failure(Exchange& x, const error
   if (x.body_streaming) x.keep_alive = false;  // part of the request body may be unread
   x.detail = {};
   x.stored = false;
-  co_return co_await respond(
-      x, timeout ? 504 : 502,
+  // Locals, not temporaries in a ?: inside co_await: GCC 12 destroys those twice.
+  const int status = timeout ? 504 : 502;
+  const std::string body =
       timeout ? net::json_error_body("gateway_timeout", "the upstream did not answer in time")
-              : net::json_error_body("bad_gateway", "the upstream is unreachable"));
+              : net::json_error_body("bad_gateway", "the upstream is unreachable");
+  co_return co_await respond(x, status, body);
 }
 
 asio::awaitable<bool> Session::respond(Exchange& x, int status, std::string_view body) {

@@ -39,6 +39,11 @@ asio::awaitable<result<std::unique_ptr<Connection>>> Pool::connect_new() {
   }
   connection->stream.expires_never();
   net::error_code ignored;
+  // With nothing listening on a port in the ephemeral range, the kernel may connect the socket
+  // to itself (TCP simultaneous open). That is a refused connection, not an upstream.
+  if (connection->stream.socket().local_endpoint(ignored) == endpoint) {
+    co_return make_error_code(errc::upstream_connect_failed);
+  }
   connection->stream.socket().set_option(net::tcp::no_delay(true), ignored);
   co_return connection;
 }

@@ -79,6 +79,10 @@ class Harness {
     auto reply = redis->command({"EXISTS", "cachecar:" + logical_key});
     return reply.integer == 1;
   }
+  // Cache fills are written after the response is sent: wait for one to land.
+  bool eventually_in_redis(const std::string& logical_key) const {
+    return wait_until([&] { return redis_has(logical_key); }, std::chrono::seconds(5));
+  }
   // Waits until a GET of `target` is a HIT (the fill is written after the response is sent).
   bool wait_for_hit(const std::string& target) {
     return wait_until([&] { return get(target).header("X-Cache") == "HIT"; },
