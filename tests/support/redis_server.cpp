@@ -172,6 +172,9 @@ void RedisServer::start(std::chrono::milliseconds timeout) {
       ::dup2(fd, STDOUT_FILENO);
       ::dup2(fd, STDERR_FILENO);
     }
+    // Asio does not open sockets with CLOEXEC: without this the server would inherit (and keep
+    // listening on) every socket the test process has open, e.g. a stopped upstream's port.
+    ::close_range(3, ~0U, 0);
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }
