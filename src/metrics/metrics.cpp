@@ -19,9 +19,8 @@ std::string_view to_string(CacheOutcome outcome) noexcept {
 
 std::ostream& operator<<(std::ostream& os, CacheOutcome outcome) { return os << to_string(outcome); }
 
-void Metrics::record_request(CacheOutcome outcome, int /*status*/,
-                             std::chrono::nanoseconds /*duration*/) {
-  switch (outcome) {
+void Metrics::record_request(const RequestRecord& request) {
+  switch (request.outcome) {
     case CacheOutcome::Hit: hits_.fetch_add(1, kRelaxed); break;
     case CacheOutcome::Miss: misses_.fetch_add(1, kRelaxed); break;
     case CacheOutcome::Bypass: bypasses_.fetch_add(1, kRelaxed); break;
@@ -30,11 +29,14 @@ void Metrics::record_request(CacheOutcome outcome, int /*status*/,
   }
 }
 
+void Metrics::record_lookup(std::string_view /*key*/, bool /*hit*/) {}
+void Metrics::record_upstream_call(std::chrono::nanoseconds /*latency*/, bool /*ok*/) {}
+
 void Metrics::record_stored(std::uint64_t /*body_bytes*/) { stores_.fetch_add(1, kRelaxed); }
 void Metrics::record_invalidated(std::uint64_t entries) {
   invalidations_.fetch_add(entries, kRelaxed);
 }
-void Metrics::record_store_error() { store_errors_.fetch_add(1, kRelaxed); }
+void Metrics::record_store_error(std::string_view /*operation*/) { store_errors_.fetch_add(1, kRelaxed); }
 void Metrics::record_upstream_error() { upstream_errors_.fetch_add(1, kRelaxed); }
 
 Metrics::Snapshot Metrics::snapshot() const {

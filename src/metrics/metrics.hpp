@@ -21,6 +21,16 @@ enum class CacheOutcome {
 std::string_view to_string(CacheOutcome outcome) noexcept;  // "hit", "miss", ...
 std::ostream& operator<<(std::ostream& os, CacheOutcome outcome);
 
+// One finished client request.
+struct RequestRecord {
+  CacheOutcome outcome = CacheOutcome::Pass;
+  std::string_view rule;    // the matching rule's name (its `match` text), "" when none
+  std::string_view method;  // as received
+  int status = 0;           // status sent to the client
+  std::chrono::nanoseconds duration{0};
+};
+
+// Thread-safe; every record_* is called on the request path and must stay cheap (no I/O).
 class Metrics {
  public:
   struct Snapshot {
@@ -29,10 +39,15 @@ class Metrics {
     std::uint64_t store_errors = 0, upstream_errors = 0;
   };
 
-  void record_request(CacheOutcome outcome, int status, std::chrono::nanoseconds duration);
+  void record_request(const RequestRecord& request);
+  // A cache lookup of `key` (a logical key) that hit or missed; feeds top keys.
+  void record_lookup(std::string_view key, bool hit);
+  // One exchange with the upstream, from acquiring a connection to the response head.
+  void record_upstream_call(std::chrono::nanoseconds latency, bool ok);
   void record_stored(std::uint64_t body_bytes);
   void record_invalidated(std::uint64_t entries);
-  void record_store_error();
+  // `operation`: "get", "put", "invalidate", "decode".
+  void record_store_error(std::string_view operation);
   void record_upstream_error();
 
   Snapshot snapshot() const;

@@ -110,6 +110,7 @@ struct Exchange {
   bool body_streaming = false;  // body still unread in the parser: relay it, never retry
 
   const policy::Rule* rule = nullptr;  // the caching rule when the request is cacheable
+  std::string_view rule_name;          // the matching rule (caching or invalidating), for metrics
   std::string key;
   bool try_store = false;
 
@@ -278,6 +279,7 @@ asio::awaitable<bool> Session::handle(RequestParser& parser) {
     const bool readable = request.method() == http::verb::get || x.head_only;
     policy::Params params;
     const auto* rule = readable ? options_.rules->match("GET", x.path, &params) : nullptr;
+    if (rule) x.rule_name = rule->name;
     if (rule && rule->ttl) {
       keep = co_await serve_cacheable(x, *rule);
     } else {
@@ -329,17 +331,19 @@ asio::awaitable<bool> Session::serve_cacheable(Exchange& x, const policy::Rule& 
   }
   auto found = co_await proxy_.store_.get(x.key);
   if (!found) {
-    proxy_.metrics_.record_store_error();
+    proxy_.metrics_.record_store_error("get");
     log_store_error("get", found.error());
   } else if (*found) {
     if (auto entry = policy::decode_entry(**found)) {
+      proxy_.metrics_.record_lookup(x.key, true);
       x.outcome = CacheOutcome::Hit;
       x.status = entry->status;
       co_return co_await write_hit(x, *entry);
     }
-    proxy_.metrics_.record_store_error();
+    proxy_.metrics_.record_store_error("decode");
     log_store_error("decode", make_error_code(errc::corrupt_entry));
   }
+  proxy_.metrics_.record_lookup(x.key, false);
   x.outcome = CacheOutcome::Miss;
   x.fwd = "miss";
   co_return co_await forward(x);
@@ -397,6 +401,7 @@ asio::awaitable<bool> Session::forward(Exchange& x) {
 
   std::unique_ptr<upstream::Connection> conn;
   std::optional<ResponseParser> response;
+  const auto upstream_start = std::chrono::steady_clock::now();
   for (int attempt = 0;; ++attempt) {
     // Not `cond ? co_await a : co_await b`: GCC 12 miscompiles co_await inside ?: .
     result<std::unique_ptr<upstream::Connection>> acquired;
@@ -405,7 +410,11 @@ asio::awaitable<bool> Session::forward(Exchange& x) {
     } else {
       acquired = co_await proxy_.pool_.connect_new();
     }
-    if (!acquired) co_return co_await respond_upstream_failure(x, acquired.error());
+    if (!acquired) {
+      proxy_.metrics_.record_upstream_call(std::chrono::steady_clock::now() - upstream_start,
+                                           false);
+      co_return co_await respond_upstream_failure(x, acquired.error());
+    }
     conn = std::move(*acquired);
     bool client_failed = false;
     auto ec = co_await send_request(x, *conn, head_bytes, &client_failed);
@@ -416,8 +425,11 @@ asio::awaitable<bool> Session::forward(Exchange& x) {
     if (attempt == 0 && conn->reused && !x.body_streaming && is_stale_connection_error(ec)) {
       continue;
     }
+    proxy_.metrics_.record_upstream_call(std::chrono::steady_clock::now() - upstream_start,
+                                         false);
     co_return co_await respond_upstream_failure(x, ec);
   }
+  proxy_.metrics_.record_upstream_call(std::chrono::steady_clock::now() - upstream_start, true);
   auto& message = response->get();
   x.status = message.result_int();
   if (policy::is_invalidating_method(x.method) && policy::is_invalidating_status(x.status)) {
@@ -489,6 +501,7 @@ asio::awaitable<error_code> Session::read_response_header(upstream::Connection& 
 asio::awaitable<void> Session::invalidate(Exchange& x, const http::response_header<>& response) {
   policy::Params params;
   const auto* rule = options_.rules->match(x.method, x.path, &params);
+  if (rule) x.rule_name = rule->name;
   const policy::WriteResponse write{x.path, x.parser.get()[http::field::host],
                                     response[http::field::location],
                                     response[http::field::content_location]};
@@ -501,7 +514,7 @@ asio::awaitable<void> Session::invalidate(Exchange& x, const http::response_head
   }
   auto erased = co_await proxy_.store_.erase(std::move(targets));
   if (!erased) {
-    proxy_.metrics_.record_store_error();
+    proxy_.metrics_.record_store_error("invalidate");
     log_store_error("invalidate", erased.error());
     co_return;
   }
@@ -514,7 +527,7 @@ asio::awaitable<void> Session::put_entry(Proxy& proxy, std::string key, std::str
   auto ec = co_await proxy.store_.put(std::move(key), std::move(value), ttl, std::move(ns));
   --proxy.pending_stores_;
   if (ec) {
-    proxy.metrics_.record_store_error();
+    proxy.metrics_.record_store_error("put");
     log_store_error("put", ec);
   } else {
     proxy.metrics_.record_stored(body_bytes);
@@ -702,7 +715,7 @@ asio::awaitable<bool> Session::respond(Exchange& x, int status, std::string_view
 
 void Session::log_access(const Exchange& x) const {
   const auto elapsed = std::chrono::steady_clock::now() - x.start;
-  proxy_.metrics_.record_request(x.outcome, x.status, elapsed);
+  proxy_.metrics_.record_request({x.outcome, x.rule_name, x.method, x.status, elapsed});
   if (!options_.access_log) return;
   auto& sink = proxy_.access_logger_ ? *proxy_.access_logger_ : *spdlog::default_logger();
   if (!sink.should_log(spdlog::level::info)) return;
