@@ -60,6 +60,9 @@ class Client {
   // Runs one command with options.command_timeout. Error replies come back as a Reply of
   // type Error (they count as success for the breaker). Errors: errc::timeout,
   // errc::store_unavailable, errc::store_protocol_error, errc::shutting_down.
+  // Ordering: when a connection is open, the command is queued on it before execute() first
+  // suspends, so with `connections == 1` commands reach Redis in the order execute() was
+  // called (with several connections, only per connection).
   boost::asio::awaitable<result<Reply>> execute(std::span<const std::string_view> args);
 
   StoreHealth health() const noexcept;

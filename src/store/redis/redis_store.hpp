@@ -27,6 +27,10 @@ namespace cachecar::store::redis {
 // Scripts run with EVALSHA (SHA-1 computed locally) and fall back to EVAL on NOSCRIPT, which
 // also caches them on the server again (e.g. after a Redis restart).
 //
+// Ordering: every operation queues its (first) command before it first suspends (see
+// Client::execute), so a put followed by a get on the same thread reaches Redis in that order
+// (one connection). Exception: a put that meets NOSCRIPT re-sends itself as EVAL afterwards.
+//
 // Known limit: an entry evicted by Redis's maxmemory policy stays in the index until an erase
 // or clear meets it, so count() may overstate until then.
 class RedisStore final : public CacheStore {
