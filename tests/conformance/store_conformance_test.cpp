@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include <functional>
@@ -368,6 +370,31 @@ TEST_F(RedisStoreOnly, ScriptsSurviveScriptFlush) {
   server->command({"SCRIPT", "FLUSH"});
   put("GET:/b", "v");
   EXPECT_EQ(count(), 2u);
+}
+
+// The proxy stores fills in detached coroutines and relies on a later get (same thread, one
+// connection) being ordered after the put on the wire.
+TEST_F(RedisStoreOnly, PutIssuedBeforeAGetIsOrderedBeforeIt) {
+  put("GET:/warm", "v");  // connected, scripts cached
+  for (int i = 0; i < 20; ++i) {
+    const std::string key = "GET:/ordered/" + std::to_string(i);
+    std::optional<result<std::optional<std::string>>> seen;
+    boost::asio::co_spawn(
+        ctx_,
+        [&]() -> boost::asio::awaitable<void> { (void)co_await store().put(key, "v", 60s, ""); },
+        boost::asio::detached);
+    boost::asio::co_spawn(
+        ctx_, [&]() -> boost::asio::awaitable<void> { seen = co_await store().get(key); },
+        boost::asio::detached);
+    ASSERT_TRUE(test::wait_until(
+        [&] {
+          ctx_.run_one_for(10ms);
+          return seen.has_value();
+        },
+        10s, 0ms));
+    ASSERT_TRUE(seen->has_value()) << seen->error().message();
+    EXPECT_EQ(**seen, std::optional<std::string>("v")) << key;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
