@@ -17,6 +17,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace cachecar::store::redis {
 
@@ -46,6 +47,7 @@ class Client {
     std::chrono::milliseconds connect_timeout{1000};  // resolve + connect + AUTH/SELECT + PING
     std::size_t max_pending = 4096;                   // per connection
     CircuitBreaker::Options breaker{};
+    std::vector<std::string> scripts;  // SCRIPT LOADed on every new connection
   };
 
   // Called after each execute() (also when it failed fast). `command` is the first argument.

@@ -115,7 +115,14 @@ asio::awaitable<error_code> Connection::handshake(Clock::time_point deadline) {
     if (auto sec = co_await expect_status(select, deadline)) co_return sec;
   }
   const std::array<std::string_view, 1> ping{"PING"};
-  co_return co_await expect_status(ping, deadline);
+  if (auto pec = co_await expect_status(ping, deadline)) co_return pec;
+  for (const auto& script : options_.scripts) {
+    const std::array<std::string_view, 3> load{"SCRIPT", "LOAD", script};
+    auto reply = co_await send(load, remaining(deadline));
+    if (!reply) co_return reply.error();
+    if (reply->type != Reply::Type::String) co_return errc::store_reply_error;
+  }
+  co_return error_code{};
 }
 
 asio::awaitable<error_code> Connection::expect_status(std::span<const std::string_view> args,

@@ -31,6 +31,9 @@ struct ConnectionOptions {
   // Budget for the whole handshake: resolve, TCP connect, AUTH, SELECT and a PING reply.
   std::chrono::milliseconds connect_timeout{1000};
   std::size_t max_pending = 4096;  // commands awaiting replies; beyond this execute() fails fast
+  // Lua scripts to SCRIPT LOAD during the handshake, so EVALSHA on this connection never meets
+  // NOSCRIPT (whose EVAL retry would be ordered after commands sent meanwhile).
+  std::vector<std::string> scripts;
 };
 
 // Always owned by a shared_ptr (create()): the reader and writer coroutines keep it alive

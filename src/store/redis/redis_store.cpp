@@ -191,15 +191,22 @@ const RedisStore::Script& RedisStore::count_script() {
   return script;
 }
 
+namespace {
+
+Client::Options with_scripts(Client::Options options) {
+  for (const auto* script : {&RedisStore::put_script(), &RedisStore::erase_script(),
+                             &RedisStore::clear_script(), &RedisStore::count_script()}) {
+    options.scripts.push_back(script->body);
+  }
+  return options;
+}
+
+}  // namespace
+
 RedisStore::RedisStore(asio::any_io_executor executor, Client::Options options,
                        std::string key_prefix, Client::Observer observer)
-    : client_(std::move(executor), std::move(options), std::move(observer)),
+    : client_(std::move(executor), with_scripts(std::move(options)), std::move(observer)),
       prefix_(std::move(key_prefix)) {
-  // Build the scripts now rather than on the first request.
-  (void)put_script();
-  (void)erase_script();
-  (void)clear_script();
-  (void)count_script();
 }
 
 asio::awaitable<result<Reply>> RedisStore::run_script(const Script& script,
