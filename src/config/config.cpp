@@ -1,4 +1,5 @@
 #include "config/config.hpp"
+#include "config/env_expand.hpp"
 
 #include "config/address.hpp"
 #include "core/strings.hpp"
@@ -695,7 +696,7 @@ EnvLookup process_env() {
 }
 
 Config load_config_text(std::string_view yaml, std::string_view source, const EnvLookup& env) {
-  return Loader(source, env).load(yaml);
+  return Loader(source, env).load(expand_env_references(yaml, source, env));
 }
 
 Config load_config_file(const std::string& path, const EnvLookup& env) {

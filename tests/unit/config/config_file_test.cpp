@@ -59,7 +59,7 @@ TEST(LoadConfigFile, EmptyFileIsAnError) {
 }
 
 // The documented example shipped in config/ must always load.
-TEST(ExampleConfig, LoadsAndDefinesTheDemoRules) {
+TEST(ExampleConfig, LoadsAndDefinesTheProductApiRules) {
   const std::string path = std::string(CACHECAR_SOURCE_DIR) + "/config/cachecar.yaml";
   const Config c = load_config_file(path, kNoEnv);
   EXPECT_EQ(c.upstream.address.to_string(), "127.0.0.1:8000");
@@ -67,19 +67,31 @@ TEST(ExampleConfig, LoadsAndDefinesTheDemoRules) {
   EXPECT_EQ(c.admin.listen.host, "127.0.0.1");
 
   policy::Params params;
-  const auto* get_user = c.rules.match("GET", "/api/users/42", &params);
-  ASSERT_NE(get_user, nullptr);
-  EXPECT_TRUE(get_user->ttl.has_value());
+  const auto* get_product = c.rules.match("GET", "/products/42", &params);
+  ASSERT_NE(get_product, nullptr);
+  EXPECT_EQ(get_product->ttl, std::chrono::seconds(3600));  // CACHE_TTL_SECONDS unset
   EXPECT_EQ(params, (policy::Params{{"id", "42"}}));
 
-  const auto* put_user = c.rules.match("PUT", "/api/users/42", &params);
-  ASSERT_NE(put_user, nullptr);
-  ASSERT_FALSE(put_user->invalidate.empty());
-  EXPECT_EQ(put_user->invalidate.front().fill(params).key, "GET:/api/users/42");
+  const auto* put_product = c.rules.match("PUT", "/products/42", &params);
+  ASSERT_NE(put_product, nullptr);
+  ASSERT_EQ(put_product->invalidate.size(), 2u);
+  EXPECT_EQ(put_product->invalidate[0].fill(params).key, "GET:/products/42");
+  EXPECT_EQ(put_product->invalidate[1].fill(params).key, "GET:/products");
 
-  const auto* list_posts = c.rules.match("GET", "/api/posts/", nullptr);
-  ASSERT_NE(list_posts, nullptr);
-  EXPECT_TRUE(list_posts->key_query.has_value());
+  const auto* list = c.rules.match("GET", "/products", nullptr);
+  ASSERT_NE(list, nullptr);
+  EXPECT_EQ(list->key_query, (std::vector<std::string>{"limit", "offset"}));
+  EXPECT_NE(c.rules.match("POST", "/products", nullptr), nullptr);
+  EXPECT_NE(c.rules.match("DELETE", "/products/42", nullptr), nullptr);
+}
+
+TEST(ExampleConfig, ProductTtlComesFromTheEnvironment) {
+  const std::string path = std::string(CACHECAR_SOURCE_DIR) + "/config/cachecar.yaml";
+  const Config c = load_config_file(path, [](std::string_view name) -> std::optional<std::string> {
+    if (name == "CACHE_TTL_SECONDS") return "120";
+    return std::nullopt;
+  });
+  EXPECT_EQ(c.rules.match("GET", "/products/1", nullptr)->ttl, std::chrono::seconds(120));
 }
 
 }  // namespace
