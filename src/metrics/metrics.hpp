@@ -1,12 +1,19 @@
-// Counters for everything the proxy does, shared by all threads (atomics, no locks).
-// Must not depend on HTTP plumbing: callers pass plain values.
+// Counters and histograms for everything the proxy does, shared by all threads; rendered as
+// Prometheus text (prometheus-cpp) and as the JSON cache statistics of the admin API.
+// Must not depend on HTTP plumbing or on the store: callers pass plain values.
 #pragma once
 
-#include <atomic>
+#include "metrics/top_keys.hpp"
+
+#include <boost/system/error_code.hpp>
+
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <ostream>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace cachecar::metrics {
 
@@ -26,36 +33,107 @@ struct RequestRecord {
   CacheOutcome outcome = CacheOutcome::Pass;
   std::string_view rule;    // the matching rule's name (its `match` text), "" when none
   std::string_view method;  // as received
-  int status = 0;           // status sent to the client
+  int status = 0;           // status sent to the client (0: none was sent)
   std::chrono::nanoseconds duration{0};
 };
 
-// Thread-safe; every record_* is called on the request path and must stay cheap (no I/O).
+struct MetricsOptions {
+  // Names of the configured rules: the only values the `rule` label takes besides "none" (no
+  // rule) and "other" (a name not listed here). Keeps label cardinality bounded.
+  std::vector<std::string> rule_names;
+  std::size_t shards = 0;                // 0 = one per hardware thread, at most 64
+  std::size_t top_keys_per_shard = 128;  // Space-Saving counters per shard
+};
+
+// What other components know, sampled when /metrics is scraped.
+struct ScrapeState {
+  std::int64_t upstream_connections = 0;
+  std::string_view store_kind = "redis";  // "redis" | "memory" (no Redis gauges then)
+  bool store_connected = true;
+  std::string_view circuit_state = "closed";  // "closed" | "open" | "half-open"
+};
+
+// The JSON cache statistics (GET /metrics/cache): counts since start or the last reset_stats().
+struct CacheStats {
+  std::uint64_t hits = 0, misses = 0, bypasses = 0, uncacheable = 0, passes = 0;
+  std::uint64_t stores = 0, invalidations = 0;
+  std::uint64_t store_errors = 0, upstream_errors = 0;
+  double hit_rate = 0;  // hits / (hits + misses); 0 when there were none
+  std::vector<TopKeys::Entry> top_keys;
+  std::chrono::seconds uptime{0};  // since the Metrics were created (a reset does not change it)
+};
+
+// Thread-safe. Every record_* runs on the request path and stays cheap: no I/O, no lock shared
+// between threads. Design: each thread writes to its own shard (chosen once per thread) of
+// relaxed atomic cells and its own top-keys summary behind a mutex only that thread normally
+// takes; readers (scrapes, the admin API) sum the shards. prometheus-cpp's own Histogram takes a
+// mutex per observation, so the hot histograms are kept here and converted to prometheus-cpp
+// MetricFamily values at scrape time; rarely-changing gauges live in a prometheus::Registry.
 class Metrics {
  public:
+  // Totals since start (monotonic; unaffected by reset_stats()).
   struct Snapshot {
     std::uint64_t hits = 0, misses = 0, bypasses = 0, uncacheable = 0, passes = 0;
-    std::uint64_t stores = 0, invalidations = 0;
+    std::uint64_t stores = 0, invalidations = 0, cleared = 0;
     std::uint64_t store_errors = 0, upstream_errors = 0;
+    std::uint64_t redis_commands = 0, redis_errors = 0;
+    std::int64_t client_connections = 0;
   };
+
+  explicit Metrics(MetricsOptions options = {});
+  ~Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
 
   void record_request(const RequestRecord& request);
   // A cache lookup of `key` (a logical key) that hit or missed; feeds top keys.
   void record_lookup(std::string_view key, bool hit);
   // One exchange with the upstream, from acquiring a connection to the response head.
   void record_upstream_call(std::chrono::nanoseconds latency, bool ok);
+  // A response body written to the cache.
   void record_stored(std::uint64_t body_bytes);
+  // Entries deleted by invalidation (a write, or the admin API's DELETE /invalidate).
   void record_invalidated(std::uint64_t entries);
-  // `operation`: "get", "put", "invalidate", "decode".
+  // Entries deleted by the admin API's clear routes.
+  void record_cleared(std::uint64_t entries);
+  // A cache operation that failed (and so became a miss / no-op).
+  // `operation`: "get", "put", "invalidate", "decode"; anything else counts as "other".
   void record_store_error(std::string_view operation);
   void record_upstream_error();
+  // One Redis command (store::redis::Client's observer): `command` is its first argument.
+  // errc::shutting_down is not counted.
+  void record_redis_command(std::string_view command, std::chrono::nanoseconds latency,
+                            boost::system::error_code ec);
+
+  void client_connection_opened();
+  void client_connection_closed();
+  // RAII: a client connection open for the lifetime of this object.
+  class ClientConnection {
+   public:
+    explicit ClientConnection(Metrics& metrics) : metrics_(metrics) {
+      metrics_.client_connection_opened();
+    }
+    ~ClientConnection() { metrics_.client_connection_closed(); }
+    ClientConnection(const ClientConnection&) = delete;
+    ClientConnection& operator=(const ClientConnection&) = delete;
+
+   private:
+    Metrics& metrics_;
+  };
 
   Snapshot snapshot() const;
+  // Since start or the last reset_stats(); top_keys holds the `top_n` most looked-up keys.
+  CacheStats cache_stats(std::size_t top_n = 10) const;
+  // Zeroes what cache_stats() reports (counters and top keys). Prometheus counters stay
+  // monotonic, as Prometheus requires.
+  void reset_stats();
+
+  // The Prometheus text exposition format (version 0.0.4).
+  std::string prometheus_text(const ScrapeState& state) const;
 
  private:
-  std::atomic<std::uint64_t> hits_{0}, misses_{0}, bypasses_{0}, uncacheable_{0}, passes_{0};
-  std::atomic<std::uint64_t> stores_{0}, invalidations_{0};
-  std::atomic<std::uint64_t> store_errors_{0}, upstream_errors_{0};
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace cachecar::metrics
