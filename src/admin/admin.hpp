@@ -1,0 +1,61 @@
+// The admin API, served on its own listener: cache statistics, Prometheus metrics, health,
+// invalidation and clearing, guarded by an optional bearer token. Never touches proxied traffic.
+#pragma once
+
+#include "metrics/metrics.hpp"
+#include "net/listener.hpp"
+#include "net/simple_server.hpp"
+#include "store/cache_store.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace cachecar::admin {
+
+struct AdminOptions {
+  std::string token;                    // "" = state-changing routes need no token
+  std::vector<std::string> namespaces;  // declared by rules; others get 404 on clear
+  bool json_log = false;                // admin action log lines as JSON objects (log.format)
+  net::SimpleServerLimits limits{.max_header_bytes = 16 * 1024, .max_body_bytes = 64 * 1024};
+};
+
+struct AdminDependencies {
+  store::CacheStore* store = nullptr;   // used only on the admin executor's thread
+  metrics::Metrics* metrics = nullptr;  // shared, thread-safe
+  // True when a new connection to the upstream can be opened (bounded by its connect timeout).
+  std::function<net::asio::awaitable<bool>()> probe_upstream;
+  // Upstream connections open in this process, for /metrics.
+  std::function<std::int64_t()> upstream_connections;
+};
+
+// Runs on one executor (the thread that owns `store`). Handlers never throw: store failures
+// become 503 answers with a JSON error.
+class AdminService {
+ public:
+  AdminService(AdminOptions options, AdminDependencies dependencies);
+
+  // One whole request -> one whole response.
+  net::asio::awaitable<net::SimpleResponse> handle(const net::SimpleRequest& request);
+
+  // Serves one admin connection until it closes; `tracker` lets shutdown close it.
+  net::asio::awaitable<void> serve(net::tcp::socket socket, net::ConnectionTracker& tracker);
+
+ private:
+  struct Context;
+  net::asio::awaitable<net::SimpleResponse> metrics_cache(const Context& c);
+  net::asio::awaitable<net::SimpleResponse> health(const Context& c);
+  net::asio::awaitable<net::SimpleResponse> ping(const Context& c);
+  net::asio::awaitable<net::SimpleResponse> invalidate(const Context& c);
+  net::asio::awaitable<net::SimpleResponse> clear(const Context& c);
+  net::SimpleResponse prometheus(const Context& c);
+  net::SimpleResponse reset_stats(const Context& c);
+  void log_action(const Context& c, std::string_view action, std::string_view subject,
+                  std::int64_t deleted) const;
+
+  AdminOptions options_;
+  AdminDependencies deps_;
+};
+
+}  // namespace cachecar::admin
