@@ -1,21 +1,24 @@
 #include "app/app.hpp"
 
+#include "admin/admin.hpp"
 #include "net/listener.hpp"
 #include "proxy/proxy.hpp"
 #include "store/memory_store.hpp"
 #include "store/redis/redis_store.hpp"
 #include "upstream/pool.hpp"
 
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -39,7 +42,8 @@ proxy::ProxyOptions proxy_options(const config::Config& config) {
   options.bypass_param = config.bypass_param;
   options.upstream_base_path = config.upstream.base_path;
   options.upstream_host_header = config.upstream.address.to_string();
-  if (config.upstream.address.port == 80) options.upstream_host_header = config.upstream.address.host;
+  if (config.upstream.address.port == 80)
+    options.upstream_host_header = config.upstream.address.host;
   options.upstream_timeout = config.upstream.timeout;
   options.max_header_bytes = config.limits.max_header_bytes;
   options.max_request_body_bytes = config.limits.max_request_body_bytes;
@@ -67,6 +71,32 @@ void ensure_port_free(const net::tcp::endpoint& endpoint) {
   }
 }
 
+metrics::MetricsOptions metrics_options(const config::Config& config) {
+  metrics::MetricsOptions options;
+  for (const auto& rule : config.rules.rules()) options.rule_names.push_back(rule.name);
+  return options;
+}
+
+admin::AdminOptions admin_options(const config::Config& config) {
+  admin::AdminOptions options;
+  options.token = config.admin.token;
+  for (const auto& rule : config.rules.rules()) {
+    const auto& ns = rule.cache_namespace;
+    if (!ns.empty() && std::find(options.namespaces.begin(), options.namespaces.end(), ns) ==
+                           options.namespaces.end()) {
+      options.namespaces.push_back(ns);
+    }
+  }
+  options.json_log = config.log.format == "json";
+  return options;
+}
+
+// For /health: can a new upstream connection be opened? (It is closed again at once.)
+asio::awaitable<bool> probe_upstream(upstream::Pool* pool) {
+  auto connection = co_await pool->connect_new();
+  co_return connection.has_value();
+}
+
 }  // namespace
 
 // Everything one thread owns. Destroyed only after its io_context has run out of work.
@@ -78,21 +108,26 @@ struct Worker {
   net::ConnectionTracker tracker;
   std::unique_ptr<proxy::Proxy> proxy;
   std::unique_ptr<net::Listener> listener;
+  // Worker 0 only: the admin API (its routes use this worker's store).
+  net::ConnectionTracker admin_tracker;
+  std::unique_ptr<admin::AdminService> admin;
+  std::unique_ptr<net::Listener> admin_listener;
   std::thread thread;
 };
 
 struct App::State {
+  explicit State(config::Config c) : config(std::move(c)), metrics(metrics_options(config)) {}
   config::Config config;
   metrics::Metrics metrics;
   std::unique_ptr<store::MemoryStore> shared_memory_store;  // memory:// is shared by all threads
   std::vector<std::unique_ptr<Worker>> workers;
   std::uint16_t proxy_port = 0;
+  std::uint16_t admin_port = 0;
   std::atomic<bool> stopping{false};
   bool started = false;
 };
 
-App::App(config::Config config) : state_(std::make_unique<State>()) {
-  state_->config = std::move(config);
+App::App(config::Config config) : state_(std::make_unique<State>(std::move(config))) {
   const auto& cfg = state_->config;
   if (cfg.store.memory) {
     state_->shared_memory_store = std::make_unique<store::MemoryStore>(cfg.store.memory_max_bytes);
@@ -114,14 +149,19 @@ App::App(config::Config config) : state_(std::make_unique<State>()) {
       redis.db = cfg.store.db;
       redis.command_timeout = cfg.store.timeout;
       redis.connections = cfg.store.connections;
-      worker->own_store =
-          std::make_unique<store::redis::RedisStore>(executor, redis, cfg.store.key_prefix);
+      auto* metrics = &state_->metrics;
+      worker->own_store = std::make_unique<store::redis::RedisStore>(
+          executor, redis, cfg.store.key_prefix,
+          [metrics](std::string_view command, std::chrono::nanoseconds latency,
+                    boost::system::error_code ec) {
+            metrics->record_redis_command(command, latency, ec);
+          });
       worker->store = worker->own_store.get();
     }
     worker->pool = std::make_unique<upstream::Pool>(
-        executor, upstream::PoolOptions{cfg.upstream.address.host, cfg.upstream.address.port,
-                                        cfg.upstream.connect_timeout,
-                                        cfg.upstream.max_idle_connections});
+        executor,
+        upstream::PoolOptions{cfg.upstream.address.host, cfg.upstream.address.port,
+                              cfg.upstream.connect_timeout, cfg.upstream.max_idle_connections});
     worker->proxy = std::make_unique<proxy::Proxy>(options, *worker->store, *worker->pool,
                                                    state_->metrics, worker->tracker);
     auto* proxy = worker->proxy.get();
@@ -132,9 +172,36 @@ App::App(config::Config config) : state_(std::make_unique<State>()) {
       // With port 0 the kernel picks one; every other thread joins that port.
       endpoint.port(worker->listener->local_endpoint().port());
       state_->proxy_port = endpoint.port();
+      start_admin(*worker);
     }
     state_->workers.push_back(std::move(worker));
   }
+}
+
+void App::start_admin(Worker& worker) {
+  const auto& cfg = state_->config;
+  admin::AdminDependencies deps;
+  deps.store = worker.store;
+  deps.metrics = &state_->metrics;
+  deps.probe_upstream = [pool = worker.pool.get()] { return probe_upstream(pool); };
+  deps.upstream_connections = [] {
+    return static_cast<std::int64_t>(upstream::Connection::open_connections());
+  };
+  worker.admin = std::make_unique<admin::AdminService>(admin_options(cfg), std::move(deps));
+  auto* service = worker.admin.get();
+  auto* tracker = &worker.admin_tracker;
+  try {
+    worker.admin_listener = std::make_unique<net::Listener>(
+        worker.context.get_executor(),
+        net::resolve_bind_endpoint(cfg.admin.listen.host, cfg.admin.listen.port),
+        /*reuse_port=*/false, [service, tracker](net::tcp::socket socket) {
+          return service->serve(std::move(socket), *tracker);
+        });
+  } catch (const std::exception& e) {
+    throw std::runtime_error("cannot listen on admin address " + cfg.admin.listen.to_string() +
+                             ": " + e.what());
+  }
+  state_->admin_port = worker.admin_listener->local_endpoint().port();
 }
 
 App::~App() {
@@ -147,6 +214,7 @@ void App::start() {
   state_->started = true;
   for (auto& worker : state_->workers) {
     worker->listener->start();
+    if (worker->admin_listener) worker->admin_listener->start();
     worker->thread = std::thread([w = worker.get()] { w->context.run(); });
   }
   const auto& cfg = state_->config;
@@ -154,6 +222,9 @@ void App::start() {
                CACHECAR_VERSION, cfg.listen.host, state_->proxy_port, state_->workers.size(),
                cfg.upstream.address.to_string(),
                cfg.store.memory ? std::string("memory://") : cfg.store.address.to_string());
+  spdlog::info("admin API on {}:{} ({})", cfg.admin.listen.host, state_->admin_port,
+               cfg.admin.token.empty() ? "no token: state-changing routes are open"
+                                       : "bearer token required for state-changing routes");
 }
 
 void App::stop() {
@@ -161,14 +232,18 @@ void App::stop() {
   for (auto& worker : state_->workers) {
     auto drain = [](Worker* w) -> asio::awaitable<void> {
       w->listener->stop();
+      if (w->admin_listener) w->admin_listener->stop();
       w->tracker.shutdown();
+      w->admin_tracker.shutdown();
       const auto deadline = std::chrono::steady_clock::now() + kShutdownGrace;
       asio::steady_timer timer(w->context);
-      while (w->tracker.open_connections() > 0 && std::chrono::steady_clock::now() < deadline) {
+      while (w->tracker.open_connections() + w->admin_tracker.open_connections() > 0 &&
+             std::chrono::steady_clock::now() < deadline) {
         timer.expires_after(kDrainPoll);
         co_await timer.async_wait(net::use_nothrow);
       }
       w->tracker.close_all();
+      w->admin_tracker.close_all();
       w->pool->close_idle();
       if (w->own_store) w->own_store->stop();
     };
@@ -186,9 +261,18 @@ void App::wait() {
   }
 }
 
-std::uint16_t App::proxy_port() const { return state_->proxy_port; }
-const config::Config& App::config() const { return state_->config; }
-metrics::Metrics& App::metrics() { return state_->metrics; }
+std::uint16_t App::proxy_port() const {
+  return state_->proxy_port;
+}
+std::uint16_t App::admin_port() const {
+  return state_->admin_port;
+}
+const config::Config& App::config() const {
+  return state_->config;
+}
+metrics::Metrics& App::metrics() {
+  return state_->metrics;
+}
 
 void setup_logging(const config::LogConfig& log) {
   const auto level = spdlog::level::from_str(log.level);

@@ -10,6 +10,8 @@
 
 namespace cachecar::app {
 
+struct Worker;  // one worker thread's objects (app.cpp)
+
 class App {
  public:
   // Binds the listeners and connects nothing yet. Throws on start-up failures (bind errors).
@@ -27,11 +29,14 @@ class App {
   void wait();
 
   std::uint16_t proxy_port() const;
+  // The admin API's port (the kernel's choice when admin.listen says port 0).
+  std::uint16_t admin_port() const;
   const config::Config& config() const;
   metrics::Metrics& metrics();
 
  private:
   struct State;
+  void start_admin(Worker& worker);
   std::unique_ptr<State> state_;
 };
 

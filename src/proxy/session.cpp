@@ -139,7 +139,8 @@ class Session {
       : proxy_(proxy),
         options_(proxy.options_),
         stream_(std::move(socket)),
-        registration_(proxy.tracker_, stream_.socket()) {
+        registration_(proxy.tracker_, stream_.socket()),
+        open_connection_(proxy.metrics_) {
     error_code ec;
     auto remote = stream_.socket().remote_endpoint(ec);
     if (!ec) client_ip_ = remote.address().to_string();
@@ -182,6 +183,7 @@ class Session {
   const ProxyOptions& options_;
   beast::tcp_stream stream_;
   net::ConnectionTracker::Registration registration_;
+  metrics::Metrics::ClientConnection open_connection_;  // the open client connections gauge
   beast::flat_buffer buffer_;
   std::string client_ip_;
   std::unique_ptr<char[]> relay_buffer_;
