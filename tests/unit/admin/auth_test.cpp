@@ -1,0 +1,37 @@
+#include "admin/auth.hpp"
+
+#include <gtest/gtest.h>
+
+namespace cachecar::admin {
+namespace {
+
+TEST(ConstantTimeEquals, ComparesWholeStrings) {
+  EXPECT_TRUE(constant_time_equals("s3cret", "s3cret"));
+  EXPECT_FALSE(constant_time_equals("s3creT", "s3cret"));
+  EXPECT_FALSE(constant_time_equals("s3cre", "s3cret"));
+  EXPECT_FALSE(constant_time_equals("s3crets3cret", "s3cret"));  // repeats the expected token
+  EXPECT_FALSE(constant_time_equals("", "s3cret"));
+  EXPECT_TRUE(constant_time_equals("", ""));
+  EXPECT_FALSE(constant_time_equals("x", ""));
+}
+
+TEST(CheckBearer, NoTokenConfiguredAllowsEverything) {
+  EXPECT_EQ(check_bearer("", ""), AuthResult::Allowed);
+  EXPECT_EQ(check_bearer("Bearer anything", ""), AuthResult::Allowed);
+}
+
+TEST(CheckBearer, RequiresTheConfiguredToken) {
+  EXPECT_EQ(check_bearer("Bearer t0k", "t0k"), AuthResult::Allowed);
+  EXPECT_EQ(check_bearer("bearer t0k", "t0k"), AuthResult::Allowed);  // scheme is case-insensitive
+  EXPECT_EQ(check_bearer("  Bearer   t0k  ", "t0k"), AuthResult::Allowed);
+  EXPECT_EQ(check_bearer("", "t0k"), AuthResult::Missing);
+  EXPECT_EQ(check_bearer("Bearer", "t0k"), AuthResult::Invalid);
+  EXPECT_EQ(check_bearer("Bearer ", "t0k"), AuthResult::Invalid);
+  EXPECT_EQ(check_bearer("Bearer T0K", "t0k"), AuthResult::Invalid);  // the token is not
+  EXPECT_EQ(check_bearer("Basic dDBrOg==", "t0k"), AuthResult::Invalid);
+  EXPECT_EQ(check_bearer("Bearer t0k extra", "t0k"), AuthResult::Invalid);
+  EXPECT_EQ(check_bearer("t0k", "t0k"), AuthResult::Invalid);
+}
+
+}  // namespace
+}  // namespace cachecar::admin
