@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache lld
   libboost1.81-dev libhiredis-dev libyaml-cpp-dev prometheus-cpp-dev
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libsqlite3-dev
-  redis-server redis-tools curl
+  redis-server redis-tools curl prometheus
 )
 if [ "${CACHECAR_EXTRA_PACKAGES:-}" ]; then
   # shellcheck disable=SC2206

@@ -3,7 +3,6 @@
 #include "admin/auth.hpp"
 #include "admin/json_writer.hpp"
 #include "admin/routes.hpp"
-#include "core/log_limiter.hpp"
 #include "net/wire.hpp"
 
 #include <spdlog/spdlog.h>
@@ -19,9 +18,6 @@ using net::SimpleResponse;
 
 constexpr std::size_t kTopKeys = 10;
 constexpr std::string_view kPrometheusContentType = "text/plain; version=0.0.4; charset=utf-8";
-
-// Refused requests can come in floods: log at most one line per second.
-core::LogLimiter g_refusal_log;
 
 SimpleResponse error_response(int status, std::string_view code, std::string_view detail) {
   return net::json_response(status, net::json_error_body(code, detail));
@@ -82,7 +78,7 @@ net::asio::awaitable<SimpleResponse> AdminService::handle(const net::SimpleReque
     const auto auth = check_bearer(message[http::field::authorization], options_.token);
     if (auth != AuthResult::Allowed) {
       std::uint64_t suppressed = 0;
-      if (g_refusal_log.allow(&suppressed)) {
+      if (refusal_log_.allow(&suppressed)) {
         spdlog::warn("admin: refused {} \"{}\" from {}: {} bearer token ({} similar suppressed)",
                      method, escaped(target), c.client,
                      auth == AuthResult::Missing ? "missing" : "invalid", suppressed);

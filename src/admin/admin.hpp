@@ -2,6 +2,7 @@
 // invalidation and clearing, guarded by an optional bearer token. Never touches proxied traffic.
 #pragma once
 
+#include "core/log_limiter.hpp"
 #include "metrics/metrics.hpp"
 #include "net/listener.hpp"
 #include "net/simple_server.hpp"
@@ -56,6 +57,7 @@ class AdminService {
 
   AdminOptions options_;
   AdminDependencies deps_;
+  core::LogLimiter refusal_log_;  // refused requests can come in floods: one line per second
 };
 
 }  // namespace cachecar::admin

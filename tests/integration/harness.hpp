@@ -18,10 +18,12 @@
 namespace cachecar::test {
 
 struct HarnessOptions {
-  std::string rules;           // YAML list items under `rules:` (already indented by 2)
-  std::string cache = "";      // extra lines under `cache:` (indented by 2)
-  std::string extra;           // extra top-level YAML
-  bool memory_store = false;   // memory:// instead of the Redis fixture
+  std::string rules;          // YAML list items under `rules:` (already indented by 2)
+  std::string cache = "";     // extra lines under `cache:` (indented by 2)
+  std::string extra;          // extra top-level YAML
+  std::string admin;          // extra lines under `admin:` (indented by 2), e.g. a token
+  std::string log;            // extra lines under `log:` (indented by 2), e.g. the format
+  bool memory_store = false;  // memory:// instead of the Redis fixture
   std::string upstream_timeout = "2s";
   unsigned threads = 1;
 };
@@ -44,8 +46,8 @@ class Harness {
             (options_.memory_store ? std::string("memory://")
                                    : "redis://127.0.0.1:" + std::to_string(redis->port()) + "/0") +
             "\"\n  timeout: 200ms\n";
-    yaml += "admin:\n  listen: \"127.0.0.1:0\"\n";
-    yaml += "log:\n  level: warn\n";
+    yaml += "admin:\n  listen: \"127.0.0.1:0\"\n" + options_.admin;
+    yaml += "log:\n  level: warn\n" + options_.log;
     yaml += "cache:\n  default_ttl: 60s\n  max_ttl: 1h\n  max_body_size: 64KiB\n" + options_.cache;
     yaml += options_.extra;
     yaml += "rules:\n" + options_.rules;
@@ -68,6 +70,12 @@ class Harness {
   }
 
   std::uint16_t port() const { return app->proxy_port(); }
+  std::uint16_t admin_port() const { return app->admin_port(); }
+  // One request to the admin API on a fresh connection.
+  HttpResponse admin(const std::string& method, const std::string& target,
+                     const Headers& headers = {}) {
+    return http_request(admin_port(), method, target, headers);
+  }
   HttpResponse get(const std::string& target, const Headers& headers = {}) {
     return http_get(port(), target, headers);
   }
