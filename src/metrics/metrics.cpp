@@ -1,6 +1,7 @@
 #include "metrics/metrics.hpp"
 
 #include "core/error.hpp"
+#include "core/strings.hpp"
 
 #include <prometheus/client_metric.h>
 #include <prometheus/family.h>
@@ -67,20 +68,9 @@ std::size_t store_operation_index(std::string_view operation) noexcept {
   return kStoreOperations.size() - 1;
 }
 
-bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const auto upper = [](char c) {
-      return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c;
-    };
-    if (upper(a[i]) != upper(b[i])) return false;
-  }
-  return true;
-}
-
 std::size_t redis_command_index(std::string_view command) noexcept {
   for (std::size_t i = 0; i + 1 < kRedisCommands.size(); ++i) {
-    if (iequals_ascii(command, kRedisCommands[i])) return i;
+    if (core::iequals(command, kRedisCommands[i])) return i;
   }
   return kRedisCommands.size() - 1;
 }
