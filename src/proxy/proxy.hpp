@@ -35,7 +35,6 @@ struct ProxyOptions {
   std::chrono::milliseconds client_body_timeout{30'000};
   bool access_log = true;
   bool json_access_log = false;
-  std::size_t max_pending_stores = 1024;  // fire-and-forget cache writes in flight per thread
 };
 
 class Session;
@@ -58,7 +57,6 @@ class Proxy {
   metrics::Metrics& metrics_;
   net::ConnectionTracker& tracker_;
   std::shared_ptr<spdlog::logger> access_logger_;  // null = default logger
-  std::size_t pending_stores_ = 0;
 };
 
 }  // namespace cachecar::proxy

@@ -9,10 +9,10 @@
 #include "proxy/forwarding.hpp"
 #include "proxy/proxy.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/write.hpp>
-#include <spdlog/spdlog.h>
 
 #include <array>
 #include <charconv>
@@ -68,11 +68,15 @@ bool is_stale_connection_error(const error_code& ec) {
 
 std::string_view x_cache_value(CacheOutcome outcome) {
   switch (outcome) {
-    case CacheOutcome::Hit: return "HIT";
-    case CacheOutcome::Miss: return "MISS";
-    case CacheOutcome::Bypass: return "BYPASS";
+    case CacheOutcome::Hit:
+      return "HIT";
+    case CacheOutcome::Miss:
+      return "MISS";
+    case CacheOutcome::Bypass:
+      return "BYPASS";
     case CacheOutcome::Uncacheable:
-    case CacheOutcome::Pass: return "PASS";
+    case CacheOutcome::Pass:
+      return "PASS";
   }
   return "PASS";
 }
@@ -163,18 +167,15 @@ class Session {
   asio::awaitable<bool> relay_response(Exchange& x, std::unique_ptr<upstream::Connection> conn,
                                        ResponseParser& response);
   asio::awaitable<bool> stream_response(Exchange& x, std::unique_ptr<upstream::Connection> conn,
-                                        ResponseParser& response,
-                                        const policy::HeaderList& headers,
+                                        ResponseParser& response, const policy::HeaderList& headers,
                                         std::string_view prefix);
   asio::awaitable<bool> respond_upstream_failure(Exchange& x, const error_code& ec);
   asio::awaitable<bool> respond(Exchange& x, int status, std::string_view body);
   asio::awaitable<error_code> send(std::string_view a, std::string_view b = {},
                                    std::string_view c = {});
-  void schedule_store(Exchange& x, const policy::HeaderList& headers, std::string_view reason,
-                      std::string_view body, std::chrono::milliseconds ttl);
-  static asio::awaitable<void> put_entry(Proxy& proxy, std::string key, std::string value,
-                                         std::chrono::milliseconds ttl, std::string ns,
-                                         std::size_t body_bytes);
+  asio::awaitable<void> store_response(Exchange& x, const policy::HeaderList& headers,
+                                       std::string_view reason, std::string_view body,
+                                       std::chrono::milliseconds ttl);
   void finish_client_head(std::string& head, const Exchange& x) const;
   void log_access(const Exchange& x) const;
   char* relay_buffer();
@@ -243,7 +244,7 @@ asio::awaitable<void> Session::run() {
       if (status != 0) {
         auto response = net::render_response(
             status, "application/json",
-            net::json_error_body(status == 400 ? "bad_request"
+            net::json_error_body(status == 400   ? "bad_request"
                                  : status == 413 ? "payload_too_large"
                                                  : "request_header_fields_too_large",
                                  ec.message()),
@@ -291,7 +292,7 @@ asio::awaitable<bool> Session::handle(RequestParser& parser) {
     }
   }
   log_access(x);
-  co_return keep && x.keep_alive;
+  co_return keep&& x.keep_alive;
 }
 
 asio::awaitable<bool> Session::receive_request_body(Exchange& x) {
@@ -364,8 +365,9 @@ asio::awaitable<bool> Session::write_hit(Exchange& x, const policy::EntryView& e
   std::string tail;
   tail.reserve(160);
   net::append_field(tail, "Content-Length", static_cast<unsigned long long>(entry.body.size()));
-  net::append_field(tail, "Age", static_cast<unsigned long long>(
-                                     policy::age_seconds(entry.stored_at_ms, unix_now_ms())));
+  net::append_field(
+      tail, "Age",
+      static_cast<unsigned long long>(policy::age_seconds(entry.stored_at_ms, unix_now_ms())));
   finish_client_head(tail, x);
   const std::string_view body = x.head_only ? std::string_view{} : entry.body;
   auto ec = co_await send(entry.head, tail, body);
@@ -427,8 +429,7 @@ asio::awaitable<bool> Session::forward(Exchange& x) {
     if (attempt == 0 && conn->reused && !x.body_streaming && is_stale_connection_error(ec)) {
       continue;
     }
-    proxy_.metrics_.record_upstream_call(std::chrono::steady_clock::now() - upstream_start,
-                                         false);
+    proxy_.metrics_.record_upstream_call(std::chrono::steady_clock::now() - upstream_start, false);
     co_return co_await respond_upstream_failure(x, ec);
   }
   proxy_.metrics_.record_upstream_call(std::chrono::steady_clock::now() - upstream_start, true);
@@ -441,11 +442,9 @@ asio::awaitable<bool> Session::forward(Exchange& x) {
 }
 
 asio::awaitable<error_code> Session::send_request(Exchange& x, upstream::Connection& conn,
-                                                  const std::string& head,
-                                                  bool* client_failed) {
+                                                  const std::string& head, bool* client_failed) {
   conn.stream.expires_after(options_.upstream_timeout);
-  const std::array<asio::const_buffer, 2> buffers{asio::buffer(head),
-                                                  asio::buffer(x.request_body)};
+  const std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(x.request_body)};
   auto [ec, written] = co_await asio::async_write(conn.stream, buffers, use_nothrow);
   if (ec || !x.body_streaming) co_return ec;
 
@@ -454,8 +453,8 @@ asio::awaitable<error_code> Session::send_request(Exchange& x, upstream::Connect
   char* chunk = relay_buffer();
   while (!x.parser.is_done()) {
     stream_.expires_after(options_.client_body_timeout);
-    auto [read_ec, n] = co_await read_body_piece(stream_, buffer_, x.parser, chunk,
-                                                 kRelayChunkBytes);
+    auto [read_ec, n] =
+        co_await read_body_piece(stream_, buffer_, x.parser, chunk, kRelayChunkBytes);
     if (read_ec) {
       *client_failed = true;
       co_return read_ec;
@@ -523,36 +522,25 @@ asio::awaitable<void> Session::invalidate(Exchange& x, const http::response_head
   proxy_.metrics_.record_invalidated(*erased);
 }
 
-asio::awaitable<void> Session::put_entry(Proxy& proxy, std::string key, std::string value,
-                                         std::chrono::milliseconds ttl, std::string ns,
-                                         std::size_t body_bytes) {
-  auto ec = co_await proxy.store_.put(std::move(key), std::move(value), ttl, std::move(ns));
-  --proxy.pending_stores_;
-  if (ec) {
-    proxy.metrics_.record_store_error("put");
-    log_store_error("put", ec);
-  } else {
-    proxy.metrics_.record_stored(body_bytes);
-  }
-}
-
-void Session::schedule_store(Exchange& x, const policy::HeaderList& headers,
-                             std::string_view reason, std::string_view body,
-                             std::chrono::milliseconds ttl) {
-  if (proxy_.pending_stores_ >= options_.max_pending_stores) {
-    x.detail = "store-busy";
-    return;
-  }
+// Awaited before the response is written: once a client has a response, the entry is in the
+// store, so a write it sends next (on any connection, any thread) invalidates it. A
+// fire-and-forget fill could land after that invalidation and serve stale data for a whole
+// TTL. Costs one store round trip on misses only, bounded by the store's timeout/breaker.
+asio::awaitable<void> Session::store_response(Exchange& x, const policy::HeaderList& headers,
+                                              std::string_view reason, std::string_view body,
+                                              std::chrono::milliseconds ttl) {
   const auto generated_at_ms =
       unix_now_ms() - parse_age_seconds(policy::find_header(headers, "age")) * 1000;
   auto entry = policy::encode_entry(generated_at_ms, x.status, reason, headers, body);
-  ++proxy_.pending_stores_;
+  auto ec = co_await proxy_.store_.put(x.key, std::move(entry), ttl, x.rule->cache_namespace);
+  if (ec) {
+    proxy_.metrics_.record_store_error("put");
+    log_store_error("put", ec);
+    x.detail = "store-error";
+    co_return;
+  }
   x.stored = true;
-  // Fire and forget, bounded by max_pending_stores: the client does not wait for the write.
-  asio::co_spawn(stream_.get_executor(),
-                 put_entry(proxy_, x.key, std::move(entry), ttl, x.rule->cache_namespace,
-                           body.size()),
-                 asio::detached);
+  proxy_.metrics_.record_stored(body.size());
 }
 
 asio::awaitable<bool> Session::relay_response(Exchange& x,
@@ -576,8 +564,8 @@ asio::awaitable<bool> Session::relay_response(Exchange& x,
   char* chunk = relay_buffer();
   while (!response.is_done() && body.size() <= options_.cache.max_body_bytes) {
     conn->stream.expires_after(options_.upstream_timeout);
-    auto [ec, n] = co_await read_body_piece(conn->stream, conn->buffer, response, chunk,
-                                            kRelayChunkBytes);
+    auto [ec, n] =
+        co_await read_body_piece(conn->stream, conn->buffer, response, chunk, kRelayChunkBytes);
     if (ec) co_return co_await respond_upstream_failure(x, ec);
     body.append(chunk, n);
   }
@@ -587,7 +575,8 @@ asio::awaitable<bool> Session::relay_response(Exchange& x,
     x.detail = policy::detail_text(decision.reason);
     co_return co_await stream_response(x, std::move(conn), response, headers, body);
   }
-  schedule_store(x, headers, response.get().reason(), body, decision.ttl);
+  const std::string_view reason = response.get().reason();
+  co_await store_response(x, headers, reason, body, decision.ttl);
 
   std::string head;
   head.reserve(512);
@@ -667,8 +656,8 @@ asio::awaitable<bool> Session::stream_response(Exchange& x,
   char* chunk = relay_buffer();
   while (!response.is_done()) {
     conn->stream.expires_after(options_.upstream_timeout);
-    auto [ec, n] = co_await read_body_piece(conn->stream, conn->buffer, response, chunk,
-                                            kRelayChunkBytes);
+    auto [ec, n] =
+        co_await read_body_piece(conn->stream, conn->buffer, response, chunk, kRelayChunkBytes);
     if (ec) {
       if (!wrote_any) co_return co_await respond_upstream_failure(x, ec);
       // Mid-body failure: the status is already sent, so only closing tells the client.

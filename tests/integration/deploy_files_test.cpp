@@ -201,7 +201,7 @@ TEST(DeployFilesTest, KubernetesSidecarConfigIsValidAndConsistent) {
   bool token_from_secret = false;
   for (const auto& var : sidecar["env"]) {
     const auto name = var["name"].as<std::string>();
-    if (var["valueFrom"]["secretKeyRef"]) {
+    if (var["valueFrom"] && var["valueFrom"]["secretKeyRef"]) {
       token_from_secret = name == "CACHECAR_ADMIN_TOKEN";
       env[name] = "test-token";
     } else {
