@@ -37,8 +37,9 @@ constexpr std::array<std::string_view, 4> kUpstreamKeys = {"url", "connect_timeo
 constexpr std::array<std::string_view, 5> kRedisKeys = {"url", "key_prefix", "timeout",
                                                         "connections", "memory_max_size"};
 constexpr std::array<std::string_view, 3> kAdminKeys = {"listen", "token", "allow_unauthenticated"};
-constexpr std::array<std::string_view, 4> kCacheKeys = {"default_ttl", "max_ttl", "max_body_size",
-                                                        "bypass_param"};
+constexpr std::array<std::string_view, 6> kCacheKeys = {
+    "default_ttl", "max_ttl", "max_body_size", "bypass_param", "l1", "coalesce_wait"};
+constexpr std::array<std::string_view, 3> kL1Keys = {"enabled", "max_bytes", "max_ttl"};
 constexpr std::array<std::string_view, 5> kLimitsKeys = {
     "max_header_size", "max_request_body_size", "client_header_timeout", "client_idle_timeout",
     "client_body_timeout"};
@@ -166,7 +167,7 @@ class Loader {
   Located scalar(const Field& field, std::string_view expected) const;
   std::optional<Located> scalar_or_env(const Section& section, std::string_view key,
                                        std::string_view env_var) const;
-  milliseconds duration(const Field& field) const;
+  milliseconds duration(const Field& field, bool allow_zero = false) const;
   std::uint64_t size(const Field& field) const;
   std::uint64_t integer(const Field& field, std::uint64_t min, std::uint64_t max) const;
   bool boolean(const Field& field) const;
@@ -251,7 +252,7 @@ std::optional<Located> Loader::scalar_or_env(const Section& section, std::string
   return std::nullopt;
 }
 
-milliseconds Loader::duration(const Field& field) const {
+milliseconds Loader::duration(const Field& field, bool allow_zero) const {
   const auto value = scalar(field, "a duration such as 100ms, 30s, 5m or 24h");
   const auto text = core::trim(value.text);
   if (!text.empty() && text.front() == '-') fail(value.where, field.path, "must be positive");
@@ -261,7 +262,7 @@ milliseconds Loader::duration(const Field& field) const {
          "invalid duration '" + value.text +
              "'; expected a whole number with unit ms, s, m, h or d (e.g. 30s), or plain seconds");
   }
-  if (parsed->count() <= 0) fail(value.where, field.path, "must be greater than 0");
+  if (parsed->count() <= 0 && !allow_zero) fail(value.where, field.path, "must be greater than 0");
   return *parsed;
 }
 
@@ -434,6 +435,25 @@ void Loader::read_cache(const Section& root, Config& config) const {
                value.text + "'");
     }
     config.bypass_param = value.text;
+  }
+  if (const auto* field = s.get("coalesce_wait")) {
+    config.coalesce_wait = duration(*field, /*allow_zero=*/true);
+  }
+  const Section l1 = optional_section(s, "l1", kL1Keys);
+  if (const auto* field = l1.get("enabled")) {
+    config.l1.enabled = boolean(*field);
+    if (config.l1.enabled && config.store.memory) {
+      fail(where(*field), field->path,
+           "an L1 tier in front of memory:// is pointless; enable it with a redis:// store");
+    }
+  }
+  if (const auto* field = l1.get("max_bytes")) {
+    config.l1.max_bytes = size(*field);
+    if (config.l1.max_bytes == 0) fail(where(*field), field->path, "must be greater than 0");
+  }
+  if (const auto* field = l1.get("max_ttl")) {
+    config.l1.max_ttl = duration(*field);
+    if (config.l1.max_ttl.count() <= 0) fail(where(*field), field->path, "must be greater than 0");
   }
 }
 

@@ -62,6 +62,13 @@ struct LimitsConfig {
   std::chrono::milliseconds client_body_timeout{30'000};    // per body read / response write
 };
 
+// The in-process tier in front of Redis (issue 5): hot entries served without a round trip.
+struct L1Config {
+  bool enabled = false;
+  std::uint64_t max_bytes = 64ULL << 20;  // shared by all threads
+  std::chrono::milliseconds max_ttl{30'000};  // an entry stays in L1 at most this long
+};
+
 struct LogConfig {
   std::string level = "info";  // trace, debug, info, warn, error, off
   std::string format = "text";  // text | json
@@ -77,6 +84,9 @@ struct Config {
   AdminConfig admin;
   policy::CacheLimits cache;
   std::string bypass_param = "nocache";
+  L1Config l1;
+  // Concurrent misses for one key wait this long for the first one's response (0 = off).
+  std::chrono::milliseconds coalesce_wait{5'000};
   LimitsConfig limits;
   LogConfig log;
   policy::RuleSet rules;

@@ -73,3 +73,42 @@ TEST(EnvExpandTest, LoadedConfigSeesExpandedValues) {
 
 }  // namespace
 }  // namespace cachecar::config
+
+namespace cachecar::config {
+namespace {
+
+const char* kBase = "upstream:\n  url: \"http://127.0.0.1:9000\"\n";
+
+TEST(CacheTiersConfigTest, L1AndCoalescingDefaultsAndValues) {
+  const auto defaults = load_config_text(kBase, "t.yaml", env_of({}));
+  EXPECT_FALSE(defaults.l1.enabled);
+  EXPECT_EQ(defaults.coalesce_wait, std::chrono::seconds(5));
+  const auto set = load_config_text(std::string(kBase) +
+                                        "cache:\n  coalesce_wait: 0\n  l1:\n    enabled: true\n"
+                                        "    max_bytes: 8MiB\n    max_ttl: 2s\n",
+                                    "t.yaml", env_of({}));
+  EXPECT_TRUE(set.l1.enabled);
+  EXPECT_EQ(set.l1.max_bytes, 8u << 20);
+  EXPECT_EQ(set.l1.max_ttl, std::chrono::seconds(2));
+  EXPECT_EQ(set.coalesce_wait, std::chrono::milliseconds(0));
+}
+
+TEST(CacheTiersConfigTest, L1ErrorsNameTheField) {
+  auto message = [](const std::string& yaml) {
+    try {
+      load_config_text(std::string(kBase) + yaml, "t.yaml", env_of({}));
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message("cache:\n  l1:\n    size: 1\n").find("cache.l1"), std::string::npos);
+  EXPECT_NE(message("cache:\n  l1:\n    max_bytes: 0\n").find("cache.l1.max_bytes"),
+            std::string::npos);
+  EXPECT_NE(message("redis:\n  url: \"memory://\"\ncache:\n  l1:\n    enabled: true\n")
+                .find("cache.l1.enabled"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace cachecar::config
