@@ -38,6 +38,10 @@ unsigned worker_count(unsigned configured) {
 proxy::ProxyOptions proxy_options(const config::Config& config) {
   proxy::ProxyOptions options;
   options.rules = std::make_shared<const policy::RuleSet>(config.rules);
+  if (config.coalesce_wait.count() > 0) {
+    options.coalescer = std::make_shared<proxy::FillCoalescer>();
+    options.coalesce_wait = config.coalesce_wait;
+  }
   options.cache = config.cache;
   options.bypass_param = config.bypass_param;
   options.upstream_base_path = config.upstream.base_path;

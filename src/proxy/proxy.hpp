@@ -6,6 +6,7 @@
 #include "net/http_types.hpp"
 #include "net/listener.hpp"
 #include "policy/cacheability.hpp"
+#include "proxy/fill_coalescer.hpp"
 #include "policy/rules.hpp"
 #include "store/cache_store.hpp"
 #include "upstream/pool.hpp"
@@ -23,6 +24,8 @@ namespace cachecar::proxy {
 
 struct ProxyOptions {
   std::shared_ptr<const policy::RuleSet> rules;  // shared by all threads, immutable
+  std::shared_ptr<FillCoalescer> coalescer;      // shared by all threads; null = no coalescing
+  std::chrono::milliseconds coalesce_wait{5'000};
   policy::CacheLimits cache;
   std::string bypass_param = "nocache";
   std::string upstream_base_path;     // prepended to every forwarded path

@@ -118,6 +118,9 @@ struct Exchange {
   std::string key;
   bool try_store = false;
 
+  FillCoalescer::Lease lease;  // held while this request fetches a key others wait for
+  bool collapsed = false;      // answered with another request's fill (RFC 9211 "collapsed")
+
   CacheOutcome outcome = CacheOutcome::Pass;
   std::string_view fwd = "method";  // RFC 9211 fwd parameter
   std::string_view detail;          // RFC 9211 detail: why not stored
@@ -129,6 +132,7 @@ struct Exchange {
     std::string value = "cachecar; fwd=";
     value.append(fwd);
     if (stored) value.append("; stored");
+    if (collapsed) value.append("; collapsed");
     if (!detail.empty()) {
       value.append("; detail=");
       value.append(detail);
@@ -349,6 +353,17 @@ asio::awaitable<bool> Session::serve_cacheable(Exchange& x, const policy::Rule& 
   proxy_.metrics_.record_lookup(x.key, false);
   x.outcome = CacheOutcome::Miss;
   x.fwd = "miss";
+  if (options_.coalescer && options_.coalesce_wait.count() > 0) {
+    auto joined = co_await options_.coalescer->join(x.key, options_.coalesce_wait);
+    if (joined.entry) {
+      if (auto entry = policy::decode_entry(*joined.entry)) {
+        x.collapsed = true;
+        x.status = entry->status;
+        co_return co_await write_hit(x, *entry);
+      }
+    }
+    x.lease = std::move(joined.lease);
+  }
   co_return co_await forward(x);
 }
 
@@ -532,7 +547,11 @@ asio::awaitable<void> Session::store_response(Exchange& x, const policy::HeaderL
   const auto generated_at_ms =
       unix_now_ms() - parse_age_seconds(policy::find_header(headers, "age")) * 1000;
   auto entry = policy::encode_entry(generated_at_ms, x.status, reason, headers, body);
+  std::string for_waiters;
+  if (x.lease) for_waiters = entry;
   auto ec = co_await proxy_.store_.put(x.key, std::move(entry), ttl, x.rule->cache_namespace);
+  // Waiters get the entry even when the store failed: the response itself was storable.
+  if (x.lease) x.lease.publish(std::move(for_waiters));
   if (ec) {
     proxy_.metrics_.record_store_error("put");
     log_store_error("put", ec);
@@ -596,6 +615,7 @@ asio::awaitable<bool> Session::stream_response(Exchange& x,
                                                ResponseParser& response,
                                                const policy::HeaderList& headers,
                                                std::string_view prefix) {
+  x.lease = {};  // nothing will be stored: let waiters fetch on their own now
   enum class Mode { HeaderOnly, Length, Chunked, UntilClose };
   const int status = x.status;
   const bool bodiless_status = status == 204 || status == 304 || status < 200;
@@ -676,6 +696,7 @@ asio::awaitable<bool> Session::stream_response(Exchange& x,
 }
 
 asio::awaitable<bool> Session::respond_upstream_failure(Exchange& x, const error_code& ec) {
+  x.lease = {};
   proxy_.metrics_.record_upstream_error();
   const bool timeout = is_timeout(ec);
   std::uint64_t suppressed = 0;
