@@ -1,0 +1,5 @@
+-- GET of the ~64 KB product list (BENCH_LIST_PATH, default /list64k) on every request.
+dofile((os.getenv("BENCH_WRK_DIR") or "bench/wrk") .. "/report.lua")
+
+wrk.method = "GET"
+wrk.path = os.getenv("BENCH_LIST_PATH") or "/list64k"

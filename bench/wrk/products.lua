@@ -1,0 +1,30 @@
+-- GET /products/<id> spread evenly over ids 1..BENCH_IDS (default 1000): a fixed shuffled order
+-- of all ids, cycled, so every id is requested equally often and consecutive requests differ.
+-- BENCH_QUERY (e.g. "?nocache=1") is appended to every path: the miss-path scenario uses it.
+dofile((os.getenv("BENCH_WRK_DIR") or "bench/wrk") .. "/report.lua")
+
+local requests = {}
+local next_index = 1
+
+function init(args)
+  local n = tonumber(os.getenv("BENCH_IDS") or "1000")
+  local query = os.getenv("BENCH_QUERY") or ""
+  local ids = {}
+  for i = 1, n do ids[i] = i end
+  math.randomseed(12345)
+  for i = n, 2, -1 do  -- Fisher-Yates
+    local j = math.random(1, i)
+    ids[i], ids[j] = ids[j], ids[i]
+  end
+  for i = 1, n do
+    requests[i] = wrk.format("GET", "/products/" .. ids[i] .. query)
+  end
+  next_index = 1
+end
+
+function request()
+  local r = requests[next_index]
+  next_index = next_index + 1
+  if next_index > #requests then next_index = 1 end
+  return r
+end
