@@ -577,14 +577,16 @@ if [ "$profile" = 1 ]; then
     [ "${available[$c]:-}" ] || continue
     log "profiling $c with perf during a ${duration}s hit run ($conns_low connections)"
     pid_csv=$(contender_pids "$c" | tr ' ' ',' | sed 's/,$//')
-    perf record -F 999 -o "$raw/perf-$c.data" -p "$pid_csv" -- sleep "$duration" >"$raw/perf-$c.log" 2>&1 &
+    perf record -F 999 -o "$raw/perf-$c.data" -p "$pid_csv" -- sleep "$((duration + 1))" >"$raw/perf-$c.log" 2>&1 &
     perf_pid=$!
     sleep 0.3
-    BENCH_WRK_DIR=$bench_dir/wrk BENCH_IDS=$ids wrk -t1 -c"$conns_low" -d"$((duration - 1))s" \
+    BENCH_WRK_DIR=$bench_dir/wrk BENCH_IDS=$ids wrk -t1 -c"$conns_low" -d"${duration}s" \
       -s "$bench_dir/wrk/products.lua" "${url[$c]}/" >"$raw/perf-$c-wrk.txt" 2>&1 || true
     wait "$perf_pid" || true
-    if perf report -i "$raw/perf-$c.data" --stdio --no-children --sort comm,dso,symbol \
-         --percent-limit 0.7 >"$raw/perf-$c.txt" 2>>"$raw/perf-$c.log"; then
+    if perf report -i "$raw/perf-$c.data" --stdio --no-children --sort comm,dso \
+         >"$raw/perf-$c-dso.txt" 2>>"$raw/perf-$c.log" &&
+       perf report -i "$raw/perf-$c.data" --stdio --no-children --sort comm,dso,symbol \
+         --percent-limit 0.5 >"$raw/perf-$c.txt" 2>>"$raw/perf-$c.log"; then
       profiles+=("$c")
     else
       log "perf report failed for $c (see $raw/perf-$c.log)"
@@ -622,13 +624,20 @@ awk -v a="${start_load%% *}" -v b="${end_load%% *}" 'BEGIN { exit !(a > 0.7 || b
   echo
   awk -v dir="$raw" -v l1_supported="$l1_supported" -f "$bench_dir/report.awk"
   if [ ${#profiles[@]} -gt 0 ]; then
-    echo "## Profile (perf, $duration s hit run, $conns_low connections; symbols ≥ 0.7 % of samples)"
+    echo "## Profile (perf record -F 999, $duration s hit run, $conns_low connections)"
+    echo
+    echo "Self time by process and binary, then the symbols with ≥ 0.5 % of the samples ($(perf report -i "$raw/perf-${profiles[0]}.data" --header-only 2>/dev/null | awk -F'name = ' '/# event : name/ { split($2, a, ','); print a[1]; exit }') events)."
     echo
     for c in "${profiles[@]}"; do
       echo "### $c"
       echo
+      echo "wrk under perf: $(awk '/^Requests\/sec/ { print $2 }' "$raw/perf-$c-wrk.txt") req/s."
+      echo
       echo '```'
-      grep -v '^#' "$raw/perf-$c.txt" | grep -v '^$' | head -n 40
+      perf_clean() { grep -v '^#' "$1" | grep -v '^$' | sed 's/  *-  *-  *$//; s/ *$//' | cut -c1-160; }
+      perf_clean "$raw/perf-$c-dso.txt" | head -n 8
+      echo
+      perf_clean "$raw/perf-$c.txt" | head -n 40
       echo '```'
       echo
     done
