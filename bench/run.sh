@@ -20,8 +20,9 @@
 #   --output FILE           write the markdown report here instead
 #   --keep-tmp              keep the temporary directory (configs, data, logs)
 #
-# Environment: BENCH_PORT_BASE (first of 16 loopback ports, default 19400), BENCH_THREADS (cachecar
-# worker threads; default nproc - 1, the cores wrk -t1 leaves free), BENCH_CONNS_LOW/HIGH (50/200).
+# Environment: BENCH_PORT_BASE (first of 16 loopback ports, default 19400), BENCH_BUILD_JOBS (ninja
+# -j for the build), BENCH_THREADS (cachecar worker threads; default nproc - 1, the cores wrk -t1
+# leaves free), BENCH_CONNS_LOW/HIGH (connections of the two hit scenarios, 50/200).
 # Everything listens on 127.0.0.1 only; every load is bounded by wrk -d; every process this script
 # starts is stopped on exit, and the temporary directory is removed.
 set -euo pipefail
@@ -46,7 +47,7 @@ while [ $# -gt 0 ]; do
     --wait-idle) wait_idle=${2:?}; shift 2 ;;
     --output) output=${2:?}; shift 2 ;;
     --keep-tmp) keep_tmp=1; shift ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "bench: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -95,7 +96,7 @@ if [ -z "$cachecar_bin" ]; then
   [ "$n" -gt 0 ] && log "note: $n other compilations (cc1plus) are running; the build competes with them"
   log "building cachecar (Release) in build/bench"
   cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DCACHECAR_BUILD_TESTS=OFF >/dev/null
-  ninja -C build/bench cachecar >&2
+  ninja -C build/bench ${BENCH_BUILD_JOBS:+-j"$BENCH_BUILD_JOBS"} cachecar >&2
   cachecar_bin=$root/build/bench/src/cachecar
 fi
 [ -x "$cachecar_bin" ] || die "no cachecar binary at $cachecar_bin"
