@@ -4,6 +4,7 @@
 #include "net/listener.hpp"
 #include "proxy/proxy.hpp"
 #include "store/memory_store.hpp"
+#include "store/redis/invalidation_listener.hpp"
 #include "store/redis/redis_store.hpp"
 #include "upstream/pool.hpp"
 
@@ -116,6 +117,8 @@ struct Worker {
   net::ConnectionTracker admin_tracker;
   std::unique_ptr<admin::AdminService> admin;
   std::unique_ptr<net::Listener> admin_listener;
+  // Worker 0 only, with cache.l1: keeps the shared L1 coherent through Redis.
+  std::unique_ptr<store::redis::InvalidationListener> invalidation;
   std::thread thread;
 };
 
@@ -124,6 +127,7 @@ struct App::State {
   config::Config config;
   metrics::Metrics metrics;
   std::unique_ptr<store::MemoryStore> shared_memory_store;  // memory:// is shared by all threads
+  std::shared_ptr<store::L1Cache> l1;                       // cache.l1, shared by all threads
   std::vector<std::unique_ptr<Worker>> workers;
   std::uint16_t proxy_port = 0;
   std::uint16_t admin_port = 0;
@@ -138,7 +142,11 @@ App::App(config::Config config) : state_(std::make_unique<State>(std::move(confi
   }
   auto endpoint = net::resolve_bind_endpoint(cfg.listen.host, cfg.listen.port);
   ensure_port_free(endpoint);
-  const auto options = proxy_options(cfg);
+  auto options = proxy_options(cfg);
+  if (cfg.l1.enabled) {
+    state_->l1 = std::make_shared<store::L1Cache>(cfg.l1.max_bytes, cfg.l1.max_ttl);
+    options.l1 = state_->l1;
+  }
   const unsigned threads = worker_count(cfg.threads);
   for (unsigned i = 0; i < threads; ++i) {
     auto worker = std::make_unique<Worker>();
@@ -177,6 +185,15 @@ App::App(config::Config config) : state_(std::make_unique<State>(std::move(confi
       endpoint.port(worker->listener->local_endpoint().port());
       state_->proxy_port = endpoint.port();
       start_admin(*worker);
+      if (state_->l1) {
+        store::redis::InvalidationListener::Options channel;
+        channel.host = cfg.store.address.host;
+        channel.port = cfg.store.address.port;
+        channel.password = cfg.store.password;
+        channel.key_prefix = cfg.store.key_prefix;
+        worker->invalidation =
+            std::make_unique<store::redis::InvalidationListener>(executor, channel, *state_->l1);
+      }
     }
     state_->workers.push_back(std::move(worker));
   }
@@ -219,6 +236,7 @@ void App::start() {
   for (auto& worker : state_->workers) {
     worker->listener->start();
     if (worker->admin_listener) worker->admin_listener->start();
+    if (worker->invalidation) worker->invalidation->start();
     worker->thread = std::thread([w = worker.get()] { w->context.run(); });
   }
   const auto& cfg = state_->config;
@@ -250,6 +268,7 @@ void App::stop() {
       w->admin_tracker.close_all();
       w->pool->close_idle();
       if (w->own_store) w->own_store->stop();
+      if (w->invalidation) w->invalidation->stop();
     };
     asio::co_spawn(worker->context, drain(worker.get()), asio::detached);
   }

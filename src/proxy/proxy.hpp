@@ -9,6 +9,7 @@
 #include "proxy/fill_coalescer.hpp"
 #include "policy/rules.hpp"
 #include "store/cache_store.hpp"
+#include "store/l1_cache.hpp"
 #include "upstream/pool.hpp"
 
 #include <chrono>
@@ -25,6 +26,7 @@ namespace cachecar::proxy {
 struct ProxyOptions {
   std::shared_ptr<const policy::RuleSet> rules;  // shared by all threads, immutable
   std::shared_ptr<FillCoalescer> coalescer;      // shared by all threads; null = no coalescing
+  std::shared_ptr<store::L1Cache> l1;            // shared by all threads; null = no L1 tier
   std::chrono::milliseconds coalesce_wait{5'000};
   policy::CacheLimits cache;
   std::string bypass_param = "nocache";

@@ -128,7 +128,10 @@ struct Exchange {
   int status = 0;
 
   std::string cache_status() const {
-    if (outcome == CacheOutcome::Hit) return "cachecar; hit";
+    if (outcome == CacheOutcome::Hit) {
+      return detail.empty() ? std::string("cachecar; hit")
+                            : "cachecar; hit; detail=" + std::string(detail);
+    }
     std::string value = "cachecar; fwd=";
     value.append(fwd);
     if (stored) value.append("; stored");
@@ -336,12 +339,42 @@ asio::awaitable<bool> Session::serve_cacheable(Exchange& x, const policy::Rule& 
     x.fwd = "bypass";
     co_return co_await forward(x);
   }
-  auto found = co_await proxy_.store_.get(x.key);
-  if (!found) {
-    proxy_.metrics_.record_store_error("get");
-    log_store_error("get", found.error());
-  } else if (*found) {
-    if (auto entry = policy::decode_entry(**found)) {
+  auto* l1 = options_.l1.get();
+  if (l1) {
+    if (auto value = l1->get(x.key)) {
+      if (auto entry = policy::decode_entry(*value)) {
+        proxy_.metrics_.record_lookup(x.key, true);
+        x.outcome = CacheOutcome::Hit;
+        x.detail = "l1";
+        x.status = entry->status;
+        co_return co_await write_hit(x, *entry);
+      }
+    }
+  }
+  std::optional<std::string> value;
+  if (l1 && l1->active()) {
+    // The token is taken before the round trip: a reply that raced an invalidation of this
+    // key is served once but never kept in L1.
+    const auto token = l1->token(x.key);
+    auto found = co_await proxy_.store_.get_timed(x.key);
+    if (!found) {
+      proxy_.metrics_.record_store_error("get");
+      log_store_error("get", found.error());
+    } else if (*found) {
+      l1->fill(x.key, (*found)->value, (*found)->ttl, token);
+      value = std::move((*found)->value);
+    }
+  } else {
+    auto found = co_await proxy_.store_.get(x.key);
+    if (!found) {
+      proxy_.metrics_.record_store_error("get");
+      log_store_error("get", found.error());
+    } else {
+      value = std::move(*found);
+    }
+  }
+  if (value) {
+    if (auto entry = policy::decode_entry(*value)) {
       proxy_.metrics_.record_lookup(x.key, true);
       x.outcome = CacheOutcome::Hit;
       x.status = entry->status;
@@ -528,7 +561,11 @@ asio::awaitable<void> Session::invalidate(Exchange& x, const http::response_head
                            : store::EraseTarget::Kind::PathAndVariants,
                        std::move(spec.key)});
   }
+  // L1 is cleared after Redis: a concurrent L1 fill that read the old value before the Redis
+  // erase took its token before this erase, so it cannot land afterwards.
+  const auto l1_targets = options_.l1 ? targets : std::vector<store::EraseTarget>{};
   auto erased = co_await proxy_.store_.erase(std::move(targets));
+  if (options_.l1) options_.l1->erase(l1_targets);
   if (!erased) {
     proxy_.metrics_.record_store_error("invalidate");
     log_store_error("invalidate", erased.error());

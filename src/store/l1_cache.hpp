@@ -1,0 +1,63 @@
+// The in-process tier in front of Redis, shared by every worker thread. It may serve only
+// while its invalidation channel is up (redis::InvalidationListener): the channel turns it on
+// after subscribing and off — dropping everything — whenever it is lost.
+#pragma once
+
+#include "store/cache_store.hpp"
+#include "store/memory_store.hpp"
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cachecar::store {
+
+class L1Cache {
+ public:
+  // Taken before a remote lookup; fill() stores the result only if no invalidation touched
+  // the key's slot (or everything) since, so a reply that raced an invalidation never lands.
+  struct Token {
+    std::uint64_t epoch = 0;
+    std::uint64_t slot_generation = 0;
+  };
+
+  L1Cache(std::uint64_t max_bytes, std::chrono::milliseconds max_ttl);
+
+  bool active() const noexcept { return active_.load(std::memory_order_acquire); }
+  // The entry, or nullopt when absent, expired or the tier is inactive. Thread-safe.
+  std::optional<std::string> get(const std::string& key);
+  Token token(std::string_view key) const noexcept;
+  // Keeps `value` for min(max_ttl, remote_ttl) (remote_ttl <= 0: max_ttl). Thread-safe.
+  void fill(const std::string& key, std::string value, std::chrono::milliseconds remote_ttl,
+            Token before);
+  // Local writes: drop what they name at once (the channel confirms a moment later).
+  void erase(const std::vector<EraseTarget>& targets);
+
+  // For the invalidation channel.
+  void invalidate(std::string_view key);
+  void invalidate_all();
+  void set_active(bool active);  // both directions drop everything
+
+  std::uint64_t bytes_used() const { return entries_.bytes_used(); }
+
+ private:
+  static constexpr std::size_t kSlots = 4096;
+  std::size_t slot(std::string_view key) const noexcept;
+
+  const std::chrono::milliseconds max_ttl_;
+  MemoryStore entries_;
+  std::atomic<bool> active_{false};
+  std::atomic<std::uint64_t> epoch_{0};
+  std::array<std::atomic<std::uint64_t>, kSlots> generations_{};
+  // Orders fill() against invalidate(): check-then-insert must not interleave with
+  // bump-then-erase. Not taken by get().
+  std::mutex write_mutex_;
+};
+
+}  // namespace cachecar::store

@@ -1,0 +1,216 @@
+#include "store/redis/invalidation_listener.hpp"
+
+#include "core/error.hpp"
+#include "store/redis/resp.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <array>
+#include <span>
+
+namespace cachecar::store::redis {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+using tcp = asio::ip::tcp;
+
+namespace {
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+constexpr auto kFirstBackoff = std::chrono::milliseconds(100);
+constexpr auto kMaxBackoff = std::chrono::seconds(5);
+constexpr std::string_view kChannel = "__redis__:invalidate";
+}  // namespace
+
+struct InvalidationListener::State : std::enable_shared_from_this<State> {
+  State(asio::any_io_executor ex, Options opts, L1Cache& cache)
+      : executor(std::move(ex)), options(std::move(opts)), l1(cache), backoff_timer(executor) {}
+
+  asio::any_io_executor executor;
+  Options options;
+  L1Cache& l1;
+  asio::steady_timer backoff_timer;
+  std::shared_ptr<tcp::socket> socket;  // the current connection, if any
+  bool stopped = false;
+  bool subscribed = false;  // the current session got as far as SUBSCRIBE
+
+  void close_socket() {
+    if (socket) {
+      error_code ignored;
+      socket->close(ignored);
+    }
+  }
+
+  asio::awaitable<void> run();
+  asio::awaitable<error_code> session();
+};
+
+namespace {
+
+// Reads until one complete reply is parsed.
+asio::awaitable<result<Reply>> read_reply(tcp::socket& socket, ReplyParser& parser) {
+  std::array<char, 16 * 1024> buffer;
+  for (;;) {
+    auto next = parser.next();
+    if (!next) co_return next.error();
+    if (*next) co_return std::move(**next);
+    auto [ec, n] = co_await socket.async_read_some(asio::buffer(buffer), kUseTuple);
+    if (ec) co_return errc::store_unavailable;
+    if (auto fec = parser.feed(std::string_view(buffer.data(), n))) co_return fec;
+  }
+}
+
+asio::awaitable<error_code> send(tcp::socket& socket, std::span<const std::string_view> args) {
+  std::string out;
+  encode_command(args, out);
+  auto [ec, n] = co_await asio::async_write(socket, asio::buffer(out), kUseTuple);
+  co_return ec ? make_error_code(errc::store_unavailable) : error_code{};
+}
+
+bool is_string(const Reply& r, std::string_view text) {
+  return (r.type == Reply::Type::String || r.type == Reply::Type::Status) && r.str == text;
+}
+
+}  // namespace
+
+asio::awaitable<void> InvalidationListener::State::run() {
+  auto self = shared_from_this();
+  auto backoff = std::chrono::milliseconds(kFirstBackoff);
+  while (!stopped) {
+    subscribed = false;
+    co_await session();
+    l1.set_active(false);
+    if (stopped) break;
+    // A channel that was up starts over quickly; one that never came up backs off.
+    backoff = subscribed ? std::chrono::milliseconds(kFirstBackoff)
+                         : std::min<std::chrono::milliseconds>(backoff * 2, kMaxBackoff);
+    backoff_timer.expires_after(backoff);
+    co_await backoff_timer.async_wait(kUseTuple);
+  }
+}
+
+asio::awaitable<error_code> InvalidationListener::State::session() {
+  auto self = shared_from_this();
+  socket = std::make_shared<tcp::socket>(executor);
+  auto sock = socket;
+  // The whole handshake shares one deadline: closing the socket aborts whichever step is on.
+  auto deadline = std::make_shared<asio::steady_timer>(executor, options.connect_timeout);
+  deadline->async_wait([weak = std::weak_ptr<tcp::socket>(sock)](error_code ec) {
+    if (ec) return;
+    if (auto s = weak.lock()) {
+      error_code ignored;
+      s->close(ignored);
+    }
+  });
+
+  tcp::resolver resolver(executor);
+  auto [rec, endpoints] =
+      co_await resolver.async_resolve(options.host, std::to_string(options.port), kUseTuple);
+  if (rec || stopped) co_return errc::store_unavailable;
+  auto [cec, endpoint] = co_await asio::async_connect(*sock, endpoints, kUseTuple);
+  (void)endpoint;
+  if (cec || stopped) co_return errc::store_unavailable;
+
+  ReplyParser parser;
+  if (!options.password.empty()) {
+    const std::array<std::string_view, 2> auth{"AUTH", options.password};
+    if (auto ec = co_await send(*sock, auth)) co_return ec;
+    auto reply = co_await read_reply(*sock, parser);
+    if (!reply || reply->is_error()) co_return errc::store_reply_error;
+  }
+  const std::array<std::string_view, 2> client_id{"CLIENT", "ID"};
+  if (auto ec = co_await send(*sock, client_id)) co_return ec;
+  auto id = co_await read_reply(*sock, parser);
+  if (!id || id->type != Reply::Type::Integer) co_return errc::store_reply_error;
+  const std::string id_text = std::to_string(id->integer);
+  const std::string prefix = options.key_prefix + "GET:";
+  const std::array<std::string_view, 8> tracking{"CLIENT", "TRACKING", "on",     "REDIRECT",
+                                                 id_text,  "BCAST",    "PREFIX", prefix};
+  if (auto ec = co_await send(*sock, tracking)) co_return ec;
+  auto tracking_reply = co_await read_reply(*sock, parser);
+  if (!tracking_reply || tracking_reply->is_error()) co_return errc::store_reply_error;
+  const std::array<std::string_view, 2> subscribe{"SUBSCRIBE", kChannel};
+  if (auto ec = co_await send(*sock, subscribe)) co_return ec;
+  auto confirmation = co_await read_reply(*sock, parser);
+  if (!confirmation || confirmation->type != Reply::Type::Array || confirmation->elements.empty() ||
+      !is_string(confirmation->elements[0], "subscribe")) {
+    co_return errc::store_reply_error;
+  }
+  deadline->cancel();
+  subscribed = true;
+  // From here on every write to a cached key reaches us: L1 may serve (starting empty).
+  l1.set_active(true);
+
+  // Pinger: a channel that stops answering (a paused or partitioned Redis) must not keep L1 on.
+  auto last_heard =
+      std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
+  auto pinger =
+      [](std::shared_ptr<State> state, std::shared_ptr<tcp::socket> s,
+         std::shared_ptr<std::chrono::steady_clock::time_point> heard) -> asio::awaitable<void> {
+    asio::steady_timer timer(state->executor);
+    const std::array<std::string_view, 1> ping{"PING"};
+    while (s->is_open() && !state->stopped) {
+      timer.expires_after(state->options.ping_interval);
+      co_await timer.async_wait(kUseTuple);
+      if (!s->is_open()) break;
+      if (std::chrono::steady_clock::now() - *heard > 2 * state->options.ping_interval) {
+        error_code ignored;
+        s->close(ignored);
+        break;
+      }
+      if (co_await send(*s, ping)) break;
+    }
+  };
+  asio::co_spawn(executor, pinger(self, sock, last_heard), asio::detached);
+
+  for (;;) {
+    auto message = co_await read_reply(*sock, parser);
+    if (!message) break;
+    *last_heard = std::chrono::steady_clock::now();
+    if (message->type != Reply::Type::Array || message->elements.size() < 3 ||
+        !is_string(message->elements[0], "message")) {
+      continue;  // ["pong", ""] and the like
+    }
+    const auto& payload = message->elements[2];
+    if (payload.type == Reply::Type::Nil) {
+      l1.invalidate_all();  // FLUSHDB / FLUSHALL
+      continue;
+    }
+    for (const auto& key : payload.elements) {
+      if (std::string_view(key.str).starts_with(options.key_prefix)) {
+        l1.invalidate(std::string_view(key.str).substr(options.key_prefix.size()));
+      }
+    }
+  }
+  l1.set_active(false);
+  close_socket();
+  co_return errc::store_unavailable;
+}
+
+InvalidationListener::InvalidationListener(asio::any_io_executor executor, Options options,
+                                           L1Cache& l1)
+    : state_(std::make_shared<State>(std::move(executor), std::move(options), l1)) {}
+
+InvalidationListener::~InvalidationListener() {
+  stop();
+}
+
+void InvalidationListener::start() {
+  asio::co_spawn(state_->executor, state_->run(), asio::detached);
+}
+
+void InvalidationListener::stop() {
+  if (state_->stopped) return;
+  state_->stopped = true;
+  state_->l1.set_active(false);
+  state_->backoff_timer.cancel();
+  state_->close_socket();
+}
+
+}  // namespace cachecar::store::redis

@@ -1,0 +1,48 @@
+// Keeps the L1 tier coherent with Redis: one connection per process subscribed to Redis's
+// server-assisted client-side caching messages (RESP2: CLIENT TRACKING ... BCAST PREFIX
+// <key_prefix>GET: REDIRECT <itself>, SUBSCRIBE __redis__:invalidate). Every write to a cached
+// key through any client of that Redis — every cachecar instance included — drops the key from
+// L1. L1 serves only while this channel is up: it is emptied and switched off whenever the
+// connection is lost or stops answering pings, and switched on again after resubscribing.
+#pragma once
+
+#include "store/l1_cache.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace cachecar::store::redis {
+
+class InvalidationListener {
+ public:
+  struct Options {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 6379;
+    std::string password;
+    std::string key_prefix = "cachecar:";
+    std::chrono::milliseconds connect_timeout{1000};
+    // A PING every interval; no reply within two intervals counts as a lost channel.
+    std::chrono::milliseconds ping_interval{1000};
+  };
+
+  // Runs on `executor`; `l1` must outlive the listener.
+  InvalidationListener(boost::asio::any_io_executor executor, Options options, L1Cache& l1);
+  ~InvalidationListener();
+  InvalidationListener(const InvalidationListener&) = delete;
+  InvalidationListener& operator=(const InvalidationListener&) = delete;
+
+  void start();
+  // Closes the connection and stops reconnecting; L1 is switched off. Call on the executor.
+  void stop();
+
+  struct State;
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace cachecar::store::redis
