@@ -571,8 +571,17 @@ end_compilers=$(count_compilers)
 record_memory end
 
 # --- 8. optional profile --------------------------------------------------------------------
-profiles=()
+profiles=() stat_pids=() trace_events=""
 if [ "$profile" = 1 ]; then
+  for dir in /sys/kernel/tracing /sys/kernel/debug/tracing; do
+    [ -d "$dir/events/raw_syscalls" ] || continue
+    trace_events=raw_syscalls:sys_enter,context-switches
+    for sc in read readv recvfrom recvmsg write writev sendto sendmsg epoll_wait epoll_pwait \
+              epoll_pwait2 epoll_ctl io_uring_enter futex accept4 close timerfd_settime; do
+      [ -d "$dir/events/syscalls/sys_enter_$sc" ] && trace_events+=",syscalls:sys_enter_$sc"
+    done
+    break
+  done
   scenario_setup c50
   for c in cachecar-redis cachecar-l1 cachecar-memory; do
     [ "${available[$c]:-}" ] || continue
@@ -591,6 +600,22 @@ if [ "$profile" = 1 ]; then
       profiles+=("$c")
     else
       log "perf report failed for $c (see $raw/perf-$c.log)"
+    fi
+    # Syscalls per request (tracepoints), for cachecar and for its Redis separately.
+    if [ -n "$trace_events" ]; then
+      log "counting syscalls of $c during a ${duration}s hit run"
+      for part in server redis; do
+        if [ "$part" = server ]; then p=${root_pid[$c]}; else p=${redis_pid[$c]:-}; fi
+        [ -n "$p" ] || continue
+        perf stat -x, -o "$raw/syscalls-$c-$part.csv" -e "$trace_events" -p "$p" -- sleep "$((duration + 1))" \
+          >>"$raw/perf-$c.log" 2>&1 &
+        stat_pids+=($!)
+      done
+      sleep 0.3
+      BENCH_WRK_DIR=$bench_dir/wrk BENCH_IDS=$ids wrk -t1 -c"$conns_low" -d"${duration}s" \
+        -s "$bench_dir/wrk/products.lua" "${url[$c]}/" >"$raw/syscalls-$c-wrk.txt" 2>&1 || true
+      for p in "${stat_pids[@]}"; do wait "$p" || true; done
+      stat_pids=()
     fi
   done
 fi
@@ -627,7 +652,7 @@ awk -v a="${start_load%% *}" -v b="${end_load%% *}" 'BEGIN { exit !(a > 0.7 || b
   if [ ${#profiles[@]} -gt 0 ]; then
     echo "## Profile (perf record -F 999, $duration s hit run, $conns_low connections)"
     echo
-    echo "Self time by process and binary, then the symbols with ≥ 0.5 % of the samples ($(perf report -i "$raw/perf-${profiles[0]}.data" --header-only 2>/dev/null | awk -F'name = ' '/# event : name/ { split($2, a, ','); print a[1]; exit }') events)."
+    echo "Self time by process and binary, then the symbols with ≥ 0.5 % of the samples ($(perf report -i "$raw/perf-${profiles[0]}.data" --header-only 2>/dev/null | awk -F'name = ' '/# event : name/ { split($2, a, ","); print a[1]; exit }') events)."
     echo
     for c in "${profiles[@]}"; do
       echo "### $c"
@@ -641,6 +666,28 @@ awk -v a="${start_load%% *}" -v b="${end_load%% *}" 'BEGIN { exit !(a > 0.7 || b
       perf_clean "$raw/perf-$c.txt" | head -n 40
       echo '```'
       echo
+      if [ -f "$raw/syscalls-$c-server.csv" ]; then
+        reqs=$(awk '/BENCH / { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "requests") print kv[2] } }' \
+          "$raw/syscalls-$c-wrk.txt")
+        echo "Syscalls and context switches per request (perf stat tracepoints, ${reqs:-?} requests; a separate run):"
+        echo
+        echo "| event | $c | its Redis |"
+        echo "|---|---:|---:|"
+        has_redis=0
+        [ -f "$raw/syscalls-$c-redis.csv" ] && has_redis=1
+        awk -F, -v reqs="${reqs:-0}" -v has_redis="$has_redis" '
+          FNR == 1 { part++ }
+          /^[0-9]/ { name = $3; sub(/^(raw_)?syscalls:sys_enter_?/, "", name); if (name == "") name = "all syscalls"
+                     if (!(name in seen)) { seen[name] = 1; order[++n] = name }
+                     v[part, name] = $1 }
+          END { for (i = 1; i <= n; i++) {
+                  a = v[1, order[i]] + 0; b = v[2, order[i]] + 0
+                  if (a + b == 0) continue
+                  printf "| %s | %.3f | %s |\n", order[i], (reqs > 0 ? a / reqs : 0),
+                    (has_redis ? sprintf("%.3f", (reqs > 0 ? b / reqs : 0)) : "—") } }' \
+          "$raw/syscalls-$c-server.csv" $([ -f "$raw/syscalls-$c-redis.csv" ] && echo "$raw/syscalls-$c-redis.csv")
+        echo
+      fi
     done
   fi
   echo "Raw data: \`${raw#"$root"/}/\` (per-run wrk output, results.tsv; git-ignored)."
