@@ -20,7 +20,7 @@ function commas(x,    s, out) {
   while (length(s) > 3) { out = "," substr(s, length(s) - 2) out; s = substr(s, 1, length(s) - 3) }
   return s out
 }
-function ms(us) { return sprintf("%.2f", us / 1000) }
+function ms(us) { return sprintf(us < 1000 ? "%.3f" : "%.2f", us / 1000) }
 function mib(kb) { return sprintf("%.1f", kb / 1024) }
 function ratio(a, b) { return (b > 0 && a > 0) ? sprintf("%.2f", a / b) : "–" }
 function yesno(ok) { return ok ? "**met**" : "**not met**" }

@@ -103,6 +103,15 @@ fi
 cachecar_bin=$(cd "$(dirname "$cachecar_bin")" && pwd)/$(basename "$cachecar_bin")
 
 # --- 3. temp dir, ports, process bookkeeping ------------------------------------------------
+# Leftovers of a previous run that was killed hard (SIGKILL skips the trap): stop them. Only
+# processes whose command line names a cachecar-bench temp dir are touched.
+pid_file=$bench_dir/out/.pids
+if [ -f "$pid_file" ]; then
+  while read -r pid; do
+    [ -n "$pid" ] && grep -qs cachecar-bench. "/proc/$pid/cmdline" && kill "$pid" 2>/dev/null || true
+  done <"$pid_file"
+  rm -f "$pid_file"
+fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cachecar-bench.XXXXXX")
 chmod 755 "$tmp"  # nginx workers and Varnish's child run as unprivileged users when we are root
 pids=()
@@ -119,6 +128,7 @@ cleanup() {
   done
   for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -f "$pid_file"
   # Keep configs and server logs next to the raw results (small), then drop the temp dir.
   if [ -d "$tmp" ]; then
     mkdir -p "$raw/logs"
@@ -155,6 +165,7 @@ start() {  # start NAME COMMAND...: background, output to $tmp/NAME.log; sets la
   "$@" >"$tmp/$name.log" 2>&1 &
   last_pid=$!
   pids+=("$last_pid")
+  echo "$last_pid" >>"$pid_file"
 }
 wait_port() {  # wait_port NAME PORT PID
   for _ in $(seq 200); do
@@ -252,7 +263,7 @@ start_nginx origin "$p_origin" 1 "$(static_server "$p_origin")
   server { listen 127.0.0.1:$p_stub; location / { stub_status; } }"
 url[origin]=http://127.0.0.1:$p_origin hit_header[origin]=""
 label[origin]="origin: nginx static, 1 worker"
-origin_requests() { curl -fsS "http://127.0.0.1:$p_stub/" | awk 'NR == 3 { print $3 }'; }
+origin_requests() { curl -fsS -m 5 "http://127.0.0.1:$p_stub/" | awk 'NR == 3 { print $3 }'; }
 
 if [ "${available[ceiling]:-}" ]; then
   log "starting the ceiling (nginx static, 1 worker) on 127.0.0.1:$p_ceiling"
@@ -441,11 +452,11 @@ warm_and_check() {  # warm_and_check CONTENDER SCENARIO: fill the cache, then co
     for i in $(seq 1 "$ids"); do printf 'url = "%s/products/%d"\noutput = "/dev/null"\n' "$base" "$i"; done
     printf 'url = "%s/list64k"\noutput = "/dev/null"\n' "$base"
   } >"$cfg"
-  curl -s -K "$cfg" -w '%{http_code}\n' >"$tmp/warm-$c.1" || true
+  curl -s -m 10 -K "$cfg" -w '%{http_code}\n' >"$tmp/warm-$c.1" || true
   if [ -n "$hdr" ]; then
-    curl -s -K "$cfg" -w "%{http_code} %header{$hdr}\n" >"$tmp/warm-$c.2" || true
+    curl -s -m 10 -K "$cfg" -w "%{http_code} %header{$hdr}\n" >"$tmp/warm-$c.2" || true
   else
-    curl -s -K "$cfg" -w '%{http_code} HIT\n' >"$tmp/warm-$c.2" || true
+    curl -s -m 10 -K "$cfg" -w '%{http_code} HIT\n' >"$tmp/warm-$c.2" || true
   fi
   local hits total
   read -r hits total < <(awk '{ total++; if ($1 == 200 && toupper($2) ~ /^HIT/) hits++ }
@@ -487,8 +498,8 @@ run_one() {  # run_one SCENARIO CONTENDER ROUND
   c0=$(cpu_ticks "${cpids[@]}") og0=$(cpu_ticks "${opids[@]}")
   m0=$(machine_busy_ticks) w0=$(children_ticks) t0=$EPOCHREALTIME
   BENCH_WRK_DIR=$bench_dir/wrk BENCH_IDS=$ids BENCH_QUERY=$sc_query \
-    wrk -t1 -c"$sc_conns" -d"${duration}s" --latency -s "$bench_dir/wrk/$sc_script" "${url[$c]}/" \
-    >"$wlog" 2>&1 || true
+    timeout $((duration + 30)) wrk -t1 -c"$sc_conns" -d"${duration}s" --latency \
+    -s "$bench_dir/wrk/$sc_script" "${url[$c]}/" >"$wlog" 2>&1 || true
   t1=$EPOCHREALTIME w1=$(children_ticks) m1=$(machine_busy_ticks)
   c1=$(cpu_ticks "${cpids[@]}") og1=$(cpu_ticks "${opids[@]}")
   o1=$(origin_requests)
