@@ -157,8 +157,12 @@ net::asio::awaitable<SimpleResponse> AdminService::metrics_cache(const Context&)
   co_return net::json_response(200, w.take());
 }
 
+store::StoreHealth AdminService::store_health() const {
+  return deps_.store_health ? deps_.store_health() : deps_.store->health();
+}
+
 SimpleResponse AdminService::prometheus(const Context&) {
-  const auto health = deps_.store->health();
+  const auto health = store_health();
   metrics::ScrapeState state;
   state.store_kind = deps_.store->kind();
   state.store_connected = health.connected;
@@ -172,24 +176,24 @@ SimpleResponse AdminService::prometheus(const Context&) {
 }
 
 net::asio::awaitable<SimpleResponse> AdminService::health(const Context&) {
-  const auto store_health = deps_.store->health();
+  const auto store = store_health();
   bool upstream_reachable = true;
   if (deps_.probe_upstream) upstream_reachable = co_await deps_.probe_upstream();
   // The proxy can serve while the upstream answers; without the store it serves uncached.
   std::string_view status = "healthy";
   if (!upstream_reachable) {
     status = "unhealthy";
-  } else if (!store_health.connected) {
+  } else if (!store.connected) {
     status = "degraded";
   }
   JsonWriter w;
   w.begin_object();
   w.key("status").value(status);
-  w.key("redis").value(store_health.connected ? "connected" : "down");
+  w.key("redis").value(store.connected ? "connected" : "down");
   w.key("upstream").value(upstream_reachable ? "reachable" : "unreachable");
   w.key("cache_fallback").value("enabled");
   w.key("store").value(deps_.store->kind());
-  w.key("circuit_breaker").value(store_health.state);
+  w.key("circuit_breaker").value(store.state);
   w.end_object();
   const int code = upstream_reachable ? 200 : 503;
   co_return net::json_response(code, w.take());

@@ -29,6 +29,9 @@ struct AdminDependencies {
   std::function<net::asio::awaitable<bool>()> probe_upstream;
   // Upstream connections open in this process, for /metrics.
   std::function<std::int64_t()> upstream_connections;
+  // The store's health as reported by /health and /metrics (thread-safe); empty = that of
+  // `store`. The app combines every worker's Redis client here.
+  std::function<store::StoreHealth()> store_health;
 };
 
 // Runs on one executor (the thread that owns `store`). Handlers never throw: store failures
@@ -52,6 +55,7 @@ class AdminService {
   net::asio::awaitable<net::SimpleResponse> clear(const Context& c);
   net::SimpleResponse prometheus(const Context& c);
   net::SimpleResponse reset_stats(const Context& c);
+  store::StoreHealth store_health() const;
   void log_action(const Context& c, std::string_view action, std::string_view subject,
                   std::int64_t deleted) const;
 

@@ -96,6 +96,23 @@ admin::AdminOptions admin_options(const config::Config& config) {
   return options;
 }
 
+// Every worker has its own Redis client: the store is "connected" only when all are, and the
+// circuit state shown is the worst one (open > half-open > closed).
+store::StoreHealth combined_health(const std::vector<store::CacheStore*>& stores) {
+  const auto rank = [](std::string_view state) {
+    if (state == "open") return 2;
+    if (state == "half-open") return 1;
+    return 0;
+  };
+  store::StoreHealth combined;
+  for (const auto* s : stores) {
+    const auto health = s->health();
+    combined.connected = combined.connected && health.connected;
+    if (rank(health.state) > rank(combined.state)) combined.state = health.state;
+  }
+  return combined;
+}
+
 // For /health: can a new upstream connection be opened? (It is closed again at once.)
 asio::awaitable<bool> probe_upstream(upstream::Pool* pool) {
   auto connection = co_await pool->connect_new();
@@ -207,6 +224,12 @@ void App::start_admin(Worker& worker) {
   deps.probe_upstream = [pool = worker.pool.get()] { return probe_upstream(pool); };
   deps.upstream_connections = [] {
     return static_cast<std::int64_t>(upstream::Connection::open_connections());
+  };
+  // Workers are all created before start() lets the admin listener accept.
+  deps.store_health = [state = state_.get()] {
+    std::vector<store::CacheStore*> stores;
+    for (const auto& w : state->workers) stores.push_back(w->store);
+    return combined_health(stores);
   };
   worker.admin = std::make_unique<admin::AdminService>(admin_options(cfg), std::move(deps));
   auto* service = worker.admin.get();

@@ -38,8 +38,8 @@ constexpr std::array<std::string_view, 5> kStoreOperations{"get", "put", "invali
                                                            "other"};
 constexpr std::array<std::string_view, 8> kRedisCommands{"GET",    "EVALSHA", "EVAL",   "PING",
                                                          "SCRIPT", "AUTH",    "SELECT", "OTHER"};
-constexpr std::array<std::string_view, 4> kRedisErrors{"timeout", "unavailable", "protocol",
-                                                       "other"};
+constexpr std::array<std::string_view, 5> kRedisErrors{"timeout", "unavailable", "protocol",
+                                                       "reply", "other"};
 constexpr std::array<std::string_view, 3> kCircuitStates{"closed", "open", "half-open"};
 
 constexpr std::size_t kOutcomeCount = kOutcomes.size();
@@ -79,7 +79,8 @@ std::size_t redis_error_index(const boost::system::error_code& ec) noexcept {
   if (ec == errc::timeout) return 0;
   if (ec == errc::store_unavailable) return 1;
   if (ec == errc::store_protocol_error) return 2;
-  return 3;
+  if (ec == errc::store_reply_error) return 3;  // an error reply, e.g. NOSCRIPT
+  return 4;
 }
 
 // A relaxed atomic counter. Shards are per thread, so these rarely share a cache line across

@@ -235,7 +235,8 @@ std::string wait_for_health(Harness& h, const std::string& status, int http_stat
 }
 
 TEST(AdminApiTest, HealthDegradesWhileRedisIsDownAndRecovers) {
-  Harness h{HarnessOptions{.rules = kRules}};
+  // Two workers, two Redis clients: health combines them.
+  Harness h{HarnessOptions{.rules = kRules, .threads = 2}};
   // Redis connects in the background after start-up.
   ASSERT_EQ(wait_for_health(h, "healthy", 200), "healthy");
   EXPECT_EQ(admin_json(h, "GET", "/health"), json::parse(R"({"status": "healthy",

@@ -140,7 +140,8 @@ TEST(Metrics, RedisCommandsAndErrorsByKind) {
   m.record_redis_command("GET", 200us, {});
   m.record_redis_command("get", 100ms, make_error_code(errc::timeout));
   m.record_redis_command("EVALSHA", 1ms, make_error_code(errc::store_unavailable));
-  m.record_redis_command("GET", 1ms, make_error_code(errc::shutting_down));  // not counted
+  m.record_redis_command("EVALSHA", 1ms, make_error_code(errc::store_reply_error));  // NOSCRIPT
+  m.record_redis_command("GET", 1ms, make_error_code(errc::shutting_down));          // not counted
   const auto text = m.prometheus_text({});
   EXPECT_EQ(sample(text, R"(cachecar_redis_command_duration_seconds_count{command="GET"})"), "2");
   EXPECT_EQ(sample(text, R"(cachecar_redis_command_errors_total{command="GET",error="timeout"})"),
@@ -148,8 +149,10 @@ TEST(Metrics, RedisCommandsAndErrorsByKind) {
   EXPECT_EQ(
       sample(text, R"(cachecar_redis_command_errors_total{command="EVALSHA",error="unavailable"})"),
       "1");
-  EXPECT_EQ(m.snapshot().redis_commands, 3u);
-  EXPECT_EQ(m.snapshot().redis_errors, 2u);
+  EXPECT_EQ(sample(text, R"(cachecar_redis_command_errors_total{command="EVALSHA",error="reply"})"),
+            "1");
+  EXPECT_EQ(m.snapshot().redis_commands, 4u);
+  EXPECT_EQ(m.snapshot().redis_errors, 3u);
 }
 
 TEST(Metrics, ScrapeStateGauges) {
