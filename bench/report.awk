@@ -170,7 +170,7 @@ BEGIN {
   # --- memory ---
   print "## Memory"
   print ""
-  print "RSS in MiB, summed over a server's processes (nginx master + workers, Varnish manager + child; shared pages count once per process). Idle = after start, before any request."
+  print "RSS in MiB, summed over a server's processes (nginx master + workers, Varnish manager + child; shared pages are counted in each process). Idle = after start, before any request."
   print ""
   print "| contender | idle RSS | RSS after all scenarios | peak RSS (VmHWM) | its Redis, peak |"
   print "|---|---:|---:|---:|---:|"
