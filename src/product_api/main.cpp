@@ -89,8 +89,10 @@ int main(int argc, char** argv) {
       if (int added = catalog.seed_if_empty()) spdlog::info("seeded {} sample products", added);
     }
     net::asio::thread_pool database(1);
-    net::asio::io_context context(1);
+    // Declared before the context: session frames destroyed with the context unregister
+    // from the tracker.
     net::ConnectionTracker tracker;
+    net::asio::io_context context(1);
     product_api::Service service(database, catalog, {*delay});
     net::Listener listener(
         context.get_executor(), net::resolve_bind_endpoint(host, static_cast<unsigned short>(port)),

@@ -204,3 +204,19 @@ TEST_F(SystemTest, BackendDownMissesGet502AndHitsStillServe) {
 
 }  // namespace
 }  // namespace cachecar::test
+
+namespace cachecar::test {
+namespace {
+
+TEST_F(SystemTest, BothServersStopCleanlyOnSigtermWithConnectionsOpen) {
+  HttpClient to_proxy(proxy_port_);
+  HttpClient to_backend(backend_port_);
+  EXPECT_EQ(to_proxy.get("/products?limit=1").status, 200);
+  EXPECT_EQ(to_backend.get("/products?limit=1").status, 200);
+  // Both connections are now idle keep-alive connections.
+  EXPECT_EQ(cachecar_->stop(), 0) << cachecar_->log();
+  EXPECT_EQ(backend_->stop(), 0) << backend_->log();
+}
+
+}  // namespace
+}  // namespace cachecar::test
