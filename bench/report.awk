@@ -39,7 +39,7 @@ function read_tsv(name, kind,    file, line, f, k) {
       if (f[15] != "ok") { failed[k]++; continue }
       runs[k]++
       RPS[k, runs[k]] = f[5]; P50[k, runs[k]] = f[6]; P99[k, runs[k]] = f[8]
-      CPU[k, runs[k]] = f[10]; OTHER[k, runs[k]] = f[11]
+      CPU[k, runs[k]] = f[10]; OTHER[k, runs[k]] = f[11]; WRK[k, runs[k]] = f[16]
       if (f[12] >= 0) { origin_total[k] += f[12]; has_origin[k] = 1 }
       sock[k] += f[13]; non2xx[k] += f[14]; requests[k] += f[4]
     } else if (kind == "warm") {
@@ -52,16 +52,17 @@ function read_tsv(name, kind,    file, line, f, k) {
 }
 
 # Medians of one scenario/contender into med_* (indexed by scenario, contender).
-function summarise(s, c,    k, n, i, l1, l2, l3, l4, l5, lo, hi) {
+function summarise(s, c,    k, n, i, l1, l2, l3, l4, l5, l6, lo, hi) {
   k = s SUBSEP c
   n = runs[k]
   for (i = 1; i <= n; i++) {
     l1[i] = RPS[k, i]; l2[i] = P50[k, i]; l3[i] = P99[k, i]; l4[i] = CPU[k, i]; l5[i] = OTHER[k, i]
+    l6[i] = WRK[k, i]
     if (i == 1 || RPS[k, i] < lo) lo = RPS[k, i]
     if (i == 1 || RPS[k, i] > hi) hi = RPS[k, i]
   }
   med_rps[k] = median(l1, n); med_p50[k] = median(l2, n); med_p99[k] = median(l3, n)
-  med_cpu[k] = median(l4, n); med_other[k] = median(l5, n)
+  med_cpu[k] = median(l4, n); med_other[k] = median(l5, n); med_wrk[k] = median(l6, n)
   spread[k] = (n > 1 && med_rps[k] > 0) ? (hi - lo) / med_rps[k] * 100 : 0
 }
 
@@ -83,13 +84,13 @@ BEGIN {
     print ""
     print "`" path[s] "`, " conns[s] " connection" (conns[s] == 1 ? "" : "s") "; medians of the rounds."
     print ""
-    print "| contender | req/s | × ceiling | × Varnish | p50 ms | p99 ms | CPU µs/req | peak RSS MiB | errors (socket / non-2xx) | origin requests | other CPU % | notes |"
-    print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    print "| contender | req/s | × ceiling | × Varnish | p50 ms | p99 ms | CPU µs/req | peak RSS MiB | errors (socket / non-2xx) | origin requests | wrk CPU % | other CPU % | notes |"
+    print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     for (ci = 1; ci <= nc; ci++) {
       c = corder[ci]; k = s SUBSEP c
       if (runs[k] == 0 && failed[k] == 0) {
         if (c == "cachecar-l1" && avail[c] == 0)
-          printf "| %s | not available | | | | | | | | | | this build rejects `cache.l1` (`--check-config`) |\n", label[c]
+          printf "| %s | not available | | | | | | | | | | | this build rejects `cache.l1` (`--check-config`) |\n", label[c]
         continue
       }
       notes = ""
@@ -103,11 +104,12 @@ BEGIN {
         notes = notes "warm: " whits[s, c] "/" wtotal[s, c] " HIT, 0 origin requests"
       rss = (s, c) in mhwm ? mib(mhwm[s, c]) : "?"
       if (mredis[s, c] > 0) rss = rss " + " mib(mredis[s, c]) " Redis"
-      printf "| %s | %s | %s | %s | %s | %s | %.1f | %s | %d / %d | %s | %.0f | %s |\n",
+      if (med_wrk[k] >= 95) notes = notes "wrk saturated (the load generator, not the server, is the limit) "
+      printf "| %s | %s | %s | %s | %s | %s | %.1f | %s | %d / %d | %s | %.0f | %.0f | %s |\n",
         label[c], commas(med_rps[k]), (c == "ceiling" ? "1.00" : ratio(med_rps[k], ceil)),
         (c == "varnish" ? "1.00" : ratio(med_rps[k], varn)), ms(med_p50[k]), ms(med_p99[k]),
         med_cpu[k], rss, sock[k], non2xx[k], (has_origin[k] ? commas(origin_total[k]) : "—"),
-        med_other[k], notes
+        med_wrk[k], med_other[k], notes
     }
     print ""
     if (kind_of[s] == "miss" && runs[s, "origin"] > 0) {
@@ -181,6 +183,6 @@ BEGIN {
       (mredis["end", c] > 0 ? mib(mredis["end", c]) : "—")
   }
   print ""
-  print "Columns: **req/s** median over the rounds; **× ceiling**, **× Varnish** = that median divided by the ceiling's / Varnish's median in the same scenario of this run; **p50/p99** medians of the rounds' wrk percentiles; **CPU µs/req** = utime+stime of the server's processes (and its Redis) during the run, per request; **origin requests** = requests the origin counted (nginx stub_status) during the contender's runs, summed over rounds — must be 0 for hits; **other CPU %** = CPU used on the machine during the run by anything but the server, its Redis, the origin and wrk, in % of one core (other users' builds, kernel work not charged to a process): high values mean a disturbed run."
+  print "Columns: **req/s** median over the rounds; **× ceiling**, **× Varnish** = that median divided by the ceiling's / Varnish's median in the same scenario of this run; **p50/p99** medians of the rounds' wrk percentiles; **CPU µs/req** = utime+stime of the server's processes (and its Redis) during the run, per request; **origin requests** = requests the origin counted (nginx stub_status) during the contender's runs, summed over rounds — must be 0 for hits; **wrk CPU %** = the load generator's CPU (user + system) in % of one core: near 100 means wrk itself was the limit, and the server could go faster; **other CPU %** = CPU used on the machine during the run by anything but the server, its Redis, the origin and wrk, in % of one core (other users' builds, kernel work not charged to a process): high values mean a disturbed run."
   print ""
 }

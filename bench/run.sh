@@ -435,13 +435,14 @@ cpu_ticks() {  # utime + stime of the given pids, in clock ticks
   cat "${files[@]}" 2>/dev/null | awk '{ sub(/^[^)]*\) /, ""); t += $12 + $13 } END { print t + 0 }'
 }
 machine_busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
-children_ticks() {  # CPU of this shell's waited-for children (wrk), from the builtin `times`
+children_ticks() {  # sets child_ticks: CPU of this shell's waited-for children (wrk), in ticks
+  # The builtin `times` must run in this shell, not in a $(...) subshell, whose children differ.
   times >"$tmp/times"
-  awk -v hz="$clk_tck" 'NR == 2 {
+  child_ticks=$(awk -v hz="$clk_tck" 'NR == 2 {
       t = 0
       for (i = 1; i <= 2; i++) { split($i, a, "m"); sub("s", "", a[2]); t += a[1] * 60 + a[2] }
       printf "%d\n", t * hz + 0.5
-    }' "$tmp/times"
+    }' "$tmp/times")
 }
 hwm_kb() {  # summed VmHWM / VmRSS over the pids
   local sum=0 p v
@@ -499,11 +500,14 @@ run_one() {  # run_one SCENARIO CONTENDER ROUND
   opids=($([ "$c" = origin ] || tree_pids "${root_pid[origin]}"))
   o0=$(origin_requests)
   c0=$(cpu_ticks "${cpids[@]}") og0=$(cpu_ticks "${opids[@]}")
-  m0=$(machine_busy_ticks) w0=$(children_ticks) t0=$EPOCHREALTIME
+  children_ticks
+  m0=$(machine_busy_ticks) w0=$child_ticks t0=$EPOCHREALTIME
   BENCH_WRK_DIR=$bench_dir/wrk BENCH_IDS=$ids BENCH_QUERY=$sc_query \
     timeout $((duration + 30)) wrk -t1 -c"$sc_conns" -d"${duration}s" --latency \
     -s "$bench_dir/wrk/$sc_script" "${url[$c]}/" >"$wlog" 2>&1 || true
-  t1=$EPOCHREALTIME w1=$(children_ticks) m1=$(machine_busy_ticks)
+  t1=$EPOCHREALTIME m1=$(machine_busy_ticks)
+  children_ticks
+  w1=$child_ticks
   c1=$(cpu_ticks "${cpids[@]}") og1=$(cpu_ticks "${opids[@]}")
   o1=$(origin_requests)
   awk -v s="$s" -v c="$c" -v r="$r" -v hz="$clk_tck" -v dc=$((c1 - c0)) -v dorig=$((og1 - og0)) \
@@ -514,20 +518,20 @@ run_one() {  # run_one SCENARIO CONTENDER ROUND
       found = 1
     }
     END {
-      if (!found) { printf "%s\t%s\t%s\t0\t0\t0\t0\t0\t0\t0\t0\t-1\t0\t0\tFAILED\n", s, c, r; exit }
+      if (!found) { printf "%s\t%s\t%s\t0\t0\t0\t0\t0\t0\t0\t0\t-1\t0\t0\tFAILED\t0\n", s, c, r; exit }
       req = v["requests"]; secs = v["duration_us"] / 1e6
       cpu_us = req > 0 ? dc * 1e6 / hz / req : 0
       wall = t1 - t0
       other = (dm - dc - dw - dorig) / hz / wall * 100   # % of one core
       if (other < 0) other = 0
       sock = v["err_connect"] + v["err_read"] + v["err_write"] + v["err_timeout"]
-      printf "%s\t%s\t%s\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.2f\t%.1f\t%s\t%d\t%d\tok\n",
+      printf "%s\t%s\t%s\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.2f\t%.1f\t%s\t%d\t%d\tok\t%.1f\n",
         s, c, r, req, req / secs, v["p50_us"], v["p90_us"], v["p99_us"], v["max_us"], cpu_us, other,
-        (self ? -1 : o), sock, v["err_status"]
+        (self ? -1 : o), sock, v["err_status"], dw / hz / wall * 100
     }' "$wlog" >>"$raw/results.tsv"
   tail -n 1 "$raw/results.tsv" | awk -F'\t' '{
-      printf "[bench] %-8s r%s %-16s %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  %5.1f us/req  other CPU %3.0f%%%s%s\n",
-        $1, $3, $2, $5, $6 / 1000, $8 / 1000, $10, $11,
+      printf "[bench] %-8s r%s %-16s %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  %5.1f us/req  wrk CPU %3.0f%%  other CPU %3.0f%%%s%s\n",
+        $1, $3, $2, $5, $6 / 1000, $8 / 1000, $10, $16, $11,
         ($13 + $14 > 0 ? "  errors " $13 "/" $14 : ""), ($15 != "ok" ? "  WRK FAILED" : "") }' >&2
 }
 
@@ -554,7 +558,7 @@ wait_until_quiet() {
 }
 
 # --- 7. run -------------------------------------------------------------------------------------
-printf 'scenario\tcontender\tround\trequests\trps\tp50_us\tp90_us\tp99_us\tmax_us\tcpu_us_per_req\tother_cpu_pct\torigin_requests\tsocket_errors\tnon2xx\tstatus\n' >"$raw/results.tsv"
+printf 'scenario\tcontender\tround\trequests\trps\tp50_us\tp90_us\tp99_us\tmax_us\tcpu_us_per_req\tother_cpu_pct\torigin_requests\tsocket_errors\tnon2xx\tstatus\twrk_cpu_pct\n' >"$raw/results.tsv"
 : >"$raw/warm.tsv"
 : >"$raw/memory.tsv"
 : >"$raw/scenarios.tsv"
