@@ -67,7 +67,7 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, Env env, std::filesyst
   if (pid == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(127);
-    const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd >= 0) {
       ::dup2(fd, STDOUT_FILENO);
       ::dup2(fd, STDERR_FILENO);
@@ -79,7 +79,9 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, Env env, std::filesyst
   pid_ = pid;
 }
 
-ChildProcess::~ChildProcess() { stop(); }
+ChildProcess::~ChildProcess() {
+  stop();
+}
 
 bool ChildProcess::running() {
   if (pid_ <= 0) return false;
@@ -106,6 +108,20 @@ int ChildProcess::stop(std::chrono::milliseconds grace) {
     pid_ = -1;
   }
   return exit_code_;
+}
+
+void ChildProcess::signal(int signal_number) {
+  if (pid_ > 0) ::kill(pid_, signal_number);
+}
+
+void ChildProcess::kill() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+  pid_ = -1;
+  exit_code_ = -1;
 }
 
 std::string ChildProcess::log() const {

@@ -28,7 +28,7 @@ class ChildProcess {
  public:
   using Env = std::vector<std::pair<std::string, std::string>>;
 
-  // Starts argv[0] (a path) with extra environment variables; output goes to `log`.
+  // Starts argv[0] (a path) with extra environment variables; output is appended to `log`.
   // Inherited file descriptors are closed in the child. Throws std::runtime_error on failure.
   ChildProcess(std::vector<std::string> argv, Env env, std::filesystem::path log);
   ~ChildProcess();  // stop()
@@ -37,6 +37,8 @@ class ChildProcess {
 
   pid_t pid() const noexcept { return pid_; }
   bool running();
+  void signal(int signal_number);  // e.g. SIGSTOP / SIGCONT; no-op once it has exited
+  void kill();                     // SIGKILL and reap at once
   // SIGTERM, then SIGKILL if it has not exited within `grace`; returns the exit code (-1 if
   // killed by a signal). Idempotent.
   int stop(std::chrono::milliseconds grace = std::chrono::seconds(5));

@@ -1,5 +1,7 @@
 #include "support/redis_server.hpp"
 
+#include "support/process.hpp"
+
 #include "support/wait_until.hpp"
 
 #include <hiredis/hiredis.h>
@@ -152,39 +154,16 @@ RedisServer::~RedisServer() {
 void RedisServer::start(std::chrono::milliseconds timeout) {
   const std::string port = std::to_string(port_);
   const std::string dir = dir_.string();
-  const std::string log_path = (dir_ / "redis.log").string();
   std::vector<std::string> args{binary_, "--port",       port, "--bind", "127.0.0.1", "--save",
                                 "",      "--appendonly", "no", "--dir",  dir,         "--daemonize",
                                 "no"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
-  if (pid == 0) {
-    // Child: only async-signal-safe calls until exec. Die with the test process.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);
-    const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd >= 0) {
-      ::dup2(fd, STDOUT_FILENO);
-      ::dup2(fd, STDERR_FILENO);
-    }
-    // Asio does not open sockets with CLOEXEC: without this the server would inherit (and keep
-    // listening on) every socket the test process has open, e.g. a stopped upstream's port.
-    ::close_range(3, ~0U, 0);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  pid_ = pid;
+  process_.emplace(std::move(args), ChildProcess::Env{}, dir_ / "redis.log");
+  pid_ = process_->pid();
 
   bool exited = false;
   const bool ready = wait_until(
       [&] {
-        int status = 0;
-        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        if (!process_->running()) {
           exited = true;
           pid_ = -1;
           return true;
@@ -205,20 +184,17 @@ bool RedisServer::answers_as_ours() const {
 }
 
 void RedisServer::kill() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGKILL);
-  int status = 0;
-  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-  }
+  if (process_) process_->kill();
+  process_.reset();
   pid_ = -1;
 }
 
 void RedisServer::pause() {
-  if (pid_ > 0) ::kill(pid_, SIGSTOP);
+  if (process_) process_->signal(SIGSTOP);
 }
 
 void RedisServer::resume() {
-  if (pid_ > 0) ::kill(pid_, SIGCONT);
+  if (process_) process_->signal(SIGCONT);
 }
 
 void RedisServer::restart() {

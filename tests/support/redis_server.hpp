@@ -2,6 +2,8 @@
 // that tests can kill, pause (SIGSTOP), resume and restart. Always killed on destruction.
 #pragma once
 
+#include "support/process.hpp"
+
 #include <sys/types.h>
 
 #include <chrono>
@@ -58,6 +60,7 @@ class RedisServer {
   std::filesystem::path dir_;
   std::uint16_t port_ = 0;
   pid_t pid_ = -1;
+  std::optional<ChildProcess> process_;
 };
 
 }  // namespace cachecar::test
