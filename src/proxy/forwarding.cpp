@@ -8,9 +8,9 @@ namespace cachecar::proxy {
 using core::iequals;
 
 bool is_hop_by_hop(std::string_view name) noexcept {
-  for (std::string_view hop : {"connection", "keep-alive", "proxy-connection", "proxy-authenticate",
-                               "proxy-authorization", "te", "trailer", "transfer-encoding",
-                               "upgrade"}) {
+  for (std::string_view hop :
+       {"connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization",
+        "te", "trailer", "transfer-encoding", "upgrade"}) {
     if (iequals(name, hop)) return true;
   }
   return false;
@@ -26,10 +26,12 @@ bool named_in_connection(std::string_view connection_value, std::string_view nam
 
 namespace {
 
+// Fields that can turn a cache fill's 200 into a 304/412/206. Range goes with If-Range: a
+// Range forwarded without its If-Range would splice a new version onto an old prefix.
 bool is_conditional(std::string_view name) noexcept {
   return iequals(name, "if-none-match") || iequals(name, "if-modified-since") ||
          iequals(name, "if-match") || iequals(name, "if-unmodified-since") ||
-         iequals(name, "if-range");
+         iequals(name, "if-range") || iequals(name, "range");
 }
 
 }  // namespace
@@ -72,12 +74,15 @@ std::string render_upstream_request(const http::request_header<>& request,
   if (!forwarded_for.empty()) net::append_field(out, "X-Forwarded-For", forwarded_for);
   if (!has_proto) net::append_field(out, "X-Forwarded-Proto", "http");
   switch (head.framing) {
-    case BodyFraming::None: break;
+    case BodyFraming::None:
+      break;
     case BodyFraming::ContentLength:
       net::append_field(out, "Content-Length",
                         static_cast<unsigned long long>(head.content_length));
       break;
-    case BodyFraming::Chunked: net::append_field(out, "Transfer-Encoding", "chunked"); break;
+    case BodyFraming::Chunked:
+      net::append_field(out, "Transfer-Encoding", "chunked");
+      break;
   }
   out.append("\r\n");
   return out;
@@ -95,8 +100,8 @@ void append_relayable_fields(std::string& out, const policy::HeaderList& headers
                              bool keep_content_length) {
   const std::string_view connection = policy::find_header(headers, "connection");
   for (const auto& [name, value] : headers) {
-    if (is_hop_by_hop(name) || named_in_connection(connection, name) ||
-        iequals(name, "x-cache") || iequals(name, "cache-status")) {
+    if (is_hop_by_hop(name) || named_in_connection(connection, name) || iequals(name, "x-cache") ||
+        iequals(name, "cache-status")) {
       continue;
     }
     if (iequals(name, "content-length") && !keep_content_length) continue;

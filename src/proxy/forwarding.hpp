@@ -29,7 +29,7 @@ struct UpstreamRequestHead {
   std::string_view default_host;  // Host to send when the client sent none
   BodyFraming framing = BodyFraming::None;
   std::uint64_t content_length = 0;  // with ContentLength
-  bool strip_conditionals = false;   // drop If-None-Match etc. so a cache fill gets a full 200
+  bool strip_conditionals = false;   // drop If-*, Range so a cache fill gets a full 200
 };
 
 // "METHOD target HTTP/1.1\r\n" + forwardable client fields + Host + X-Forwarded-For/-Proto +

@@ -6,8 +6,8 @@
 #include "net/http_types.hpp"
 #include "net/listener.hpp"
 #include "policy/cacheability.hpp"
-#include "proxy/fill_coalescer.hpp"
 #include "policy/rules.hpp"
+#include "proxy/fill_coalescer.hpp"
 #include "store/cache_store.hpp"
 #include "store/l1_cache.hpp"
 #include "upstream/pool.hpp"
@@ -30,8 +30,8 @@ struct ProxyOptions {
   std::chrono::milliseconds coalesce_wait{5'000};
   policy::CacheLimits cache;
   std::string bypass_param = "nocache";
-  std::string upstream_base_path;     // prepended to every forwarded path
-  std::string upstream_host_header;   // Host sent when the client sent none
+  std::string upstream_base_path;    // prepended to every forwarded path
+  std::string upstream_host_header;  // Host sent when the client sent none
   std::chrono::milliseconds upstream_timeout{30'000};
   std::uint32_t max_header_bytes = 16 * 1024;
   std::uint64_t max_request_body_bytes = 64ULL << 20;

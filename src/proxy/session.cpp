@@ -59,12 +59,31 @@ bool is_timeout(const error_code& ec) {
   return ec == cachecar::errc::timeout || ec == beast::error::timeout;
 }
 
-// A pooled connection the upstream closed while idle fails like this on first use.
+// A pooled connection the upstream closed while idle fails like this on first use, before
+// any response byte (partial_message would mean response bytes did arrive: not retried).
 bool is_stale_connection_error(const error_code& ec) {
   return ec == http::error::end_of_stream || ec == asio::error::eof ||
-         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
-         ec == http::error::partial_message;
+         ec == asio::error::connection_reset || ec == asio::error::broken_pipe;
 }
+
+// RFC 9110 §9.2.2: safe to send twice.
+bool is_idempotent(http::verb method) {
+  switch (method) {
+    case http::verb::get:
+    case http::verb::head:
+    case http::verb::put:
+    case http::verb::delete_:
+    case http::verb::options:
+    case http::verb::trace:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Non-idempotent requests are never retried, so they only take pooled connections idle for
+// less than this: shorter than any common upstream keep-alive timeout (nginx 75 s, Node 5 s).
+constexpr auto kMaxIdleForUnretriable = std::chrono::seconds(2);
 
 std::string_view x_cache_value(CacheOutcome outcome) {
   switch (outcome) {
@@ -163,6 +182,8 @@ class Session {
   asio::awaitable<bool> handle(RequestParser& parser);
   asio::awaitable<bool> receive_request_body(Exchange& x);
   asio::awaitable<bool> serve_cacheable(Exchange& x, const policy::Rule& rule);
+  asio::awaitable<void> reject_body(Exchange& x, const error_code& ec);
+  asio::awaitable<void> close_gracefully();
   asio::awaitable<bool> write_hit(Exchange& x, const policy::EntryView& entry);
   asio::awaitable<bool> forward(Exchange& x);
   asio::awaitable<error_code> send_request(Exchange& x, upstream::Connection& conn,
@@ -177,6 +198,7 @@ class Session {
                                         ResponseParser& response, const policy::HeaderList& headers,
                                         std::string_view prefix);
   asio::awaitable<bool> respond_upstream_failure(Exchange& x, const error_code& ec);
+  asio::awaitable<error_code> write_piece(bool chunked, std::string& lead, std::string_view data);
   asio::awaitable<bool> respond(Exchange& x, int status, std::string_view body);
   asio::awaitable<error_code> send(std::string_view a, std::string_view b = {},
                                    std::string_view c = {});
@@ -209,8 +231,15 @@ Proxy::Proxy(ProxyOptions options, store::CacheStore& store, upstream::Pool& poo
 }
 
 asio::awaitable<void> Proxy::serve(net::tcp::socket socket) {
-  Session session(*this, std::move(socket));
-  co_await session.run();
+  // Nothing may escape: an exception out of a detached coroutine terminates the process.
+  try {
+    Session session(*this, std::move(socket));
+    co_await session.run();
+  } catch (const std::exception& e) {
+    spdlog::error("client session failed: {}", e.what());
+  } catch (...) {
+    spdlog::error("client session failed with an unknown exception");
+  }
 }
 
 char* Session::relay_buffer() {
@@ -262,8 +291,25 @@ asio::awaitable<void> Session::run() {
     }
     if (!co_await handle(parser)) break;
   }
-  error_code ignored_ec;
-  stream_.socket().shutdown(net::tcp::socket::shutdown_send, ignored_ec);
+  co_await close_gracefully();
+}
+
+// Half-close, then read and discard what the client still sends (briefly, bounded): closing
+// with unread data makes the kernel send RST, and the client may lose our last response
+// (a 413 or 400) to ECONNRESET. nginx calls this lingering close.
+asio::awaitable<void> Session::close_gracefully() {
+  constexpr auto kLinger = std::chrono::milliseconds(500);
+  constexpr std::size_t kMaxDrainBytes = 1 << 20;
+  error_code ignored;
+  stream_.socket().shutdown(net::tcp::socket::shutdown_send, ignored);
+  stream_.expires_after(kLinger);
+  char* scratch = relay_buffer();
+  for (std::size_t drained = 0; drained < kMaxDrainBytes;) {
+    auto [ec, n] =
+        co_await stream_.async_read_some(asio::buffer(scratch, kRelayChunkBytes), use_nothrow);
+    if (ec) break;
+    drained += n;
+  }
 }
 
 asio::awaitable<bool> Session::handle(RequestParser& parser) {
@@ -305,7 +351,8 @@ asio::awaitable<bool> Session::handle(RequestParser& parser) {
 asio::awaitable<bool> Session::receive_request_body(Exchange& x) {
   auto& parser = x.parser;
   if (parser.is_done()) co_return true;
-  if (core::iequals(parser.get()[http::field::expect], "100-continue")) {
+  if (parser.get().version() >= 11 &&
+      core::iequals(parser.get()[http::field::expect], "100-continue")) {
     if (co_await send("HTTP/1.1 100 Continue\r\n\r\n")) co_return false;
   }
   const auto length = parser.content_length();
@@ -318,10 +365,22 @@ asio::awaitable<bool> Session::receive_request_body(Exchange& x) {
   while (!parser.is_done()) {
     stream_.expires_after(options_.client_body_timeout);
     auto [ec, n] = co_await read_body_piece(stream_, buffer_, parser, chunk, kRelayChunkBytes);
-    if (ec) co_return false;
+    if (ec) {
+      co_await reject_body(x, ec);
+      co_return false;
+    }
     x.request_body.append(chunk, n);
   }
   co_return true;
+}
+
+// The client's body could not be read. Over the limit: 413 (chunked bodies only find out
+// here); anything else (timeout, reset) leaves no one to answer.
+asio::awaitable<void> Session::reject_body(Exchange& x, const error_code& ec) {
+  x.keep_alive = false;
+  if (ec != http::error::body_limit) co_return;
+  const std::string body = net::json_error_body("payload_too_large", ec.message());
+  co_await respond(x, 413, body);
 }
 
 asio::awaitable<bool> Session::serve_cacheable(Exchange& x, const policy::Rule& rule) {
@@ -454,13 +513,17 @@ asio::awaitable<bool> Session::forward(Exchange& x) {
   std::unique_ptr<upstream::Connection> conn;
   std::optional<ResponseParser> response;
   const auto upstream_start = std::chrono::steady_clock::now();
+  const bool retriable = is_idempotent(request.method()) && !x.body_streaming;
   for (int attempt = 0;; ++attempt) {
     // Not `cond ? co_await a : co_await b`: GCC 12 miscompiles co_await inside ?: .
     result<std::unique_ptr<upstream::Connection>> acquired;
-    if (attempt == 0) {
+    if (attempt > 0 || x.body_streaming) {
+      // A streamed body cannot be sent twice: it gets a fresh connection, never a stale one.
+      acquired = co_await proxy_.pool_.connect_new();
+    } else if (retriable) {
       acquired = co_await proxy_.pool_.acquire();
     } else {
-      acquired = co_await proxy_.pool_.connect_new();
+      acquired = co_await proxy_.pool_.acquire(kMaxIdleForUnretriable);
     }
     if (!acquired) {
       proxy_.metrics_.record_upstream_call(std::chrono::steady_clock::now() - upstream_start,
@@ -470,11 +533,14 @@ asio::awaitable<bool> Session::forward(Exchange& x) {
     conn = std::move(*acquired);
     bool client_failed = false;
     auto ec = co_await send_request(x, *conn, head_bytes, &client_failed);
-    if (client_failed) co_return false;
+    if (client_failed) {
+      co_await reject_body(x, ec);
+      co_return false;
+    }
     if (!ec) ec = co_await read_response_header(*conn, response, upstream_head);
     if (!ec) break;
     // An idle keep-alive connection the upstream closed fails at once; try a fresh one.
-    if (attempt == 0 && conn->reused && !x.body_streaming && is_stale_connection_error(ec)) {
+    if (attempt == 0 && conn->reused && retriable && is_stale_connection_error(ec)) {
       continue;
     }
     proxy_.metrics_.record_upstream_call(std::chrono::steady_clock::now() - upstream_start, false);
@@ -522,6 +588,7 @@ asio::awaitable<error_code> Session::send_request(Exchange& x, upstream::Connect
     if (write_ec) co_return write_ec;
   }
   if (chunked) {
+    conn.stream.expires_after(options_.upstream_timeout);
     auto [end_ec, ignored] =
         co_await asio::async_write(conn.stream, asio::buffer("0\r\n\r\n", 5), use_nothrow);
     co_return end_ec;
@@ -680,6 +747,7 @@ asio::awaitable<bool> Session::stream_response(Exchange& x,
   }
   finish_client_head(lead, x);
 
+  const bool chunked = mode == Mode::Chunked;
   if (mode == Mode::HeaderOnly) {
     auto ec = co_await send(lead);
     if (response.is_done() && response.get().keep_alive() && !response.need_eof()) {
@@ -688,26 +756,9 @@ asio::awaitable<bool> Session::stream_response(Exchange& x,
     co_return !ec;
   }
 
-  // Writes `data` with this mode's framing; the first call also carries the head.
-  auto write_piece = [this, mode, &lead](std::string_view data) -> asio::awaitable<error_code> {
-    if (mode != Mode::Chunked) {
-      auto ec = co_await send(lead, data);
-      lead.clear();
-      co_return ec;
-    }
-    char size_line[24];
-    auto [end, conv_ec] = std::to_chars(size_line, size_line + 16, data.size(), 16);
-    (void)conv_ec;
-    lead.append(size_line, end);
-    lead.append("\r\n");
-    auto ec = co_await send(lead, data, "\r\n");
-    lead.clear();
-    co_return ec;
-  };
-
   bool wrote_any = false;
   if (!prefix.empty()) {
-    if (co_await write_piece(prefix)) co_return false;
+    if (co_await write_piece(chunked, lead, prefix)) co_return false;
     wrote_any = true;
   }
   char* chunk = relay_buffer();
@@ -723,13 +774,32 @@ asio::awaitable<bool> Session::stream_response(Exchange& x,
       co_return false;
     }
     if (n == 0) continue;
-    if (co_await write_piece(std::string_view(chunk, n))) co_return false;
+    if (co_await write_piece(chunked, lead, std::string_view(chunk, n))) co_return false;
     wrote_any = true;
   }
   if (mode == Mode::Chunked) lead.append("0\r\n\r\n");
   if (!lead.empty() && co_await send(lead)) co_return false;
   if (response.get().keep_alive() && !response.need_eof()) proxy_.pool_.release(std::move(conn));
   co_return true;
+}
+
+// Writes one body piece, chunk-framed when `chunked`; `lead` (the head, on the first call) goes
+// out in the same write. A member, not a capturing lambda coroutine (GCC 12, see docs).
+asio::awaitable<error_code> Session::write_piece(bool chunked, std::string& lead,
+                                                 std::string_view data) {
+  if (!chunked) {
+    auto ec = co_await send(lead, data);
+    lead.clear();
+    co_return ec;
+  }
+  char size_line[24];
+  auto [end, conv_ec] = std::to_chars(size_line, size_line + 16, data.size(), 16);
+  (void)conv_ec;
+  lead.append(size_line, end);
+  lead.append("\r\n");
+  auto ec = co_await send(lead, data, "\r\n");
+  lead.clear();
+  co_return ec;
 }
 
 asio::awaitable<bool> Session::respond_upstream_failure(Exchange& x, const error_code& ec) {

@@ -9,10 +9,13 @@ using net::use_nothrow;
 Pool::Pool(asio::any_io_executor executor, PoolOptions options)
     : executor_(std::move(executor)), options_(std::move(options)) {}
 
-asio::awaitable<result<std::unique_ptr<Connection>>> Pool::acquire() {
+asio::awaitable<result<std::unique_ptr<Connection>>> Pool::acquire(
+    std::chrono::milliseconds max_idle_age) {
+  const auto now = std::chrono::steady_clock::now();
   while (!idle_.empty()) {
     auto connection = std::move(idle_.back());
     idle_.pop_back();
+    if (now - connection->idle_since > max_idle_age) continue;
     // A peer that closed while idle shows up as a readable socket or an error; skip those
     // without a round trip. Anything subtler is caught by the caller's retry on first read.
     net::error_code ec;
@@ -26,16 +29,15 @@ asio::awaitable<result<std::unique_ptr<Connection>>> Pool::acquire() {
 
 asio::awaitable<result<std::unique_ptr<Connection>>> Pool::connect_new() {
   net::tcp::resolver resolver(executor_);
-  auto [resolve_ec, endpoints] = co_await resolver.async_resolve(
-      options_.host, std::to_string(options_.port), use_nothrow);
+  auto [resolve_ec, endpoints] =
+      co_await resolver.async_resolve(options_.host, std::to_string(options_.port), use_nothrow);
   if (resolve_ec) co_return make_error_code(errc::upstream_connect_failed);
   auto connection = std::make_unique<Connection>(executor_);
   connection->stream.expires_after(options_.connect_timeout);
-  auto [connect_ec, endpoint] =
-      co_await connection->stream.async_connect(endpoints, use_nothrow);
+  auto [connect_ec, endpoint] = co_await connection->stream.async_connect(endpoints, use_nothrow);
   if (connect_ec) {
     co_return make_error_code(connect_ec == beast::error::timeout ? errc::timeout
-                                                                 : errc::upstream_connect_failed);
+                                                                  : errc::upstream_connect_failed);
   }
   connection->stream.expires_never();
   net::error_code ignored;
@@ -50,11 +52,15 @@ asio::awaitable<result<std::unique_ptr<Connection>>> Pool::connect_new() {
 
 void Pool::release(std::unique_ptr<Connection> connection) {
   if (!connection || !connection->stream.socket().is_open()) return;
+  if (connection->buffer.size() != 0) return;
   if (idle_.size() >= options_.max_idle_connections) return;
   connection->stream.expires_never();
+  connection->idle_since = std::chrono::steady_clock::now();
   idle_.push_back(std::move(connection));
 }
 
-void Pool::close_idle() { idle_.clear(); }
+void Pool::close_idle() {
+  idle_.clear();
+}
 
 }  // namespace cachecar::upstream

@@ -37,6 +37,7 @@ struct Connection {
   beast::tcp_stream stream;
   beast::flat_buffer buffer;
   bool reused = false;  // true when taken from the idle list (it may have gone stale)
+  std::chrono::steady_clock::time_point idle_since{};
 
  private:
   static inline std::atomic<long> open_{0};
@@ -46,13 +47,17 @@ class Pool {
  public:
   Pool(asio::any_io_executor executor, PoolOptions options);
 
-  // An idle connection when one exists (reused = true), otherwise a new one. Errors:
-  // errc::upstream_connect_failed (refused, unresolvable) or errc::timeout (connect_timeout).
-  // Runs on the pool's executor.
-  asio::awaitable<result<std::unique_ptr<Connection>>> acquire();
+  // An idle connection when one exists (reused = true), otherwise a new one. Idle connections
+  // older than max_idle_age are closed instead: a request that must not be retried (POST) only
+  // gets one the upstream is unlikely to have timed out. Errors: errc::upstream_connect_failed
+  // (refused, unresolvable) or errc::timeout (connect_timeout). Runs on the pool's executor.
+  asio::awaitable<result<std::unique_ptr<Connection>>> acquire(
+      std::chrono::milliseconds max_idle_age = std::chrono::milliseconds::max());
   asio::awaitable<result<std::unique_ptr<Connection>>> connect_new();
 
   // Gives back a connection whose last response was read completely and that may stay open.
+  // One with bytes buffered past that response is closed: they would be read as the next
+  // request's response.
   void release(std::unique_ptr<Connection> connection);
 
   void close_idle();

@@ -146,5 +146,50 @@ TEST_F(ProxyHttpTest, UpstreamDownGives502AndCachedEntriesStillServe) {
   EXPECT_GE(h.app->metrics().snapshot().upstream_errors, 1u);
 }
 
+TEST_F(ProxyHttpTest, AnUpstreamBodyOnHeadDoesNotPoisonThePooledConnection) {
+  // A sloppy upstream answers HEAD with a body; those bytes must not become the next
+  // request's response on a reused connection. (Whether they sit in the kernel or already in
+  // the connection's buffer depends on timing; the pool refuses both.)
+  h.upstream.on("/other/head",
+                StubReply{.body = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil"});
+  HttpClient client(h.port());
+  EXPECT_EQ(client.request("HEAD", "/other/head").status, 200);
+  auto next = client.get("/other/next");
+  EXPECT_EQ(next.status, 200);
+  EXPECT_EQ(next.body, "{\"path\": \"/other/next\", \"n\": 1}");
+}
+
+TEST_F(ProxyHttpTest, CacheFillsAskForTheWholeResource) {
+  h.get("/cached/range",
+        {{"Range", "bytes=0-3"}, {"If-Range", "\"v1\""}, {"If-None-Match", "\"v1\""}});
+  const auto seen = h.upstream.last();
+  EXPECT_EQ(seen.header("Range"), "");
+  EXPECT_EQ(seen.header("If-Range"), "");
+  EXPECT_EQ(seen.header("If-None-Match"), "");
+  // Uncached routes pass them through untouched.
+  h.get("/other/range", {{"Range", "bytes=0-3"}});
+  EXPECT_EQ(h.upstream.last().header("Range"), "bytes=0-3");
+}
+
+TEST(ProxyLimitsTest, ChunkedBodyOverTheLimitGets413) {
+  Harness h{HarnessOptions{.rules = kRules, .extra = "limits:\n  max_request_body_size: 1KiB\n"}};
+  HttpClient client(h.port());
+  const std::string chunk(800, 'c');
+  client.send_raw(
+      "POST /other/upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "320\r\n" +
+      chunk + "\r\n320\r\n" + chunk + "\r\n0\r\n\r\n");
+  auto response = client.read_response();
+  EXPECT_EQ(response.status, 413);
+  EXPECT_TRUE(client.closed_by_server());
+}
+
+TEST(ProxyLimitsTest, DeclaredBodyOverTheLimitGets413) {
+  Harness h{HarnessOptions{.rules = kRules, .extra = "limits:\n  max_request_body_size: 1KiB\n"}};
+  auto response = h.request("POST", "/other/upload", {}, std::string(2000, 'x'));
+  EXPECT_EQ(response.status, 413);
+  EXPECT_EQ(h.upstream.total_requests(), 0u);
+}
+
 }  // namespace
 }  // namespace cachecar::test
