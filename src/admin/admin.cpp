@@ -50,9 +50,10 @@ AdminService::AdminService(AdminOptions options, AdminDependencies dependencies)
 
 net::asio::awaitable<void> AdminService::serve(net::tcp::socket socket,
                                                net::ConnectionTracker& tracker) {
-  co_await net::serve_simple(
-      std::move(socket), [this](net::SimpleRequest& request) { return handle(request); },
-      options_.limits, tracker);
+  // A named handler moved in, not a temporary: GCC 12 destroys non-trivial temporaries passed
+  // by value to a coroutine inside co_await twice (docs/architecture.md).
+  net::SimpleHandler handler = [this](net::SimpleRequest& request) { return handle(request); };
+  co_await net::serve_simple(std::move(socket), std::move(handler), options_.limits, tracker);
 }
 
 net::asio::awaitable<SimpleResponse> AdminService::handle(const net::SimpleRequest& request) {

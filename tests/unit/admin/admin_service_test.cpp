@@ -16,6 +16,11 @@ namespace http = net::http;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
+// Not a capturing lambda coroutine: GCC 12 destroys such closures twice (docs/architecture.md).
+net::asio::awaitable<bool> probe(const bool* up) {
+  co_return *up;
+}
+
 struct Fixture {
   explicit Fixture(std::string token = {}, bool upstream_up = true) : upstream_up(upstream_up) {
     AdminOptions options;
@@ -24,7 +29,7 @@ struct Fixture {
     AdminDependencies deps;
     deps.store = &store;
     deps.metrics = &metrics;
-    deps.probe_upstream = [this]() -> net::asio::awaitable<bool> { co_return this->upstream_up; };
+    deps.probe_upstream = [this] { return probe(&this->upstream_up); };
     deps.upstream_connections = [] { return std::int64_t{2}; };
     service = std::make_unique<AdminService>(std::move(options), std::move(deps));
   }
