@@ -5,9 +5,9 @@
 #include "product_api/catalog.hpp"
 #include "product_api/service.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <spdlog/spdlog.h>
 
 #include <charconv>
 #include <cstdio>
@@ -81,7 +81,8 @@ int main(int argc, char** argv) {
     return usage_error("invalid --listen '" + listen + "' (use HOST:PORT)");
   }
   std::string host = listen.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
 
   try {
     product_api::Catalog catalog(db_path);
@@ -97,10 +98,10 @@ int main(int argc, char** argv) {
     net::Listener listener(
         context.get_executor(), net::resolve_bind_endpoint(host, static_cast<unsigned short>(port)),
         false, [&service, &tracker](net::tcp::socket socket) {
-          return net::serve_simple(
-              std::move(socket),
-              [&service](net::SimpleRequest& request) { return service.handle(request); }, {},
-              tracker);
+          net::SimpleHandler handler = [&service](net::SimpleRequest& request) {
+            return service.handle(request);
+          };
+          return net::serve_simple(std::move(socket), std::move(handler), {}, tracker);
         });
     listener.start();
     net::asio::signal_set signals(context, SIGINT, SIGTERM);

@@ -81,20 +81,21 @@ UpstreamStub::UpstreamStub() : impl_(std::make_unique<Impl>()) {
   net::SimpleServerLimits limits;
   limits.max_body_bytes = 256ULL << 20;
   impl->listener = std::make_unique<net::Listener>(
-      impl->context.get_executor(),
-      net::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0), false,
-      [impl, limits](net::tcp::socket socket) {
-        return net::serve_simple(
-            std::move(socket),
-            [impl](net::SimpleRequest& request) { return impl->handle(request); }, limits,
-            impl->tracker);
+      impl->context.get_executor(), net::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0),
+      false, [impl, limits](net::tcp::socket socket) {
+        net::SimpleHandler handler = [impl](net::SimpleRequest& request) {
+          return impl->handle(request);
+        };
+        return net::serve_simple(std::move(socket), std::move(handler), limits, impl->tracker);
       });
   port_ = impl->listener->local_endpoint().port();
   impl->listener->start();
   impl->thread = std::thread([impl] { impl->context.run(); });
 }
 
-UpstreamStub::~UpstreamStub() { stop(); }
+UpstreamStub::~UpstreamStub() {
+  stop();
+}
 
 void UpstreamStub::stop() {
   {

@@ -47,8 +47,15 @@ struct InvalidationListener::State : std::enable_shared_from_this<State> {
     }
   }
 
-  asio::awaitable<void> run();
+  static asio::awaitable<void> run(std::shared_ptr<State> self);
+  // Pings the channel; closes it when Redis stops answering (a paused or partitioned Redis
+  // must not keep L1 on).
+  static asio::awaitable<void> ping_loop(
+      std::shared_ptr<State> self, std::shared_ptr<tcp::socket> socket,
+      std::shared_ptr<std::chrono::steady_clock::time_point> heard,
+      std::shared_ptr<asio::steady_timer> timer);
   asio::awaitable<error_code> session();
+  std::shared_ptr<asio::steady_timer> ping_timer;  // the current session's pinger, if any
 };
 
 namespace {
@@ -79,19 +86,37 @@ bool is_string(const Reply& r, std::string_view text) {
 
 }  // namespace
 
-asio::awaitable<void> InvalidationListener::State::run() {
-  auto self = shared_from_this();
+asio::awaitable<void> InvalidationListener::State::ping_loop(
+    std::shared_ptr<State> self, std::shared_ptr<tcp::socket> socket,
+    std::shared_ptr<std::chrono::steady_clock::time_point> heard,
+    std::shared_ptr<asio::steady_timer> timer) {
+  const std::array<std::string_view, 1> ping{"PING"};
+  while (socket->is_open() && !self->stopped) {
+    timer->expires_after(self->options.ping_interval);
+    co_await timer->async_wait(kUseTuple);
+    if (!socket->is_open() || self->stopped) break;
+    if (std::chrono::steady_clock::now() - *heard > 2 * self->options.ping_interval) {
+      error_code ignored;
+      socket->close(ignored);
+      break;
+    }
+    if (co_await send(*socket, ping)) break;
+  }
+}
+
+// Static, holding `self` from the start: the frame may outlive the listener object.
+asio::awaitable<void> InvalidationListener::State::run(std::shared_ptr<State> self) {
   auto backoff = std::chrono::milliseconds(kFirstBackoff);
-  while (!stopped) {
-    subscribed = false;
-    co_await session();
-    l1.set_active(false);
-    if (stopped) break;
+  while (!self->stopped) {
+    self->subscribed = false;
+    co_await self->session();
+    self->l1.set_active(false);
+    if (self->stopped) break;
     // A channel that was up starts over quickly; one that never came up backs off.
-    backoff = subscribed ? std::chrono::milliseconds(kFirstBackoff)
-                         : std::min<std::chrono::milliseconds>(backoff * 2, kMaxBackoff);
-    backoff_timer.expires_after(backoff);
-    co_await backoff_timer.async_wait(kUseTuple);
+    backoff = self->subscribed ? std::chrono::milliseconds(kFirstBackoff)
+                               : std::min<std::chrono::milliseconds>(backoff * 2, kMaxBackoff);
+    self->backoff_timer.expires_after(backoff);
+    co_await self->backoff_timer.async_wait(kUseTuple);
   }
 }
 
@@ -112,7 +137,10 @@ asio::awaitable<error_code> InvalidationListener::State::session() {
   tcp::resolver resolver(executor);
   auto [rec, endpoints] =
       co_await resolver.async_resolve(options.host, std::to_string(options.port), kUseTuple);
-  if (rec || stopped) co_return errc::store_unavailable;
+  // A deadline that fired during the resolve closed nothing: don't connect without one.
+  if (rec || stopped || deadline->expiry() <= std::chrono::steady_clock::now()) {
+    co_return errc::store_unavailable;
+  }
   auto [cec, endpoint] = co_await asio::async_connect(*sock, endpoints, kUseTuple);
   (void)endpoint;
   if (cec || stopped) co_return errc::store_unavailable;
@@ -147,27 +175,10 @@ asio::awaitable<error_code> InvalidationListener::State::session() {
   // From here on every write to a cached key reaches us: L1 may serve (starting empty).
   l1.set_active(true);
 
-  // Pinger: a channel that stops answering (a paused or partitioned Redis) must not keep L1 on.
   auto last_heard =
       std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
-  auto pinger =
-      [](std::shared_ptr<State> state, std::shared_ptr<tcp::socket> s,
-         std::shared_ptr<std::chrono::steady_clock::time_point> heard) -> asio::awaitable<void> {
-    asio::steady_timer timer(state->executor);
-    const std::array<std::string_view, 1> ping{"PING"};
-    while (s->is_open() && !state->stopped) {
-      timer.expires_after(state->options.ping_interval);
-      co_await timer.async_wait(kUseTuple);
-      if (!s->is_open()) break;
-      if (std::chrono::steady_clock::now() - *heard > 2 * state->options.ping_interval) {
-        error_code ignored;
-        s->close(ignored);
-        break;
-      }
-      if (co_await send(*s, ping)) break;
-    }
-  };
-  asio::co_spawn(executor, pinger(self, sock, last_heard), asio::detached);
+  ping_timer = std::make_shared<asio::steady_timer>(executor);
+  asio::co_spawn(executor, ping_loop(self, sock, last_heard, ping_timer), asio::detached);
 
   for (;;) {
     auto message = co_await read_reply(*sock, parser);
@@ -202,7 +213,7 @@ InvalidationListener::~InvalidationListener() {
 }
 
 void InvalidationListener::start() {
-  asio::co_spawn(state_->executor, state_->run(), asio::detached);
+  asio::co_spawn(state_->executor, State::run(state_), asio::detached);
 }
 
 void InvalidationListener::stop() {
@@ -210,6 +221,7 @@ void InvalidationListener::stop() {
   state_->stopped = true;
   state_->l1.set_active(false);
   state_->backoff_timer.cancel();
+  if (state_->ping_timer) state_->ping_timer->cancel();
   state_->close_socket();
 }
 
