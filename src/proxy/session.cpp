@@ -410,30 +410,28 @@ asio::awaitable<bool> Session::serve_cacheable(Exchange& x, const policy::Rule& 
       }
     }
   }
+  // The L1 token is taken before the round trip: a reply that raced an invalidation of this
+  // key is served once but never kept in L1.
+  const bool fill_l1 = l1 && l1->active();
+  const auto token = fill_l1 ? l1->token(x.key) : store::L1Cache::Token{};
   std::optional<std::string> value;
-  if (l1 && l1->active()) {
-    // The token is taken before the round trip: a reply that raced an invalidation of this
-    // key is served once but never kept in L1.
-    const auto token = l1->token(x.key);
-    auto found = co_await proxy_.store_.get_timed(x.key);
-    if (!found) {
-      proxy_.metrics_.record_store_error("get");
-      log_store_error("get", found.error());
-    } else if (*found) {
-      l1->fill(x.key, (*found)->value, (*found)->ttl, token);
-      value = std::move((*found)->value);
-    }
+  auto found = co_await proxy_.store_.get(x.key);
+  if (!found) {
+    proxy_.metrics_.record_store_error("get");
+    log_store_error("get", found.error());
   } else {
-    auto found = co_await proxy_.store_.get(x.key);
-    if (!found) {
-      proxy_.metrics_.record_store_error("get");
-      log_store_error("get", found.error());
-    } else {
-      value = std::move(*found);
-    }
+    value = std::move(*found);
   }
   if (value) {
     if (auto entry = policy::decode_entry(*value)) {
+      if (fill_l1) {
+        // Left in Redis: at least the rule's TTL minus the entry's age (the age counts from
+        // when the upstream generated it, so this never overshoots the Redis expiry).
+        const auto ttl =
+            std::min(rule.ttl.value_or(options_.cache.default_ttl), options_.cache.max_ttl);
+        const auto left = ttl - std::chrono::milliseconds(unix_now_ms() - entry->stored_at_ms);
+        if (left.count() > 0) l1->fill(x.key, *value, left, token);
+      }
       proxy_.metrics_.record_lookup(x.key, true);
       x.outcome = CacheOutcome::Hit;
       x.status = entry->status;

@@ -26,12 +26,6 @@ struct EraseTarget {
   std::string key;
 };
 
-// A value with the time it has left in the store (ttl <= 0: unknown).
-struct TimedValue {
-  std::string value;
-  std::chrono::milliseconds ttl{0};
-};
-
 struct StoreHealth {
   bool connected = true;
   std::string_view state = "closed";  // circuit state: "closed", "open", "half-open"
@@ -48,10 +42,6 @@ class CacheStore {
 
   // The value, or nullopt when absent or expired.
   virtual boost::asio::awaitable<result<std::optional<std::string>>> get(std::string key) = 0;
-
-  // Like get(), with the entry's remaining TTL where the store knows it (for an L1 tier that
-  // must not outlive the entry). The default reports an unknown TTL.
-  virtual boost::asio::awaitable<result<std::optional<TimedValue>>> get_timed(std::string key);
 
   // Stores value for ttl (> 0). `ns` is the rule's namespace ("" = none), for clear(ns).
   virtual boost::asio::awaitable<boost::system::error_code> put(std::string key, std::string value,

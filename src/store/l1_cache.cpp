@@ -13,6 +13,8 @@ std::size_t L1Cache::slot(std::string_view key) const noexcept {
 
 std::optional<std::string> L1Cache::get(const std::string& key) {
   if (!active()) return std::nullopt;
+  if (reader_hook_ && !reader_hook_()) return std::nullopt;
+  if (!active()) return std::nullopt;
   return entries_.get_sync(key);
 }
 

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -30,10 +31,14 @@ class L1Cache {
   L1Cache(std::uint64_t max_bytes, std::chrono::milliseconds max_ttl);
 
   bool active() const noexcept { return active_.load(std::memory_order_acquire); }
+  // Called by get() before it serves anything: applies pending invalidations; false = don't
+  // serve. Set once, before any lookup (not thread-safe to change later).
+  void set_reader_hook(std::function<bool()> hook) { reader_hook_ = std::move(hook); }
   // The entry, or nullopt when absent, expired or the tier is inactive. Thread-safe.
   std::optional<std::string> get(const std::string& key);
   Token token(std::string_view key) const noexcept;
-  // Keeps `value` for min(max_ttl, remote_ttl) (remote_ttl <= 0: max_ttl). Thread-safe.
+  // Keeps `value` for min(max_ttl, remote_ttl), remote_ttl being (a lower bound of) what the
+  // entry has left in Redis; remote_ttl <= 0 means unknown: max_ttl. Thread-safe.
   void fill(const std::string& key, std::string value, std::chrono::milliseconds remote_ttl,
             Token before);
   // Local writes: drop what they name at once (the channel confirms a moment later).
@@ -58,6 +63,7 @@ class L1Cache {
   // Orders fill() against invalidate(): check-then-insert must not interleave with
   // bump-then-erase. Not taken by get().
   std::mutex write_mutex_;
+  std::function<bool()> reader_hook_;
 };
 
 }  // namespace cachecar::store

@@ -12,7 +12,12 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include <sys/socket.h>
+
 #include <array>
+#include <atomic>
+#include <cerrno>
+#include <mutex>
 #include <span>
 
 namespace cachecar::store::redis {
@@ -47,13 +52,27 @@ struct InvalidationListener::State : std::enable_shared_from_this<State> {
     }
   }
 
+  // The subscribed channel is read by whoever gets there first: the listener when the socket
+  // becomes readable, and every L1 lookup on any thread (through L1Cache's reader hook). So an
+  // invalidation that has reached this host is always applied before L1 serves again —
+  // without this, a lookup on another thread could beat the listener's own read.
+  std::mutex drain_mutex;
+  int channel_fd = -1;                          // guarded; -1 = no subscribed channel
+  std::unique_ptr<ReplyParser> channel_parser;  // guarded
+  std::atomic<std::int64_t> last_heard_ns{0};
+
+  // Applies every message received so far; false when there is no channel (or it just ended).
+  bool drain();
+  void apply(const Reply& message);
+  // Ends the current channel (any thread): L1 off first, then the socket may close.
+  void detach_channel();
+
   static asio::awaitable<void> run(std::shared_ptr<State> self);
   // Pings the channel; closes it when Redis stops answering (a paused or partitioned Redis
   // must not keep L1 on).
-  static asio::awaitable<void> ping_loop(
-      std::shared_ptr<State> self, std::shared_ptr<tcp::socket> socket,
-      std::shared_ptr<std::chrono::steady_clock::time_point> heard,
-      std::shared_ptr<asio::steady_timer> timer);
+  static asio::awaitable<void> ping_loop(std::shared_ptr<State> self,
+                                         std::shared_ptr<tcp::socket> socket,
+                                         std::shared_ptr<asio::steady_timer> timer);
   asio::awaitable<error_code> session();
   std::shared_ptr<asio::steady_timer> ping_timer;  // the current session's pinger, if any
 };
@@ -86,22 +105,89 @@ bool is_string(const Reply& r, std::string_view text) {
 
 }  // namespace
 
+std::int64_t steady_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 asio::awaitable<void> InvalidationListener::State::ping_loop(
     std::shared_ptr<State> self, std::shared_ptr<tcp::socket> socket,
-    std::shared_ptr<std::chrono::steady_clock::time_point> heard,
     std::shared_ptr<asio::steady_timer> timer) {
   const std::array<std::string_view, 1> ping{"PING"};
+  const auto silence_limit =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(2 * self->options.ping_interval);
   while (socket->is_open() && !self->stopped) {
     timer->expires_after(self->options.ping_interval);
     co_await timer->async_wait(kUseTuple);
     if (!socket->is_open() || self->stopped) break;
-    if (std::chrono::steady_clock::now() - *heard > 2 * self->options.ping_interval) {
+    if (steady_now_ns() - self->last_heard_ns.load() > silence_limit.count()) {
+      self->detach_channel();
       error_code ignored;
       socket->close(ignored);
       break;
     }
     if (co_await send(*socket, ping)) break;
   }
+}
+
+bool InvalidationListener::State::drain() {
+  std::lock_guard lock(drain_mutex);
+  if (channel_fd < 0) return false;
+  bool lost = false;
+  std::array<char, 16 * 1024> buffer;
+  for (;;) {
+    const auto n = ::recv(channel_fd, buffer.data(), buffer.size(), MSG_DONTWAIT);
+    if (n > 0) {
+      if (channel_parser->feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)))) {
+        lost = true;
+        break;
+      }
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    lost = n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+    break;
+  }
+  for (;;) {
+    auto next = channel_parser->next();
+    if (!next) {
+      lost = true;
+      break;
+    }
+    if (!*next) break;
+    last_heard_ns.store(steady_now_ns());
+    apply(**next);
+  }
+  if (lost) {
+    l1.set_active(false);
+    channel_fd = -1;  // the listener closes the socket when it sees this
+  }
+  return !lost;
+}
+
+void InvalidationListener::State::apply(const Reply& message) {
+  if (message.type != Reply::Type::Array || message.elements.size() < 3 ||
+      !is_string(message.elements[0], "message")) {
+    return;  // ["pong", ""] and the like
+  }
+  const auto& payload = message.elements[2];
+  if (payload.type == Reply::Type::Nil) {
+    l1.invalidate_all();  // FLUSHDB / FLUSHALL
+    return;
+  }
+  for (const auto& key : payload.elements) {
+    if (std::string_view(key.str).starts_with(options.key_prefix)) {
+      l1.invalidate(std::string_view(key.str).substr(options.key_prefix.size()));
+    }
+  }
+}
+
+void InvalidationListener::State::detach_channel() {
+  std::lock_guard lock(drain_mutex);
+  l1.set_active(false);
+  channel_fd = -1;
+  channel_parser.reset();
 }
 
 // Static, holding `self` from the start: the frame may outlive the listener object.
@@ -145,60 +231,52 @@ asio::awaitable<error_code> InvalidationListener::State::session() {
   (void)endpoint;
   if (cec || stopped) co_return errc::store_unavailable;
 
-  ReplyParser parser;
+  auto parser = std::make_unique<ReplyParser>();
   if (!options.password.empty()) {
     const std::array<std::string_view, 2> auth{"AUTH", options.password};
     if (auto ec = co_await send(*sock, auth)) co_return ec;
-    auto reply = co_await read_reply(*sock, parser);
+    auto reply = co_await read_reply(*sock, *parser);
     if (!reply || reply->is_error()) co_return errc::store_reply_error;
   }
   const std::array<std::string_view, 2> client_id{"CLIENT", "ID"};
   if (auto ec = co_await send(*sock, client_id)) co_return ec;
-  auto id = co_await read_reply(*sock, parser);
+  auto id = co_await read_reply(*sock, *parser);
   if (!id || id->type != Reply::Type::Integer) co_return errc::store_reply_error;
   const std::string id_text = std::to_string(id->integer);
   const std::string prefix = options.key_prefix + "GET:";
   const std::array<std::string_view, 8> tracking{"CLIENT", "TRACKING", "on",     "REDIRECT",
                                                  id_text,  "BCAST",    "PREFIX", prefix};
   if (auto ec = co_await send(*sock, tracking)) co_return ec;
-  auto tracking_reply = co_await read_reply(*sock, parser);
+  auto tracking_reply = co_await read_reply(*sock, *parser);
   if (!tracking_reply || tracking_reply->is_error()) co_return errc::store_reply_error;
   const std::array<std::string_view, 2> subscribe{"SUBSCRIBE", kChannel};
   if (auto ec = co_await send(*sock, subscribe)) co_return ec;
-  auto confirmation = co_await read_reply(*sock, parser);
+  auto confirmation = co_await read_reply(*sock, *parser);
   if (!confirmation || confirmation->type != Reply::Type::Array || confirmation->elements.empty() ||
       !is_string(confirmation->elements[0], "subscribe")) {
     co_return errc::store_reply_error;
   }
   deadline->cancel();
   subscribed = true;
-  // From here on every write to a cached key reaches us: L1 may serve (starting empty).
+  // From here on every write to a cached key reaches us: L1 may serve (starting empty). The
+  // channel is published before L1 turns on, so every lookup drains it.
+  last_heard_ns.store(steady_now_ns());
+  {
+    std::lock_guard lock(drain_mutex);
+    channel_fd = sock->native_handle();
+    channel_parser = std::move(parser);
+  }
   l1.set_active(true);
 
-  auto last_heard =
-      std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
   ping_timer = std::make_shared<asio::steady_timer>(executor);
-  asio::co_spawn(executor, ping_loop(self, sock, last_heard, ping_timer), asio::detached);
+  asio::co_spawn(executor, ping_loop(self, sock, ping_timer), asio::detached);
 
-  for (;;) {
-    auto message = co_await read_reply(*sock, parser);
-    if (!message) break;
-    *last_heard = std::chrono::steady_clock::now();
-    if (message->type != Reply::Type::Array || message->elements.size() < 3 ||
-        !is_string(message->elements[0], "message")) {
-      continue;  // ["pong", ""] and the like
-    }
-    const auto& payload = message->elements[2];
-    if (payload.type == Reply::Type::Nil) {
-      l1.invalidate_all();  // FLUSHDB / FLUSHALL
-      continue;
-    }
-    for (const auto& key : payload.elements) {
-      if (std::string_view(key.str).starts_with(options.key_prefix)) {
-        l1.invalidate(std::string_view(key.str).substr(options.key_prefix.size()));
-      }
-    }
+  // Messages that arrived with the confirmation, then whatever comes.
+  while (drain()) {
+    auto [ec] = co_await sock->async_wait(tcp::socket::wait_read, kUseTuple);
+    if (ec) break;
   }
+  detach_channel();
   l1.set_active(false);
   close_socket();
   co_return errc::store_unavailable;
@@ -206,7 +284,12 @@ asio::awaitable<error_code> InvalidationListener::State::session() {
 
 InvalidationListener::InvalidationListener(asio::any_io_executor executor, Options options,
                                            L1Cache& l1)
-    : state_(std::make_shared<State>(std::move(executor), std::move(options), l1)) {}
+    : state_(std::make_shared<State>(std::move(executor), std::move(options), l1)) {
+  l1.set_reader_hook([weak = std::weak_ptr<State>(state_)] {
+    auto state = weak.lock();
+    return state && state->drain();
+  });
+}
 
 InvalidationListener::~InvalidationListener() {
   stop();

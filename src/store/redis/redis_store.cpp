@@ -186,16 +186,6 @@ const RedisStore::Script& RedisStore::clear_script() {
   static const Script script = make_script(kClearBody);
   return script;
 }
-// GET and PTTL in one round trip: the L1 tier must not keep an entry past its Redis expiry.
-constexpr std::string_view kTimedGetBody = R"lua(
-local name = p .. ARGV[2]
-return {redis.call('GET', name), redis.call('PTTL', name)}
-)lua";
-
-const RedisStore::Script& RedisStore::timed_get_script() {
-  static const Script script = make_script(kTimedGetBody);
-  return script;
-}
 const RedisStore::Script& RedisStore::count_script() {
   static const Script script = make_script(kCountBody);
   return script;
@@ -205,8 +195,7 @@ namespace {
 
 Client::Options with_scripts(Client::Options options) {
   for (const auto* script : {&RedisStore::put_script(), &RedisStore::erase_script(),
-                             &RedisStore::clear_script(), &RedisStore::count_script(),
-                             &RedisStore::timed_get_script()}) {
+                             &RedisStore::clear_script(), &RedisStore::count_script()}) {
     options.scripts.push_back(script->body);
   }
   return options;
@@ -217,8 +206,7 @@ Client::Options with_scripts(Client::Options options) {
 RedisStore::RedisStore(asio::any_io_executor executor, Client::Options options,
                        std::string key_prefix, Client::Observer observer)
     : client_(std::move(executor), with_scripts(std::move(options)), std::move(observer)),
-      prefix_(std::move(key_prefix)) {
-}
+      prefix_(std::move(key_prefix)) {}
 
 asio::awaitable<result<Reply>> RedisStore::run_script(const Script& script,
                                                       std::vector<std::string_view> argv) {
@@ -247,22 +235,6 @@ asio::awaitable<result<std::uint64_t>> RedisStore::run_counting_script(
     co_return errc::store_protocol_error;
   }
   co_return static_cast<std::uint64_t>(reply->integer);
-}
-
-asio::awaitable<result<std::optional<TimedValue>>> RedisStore::get_timed(std::string key) {
-  std::vector<std::string_view> argv{prefix_, key};
-  auto reply = co_await run_script(timed_get_script(), std::move(argv));
-  if (!reply) co_return reply.error();
-  if (reply->type == Reply::Type::Error) co_return errc::store_reply_error;
-  if (reply->type != Reply::Type::Array || reply->elements.size() != 2 ||
-      reply->elements[1].type != Reply::Type::Integer) {
-    co_return errc::store_protocol_error;
-  }
-  auto& value = reply->elements[0];
-  if (value.type == Reply::Type::Nil) co_return std::optional<TimedValue>();
-  if (value.type != Reply::Type::String) co_return errc::store_protocol_error;
-  co_return std::optional<TimedValue>(
-      TimedValue{std::move(value.str), std::chrono::milliseconds(reply->elements[1].integer)});
 }
 
 asio::awaitable<result<std::optional<std::string>>> RedisStore::get(std::string key) {

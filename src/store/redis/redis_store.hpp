@@ -44,8 +44,6 @@ class RedisStore final : public CacheStore {
              Client::Observer observer = {});
 
   boost::asio::awaitable<result<std::optional<std::string>>> get(std::string key) override;
-  // One round trip (a script: GET + PTTL); used on L1 misses only.
-  boost::asio::awaitable<result<std::optional<TimedValue>>> get_timed(std::string key) override;
   boost::asio::awaitable<boost::system::error_code> put(std::string key, std::string value,
                                                         std::chrono::milliseconds ttl,
                                                         std::string ns) override;
@@ -70,7 +68,6 @@ class RedisStore final : public CacheStore {
   static const Script& erase_script();
   static const Script& clear_script();
   static const Script& count_script();
-  static const Script& timed_get_script();
 
  private:
   // EVALSHA (0 keys) with `argv`; EVAL when the server does not know the script.
