@@ -40,6 +40,7 @@ function read_tsv(name, kind,    file, line, f, k) {
       runs[k]++
       RPS[k, runs[k]] = f[5]; P50[k, runs[k]] = f[6]; P99[k, runs[k]] = f[8]
       CPU[k, runs[k]] = f[10]; OTHER[k, runs[k]] = f[11]; WRK[k, runs[k]] = f[16]
+      if (f[11] > 25) disturbed[k]++
       if (f[12] >= 0) { origin_total[k] += f[12]; has_origin[k] = 1 }
       sock[k] += f[13]; non2xx[k] += f[14]; requests[k] += f[4]
     } else if (kind == "warm") {
@@ -100,6 +101,7 @@ BEGIN {
       if ((s, c) in wtotal && whits[s, c] < wtotal[s, c] && c != "ceiling" && c != "origin")
         notes = notes "**not warm: " whits[s, c] "/" wtotal[s, c] " hits after warming** "
       if (spread[k] > 10) notes = notes sprintf("rounds differ by %.0f %% ", spread[k])
+      if (disturbed[k] > 0) notes = notes disturbed[k] "/" runs[k] " rounds disturbed (other CPU > 25 %) "
       if (kind_of[s] == "hit" && has_origin[k] && origin_total[k] == 0 && (s, c) in wtotal && c != "ceiling")
         notes = notes "warm: " whits[s, c] "/" wtotal[s, c] " HIT, 0 origin requests"
       rss = (s, c) in mhwm ? mib(mhwm[s, c]) : "?"
@@ -140,6 +142,9 @@ BEGIN {
       commas(med_rps[k]), commas(med_rps[kc]), ratio(med_rps[k], med_rps[kc]), yesno(med_rps[k] >= 0.8 * med_rps[kc])
   else if (l1_supported == 0)
     print "| L1 on, 50 connections: ≥ 0.8 × the ceiling | L1 not available in this build | **not measured** |"
+  if (runs["c200", "ceiling"] > 0 && runs["c50", "ceiling"] > 0)
+    printf "| (reference) the ceiling, 200 vs 50 connections | p99 %s vs %s ms (× %s): at saturation latency grows with the connections (Little's law) | — |\n",
+      ms(med_p99["c200", "ceiling"]), ms(med_p99["c50", "ceiling"]), ratio(med_p99["c200", "ceiling"], med_p99["c50", "ceiling"])
   for (ci = 1; ci <= nc; ci++) {
     c = corder[ci]
     if (c !~ /^cachecar/) continue

@@ -15,9 +15,12 @@
 #                           cachecar-memory,nginx-cache-1w,nginx-cache-2w,varnish
 #   --cachecar PATH         benchmark this cachecar binary instead of building build/bench
 #   --no-install            do not install missing packages
-#   --profile               also perf-record cachecar (+ its Redis) during an extra hit run
-#   --wait-idle SECONDS     before each round, wait up to SECONDS while compilers (cc1plus) run
+#   --profile               also perf-record cachecar (+ its Redis) during an extra run of the c50
+#                           hit load, and count its syscalls per request
+#   --profile-scenario S    profile under scenario S's load instead (c50, c200, list64k, miss, mixed)
+#   --wait-idle SECONDS     before each wrk run, wait up to SECONDS while compilers (cc1plus) run
 #   --output FILE           write the markdown report here instead
+#   --note TEXT             add TEXT to the report's header (what was being tested, known issues)
 #   --keep-tmp              keep the temporary directory (configs, data, logs)
 #
 # Environment: BENCH_PORT_BASE (first of 16 loopback ports, default 19400), BENCH_BUILD_JOBS (ninja
@@ -33,7 +36,7 @@ bench_dir=$root/bench
 command_line="bench/run.sh${*:+ $*}"
 
 quick=0 rounds="" duration="" scenarios="" contenders="" cachecar_bin="" install=1 profile=0
-output="" keep_tmp=0 wait_idle=0
+output="" keep_tmp=0 wait_idle=0 profile_scenario=c50 note=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1; shift ;;
@@ -44,8 +47,10 @@ while [ $# -gt 0 ]; do
     --cachecar) cachecar_bin=${2:?}; shift 2 ;;
     --no-install) install=0; shift ;;
     --profile) profile=1; shift ;;
+    --profile-scenario) profile=1; profile_scenario=${2:?}; shift 2 ;;
     --wait-idle) wait_idle=${2:?}; shift 2 ;;
     --output) output=${2:?}; shift 2 ;;
+    --note) note=${2:?}; shift 2 ;;
     --keep-tmp) keep_tmp=1; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "bench: unknown argument '$1' (see --help)" >&2; exit 2 ;;
@@ -62,6 +67,7 @@ fi
 : "${contenders:=${all_contenders// /,}}"
 in_list() { case ",$2," in *",$1,"*) return 0 ;; esac; return 1; }
 for s in ${scenarios//,/ }; do in_list "$s" "${all_scenarios// /,}" || { echo "bench: unknown scenario $s" >&2; exit 2; }; done
+in_list "$profile_scenario" "${all_scenarios// /,}" || { echo "bench: unknown scenario $profile_scenario" >&2; exit 2; }
 for c in ${contenders//,/ }; do in_list "$c" "${all_contenders// /,}" || { echo "bench: unknown contender $c" >&2; exit 2; }; done
 # Canonical order: the hit scenarios first, the mixed one (which invalidates) last.
 selected_scenarios=() selected_contenders=()
@@ -552,6 +558,7 @@ wait_until_quiet() {
   local waited=0
   while [ "$(count_compilers)" -gt 0 ] && [ "$waited" -lt "$wait_idle" ]; do
     [ "$waited" = 0 ] && log "compilers are running; waiting up to ${wait_idle}s for them to finish"
+    quiet_waits=$((quiet_waits + 1))
     sleep 5
     waited=$((waited + 5))
   done
@@ -563,6 +570,7 @@ printf 'scenario\tcontender\tround\trequests\trps\tp50_us\tp90_us\tp99_us\tmax_u
 : >"$raw/memory.tsv"
 : >"$raw/scenarios.tsv"
 start_load=$(cut -d' ' -f1-3 /proc/loadavg)
+quiet_waits=0
 start_compilers=$(count_compilers)
 start_date=$(date -u '+%Y-%m-%d %H:%M UTC')
 log "load average at start: $start_load; compilers running: $start_compilers"
@@ -576,8 +584,8 @@ for s in "${selected_scenarios[@]}"; do
     for c in "${sc_contenders[@]}"; do warm_and_check "$c" "$s"; done
   fi
   for r in $(seq 1 "$rounds"); do
-    wait_until_quiet
     for c in "${sc_contenders[@]}"; do
+      wait_until_quiet
       run_one "$s" "$c" "$r"
       sleep 1
     done
@@ -600,16 +608,17 @@ if [ "$profile" = 1 ]; then
     done
     break
   done
-  scenario_setup c50
+  scenario_setup "$profile_scenario"
   for c in cachecar-redis cachecar-l1 cachecar-memory; do
     [ "${available[$c]:-}" ] || continue
-    log "profiling $c with perf during a ${duration}s hit run ($conns_low connections)"
+    [ "$sc_kind" = miss ] || warm_and_check "$c" "profile"
+    log "profiling $c with perf during a ${duration}s run of the $profile_scenario load ($sc_conns connections)"
     pid_csv=$(contender_pids "$c" | tr ' ' ',' | sed 's/,$//')
     perf record -F 999 -o "$raw/perf-$c.data" -p "$pid_csv" -- sleep "$((duration + 1))" >"$raw/perf-$c.log" 2>&1 &
     perf_pid=$!
     sleep 0.3
-    BENCH_WRK_DIR=$bench_dir/wrk BENCH_IDS=$ids wrk -t1 -c"$conns_low" -d"${duration}s" \
-      -s "$bench_dir/wrk/products.lua" "${url[$c]}/" >"$raw/perf-$c-wrk.txt" 2>&1 || true
+    BENCH_WRK_DIR=$bench_dir/wrk BENCH_IDS=$ids BENCH_QUERY=$sc_query wrk -t1 -c"$sc_conns" \
+      -d"${duration}s" -s "$bench_dir/wrk/$sc_script" "${url[$c]}/" >"$raw/perf-$c-wrk.txt" 2>&1 || true
     wait "$perf_pid" || true
     if perf report -i "$raw/perf-$c.data" --stdio --no-children --sort comm,dso \
          >"$raw/perf-$c-dso.txt" 2>>"$raw/perf-$c.log" &&
@@ -621,7 +630,7 @@ if [ "$profile" = 1 ]; then
     fi
     # Syscalls per request (tracepoints), for cachecar and for its Redis separately.
     if [ -n "$trace_events" ]; then
-      log "counting syscalls of $c during a ${duration}s hit run"
+      log "counting syscalls of $c during a ${duration}s run of the $profile_scenario load"
       for part in server redis; do
         if [ "$part" = server ]; then p=${root_pid[$c]}; else p=${redis_pid[$c]:-}; fi
         [ -n "$p" ] || continue
@@ -630,8 +639,8 @@ if [ "$profile" = 1 ]; then
         stat_pids+=($!)
       done
       sleep 0.3
-      BENCH_WRK_DIR=$bench_dir/wrk BENCH_IDS=$ids wrk -t1 -c"$conns_low" -d"${duration}s" \
-        -s "$bench_dir/wrk/products.lua" "${url[$c]}/" >"$raw/syscalls-$c-wrk.txt" 2>&1 || true
+      BENCH_WRK_DIR=$bench_dir/wrk BENCH_IDS=$ids BENCH_QUERY=$sc_query wrk -t1 -c"$sc_conns" \
+        -d"${duration}s" -s "$bench_dir/wrk/$sc_script" "${url[$c]}/" >"$raw/syscalls-$c-wrk.txt" 2>&1 || true
       for p in "${stat_pids[@]}"; do wait "$p" || true; done
       stat_pids=()
     fi
@@ -662,13 +671,15 @@ awk -v a="${start_load%% *}" -v b="${end_load%% *}" 'BEGIN { exit !(a > 0.7 || b
   echo "- Machine: $cores cores ($cpu_model), $(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM, kernel $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")"
   echo "- Load average (1/5/15 min) at start: $start_load; at end: $end_load. Compilers running at start/end: $start_compilers/$end_compilers."
   [ -n "$busy_note" ] && echo "- $busy_note"
+  [ -n "$note" ] && echo "- Note from the operator: $note"
+  [ "$wait_idle" -gt 0 ] && echo "- \`--wait-idle $wait_idle\`: $quiet_waits run(s) first waited for running compilers to finish (at most ${wait_idle} s each)."
   echo "- cachecar: \`$commit\`$([ "$dirty_src" -gt 0 ] && echo " (with $dirty_src uncommitted change(s) under src/)"), $( [ "$cachecar_bin" = "$root/build/bench/src/cachecar" ] && echo "Release build in build/bench" || echo "binary $cachecar_bin"), \`threads: $threads\`, access log off, log level warn. L1 tier: $([ "$l1_supported" = 1 ] && echo "available" || echo "not available in this build (\`--check-config\`: ${l1_reason:-rejected})")."
   echo "- Load generator: $(wrk -v 2>&1 | head -1 | awk '{ print $1, $2 }'), \`wrk -t1 -c<connections> -d${duration}s --latency\` with the Lua scripts in bench/wrk/; $rounds interleaved round(s) per scenario."
   echo "- Servers: $(nginx -v 2>&1 | sed 's/.*: //'), $(varnishd -V 2>&1 | grep -o 'varnish-[0-9.]*' | head -1), $(redis-server --version | awk '{ print "redis " $3 }' | sed 's/v=//'); data: $ids product files of $product_bytes bytes, one list of $list_bytes bytes."
   echo
   awk -v dir="$raw" -v l1_supported="$l1_supported" -f "$bench_dir/report.awk"
   if [ ${#profiles[@]} -gt 0 ]; then
-    echo "## Profile (perf record -F 999, $duration s hit run, $conns_low connections)"
+    echo "## Profile (perf record -F 999, $duration s of the $profile_scenario load: $sc_title)"
     echo
     echo "Self time by process and binary, then the symbols with ≥ 0.5 % of the samples ($(perf report -i "$raw/perf-${profiles[0]}.data" --header-only 2>/dev/null | awk -F'name = ' '/# event : name/ { split($2, a, ","); print a[1]; exit }') events)."
     echo
