@@ -15,7 +15,12 @@ asio::awaitable<result<std::unique_ptr<Connection>>> Pool::acquire(
   while (!idle_.empty()) {
     auto connection = std::move(idle_.back());
     idle_.pop_back();
-    if (now - connection->idle_since > max_idle_age) continue;
+    // Compared in milliseconds: max_idle_age may be milliseconds::max(), which overflows in the
+    // clock's nanoseconds.
+    if (std::chrono::duration_cast<std::chrono::milliseconds>(now - connection->idle_since) >
+        max_idle_age) {
+      continue;
+    }
     // A peer that closed while idle shows up as a readable socket or an error; skip those
     // without a round trip. Anything subtler is caught by the caller's retry on first read.
     net::error_code ec;
