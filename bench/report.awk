@@ -24,6 +24,7 @@ function ms(us) { return sprintf(us < 1000 ? "%.3f" : "%.2f", us / 1000) }
 function mib(kb) { return sprintf("%.1f", kb / 1024) }
 function ratio(a, b) { return (b > 0 && a > 0) ? sprintf("%.2f", a / b) : "–" }
 function yesno(ok) { return ok ? "**met**" : "**not met**" }
+function add(notes, text) { return notes == "" ? text : notes "; " text }
 
 function read_tsv(name, kind,    file, line, f, k) {
   file = dir "/" name
@@ -41,6 +42,7 @@ function read_tsv(name, kind,    file, line, f, k) {
       RPS[k, runs[k]] = f[5]; P50[k, runs[k]] = f[6]; P99[k, runs[k]] = f[8]
       CPU[k, runs[k]] = f[10]; OTHER[k, runs[k]] = f[11]; WRK[k, runs[k]] = f[16]
       if (f[11] > 25) disturbed[k]++
+      else { quiet[k]++; QRPS[k, quiet[k]] = f[5] }
       if (f[12] >= 0) { origin_total[k] += f[12]; has_origin[k] = 1 }
       sock[k] += f[13]; non2xx[k] += f[14]; requests[k] += f[4]
     } else if (kind == "warm") {
@@ -65,6 +67,8 @@ function summarise(s, c,    k, n, i, l1, l2, l3, l4, l5, l6, lo, hi) {
   med_rps[k] = median(l1, n); med_p50[k] = median(l2, n); med_p99[k] = median(l3, n)
   med_cpu[k] = median(l4, n); med_other[k] = median(l5, n); med_wrk[k] = median(l6, n)
   spread[k] = (n > 1 && med_rps[k] > 0) ? (hi - lo) / med_rps[k] * 100 : 0
+  for (i = 1; i <= quiet[k]; i++) l1[i] = QRPS[k, i]
+  med_quiet[k] = median(l1, quiet[k] + 0)
 }
 
 BEGIN {
@@ -95,18 +99,27 @@ BEGIN {
         continue
       }
       notes = ""
-      if (failed[k] > 0) notes = notes "**wrk failed in " failed[k] " round(s)** "
+      if (failed[k] > 0) notes = add(notes, "**wrk failed in " failed[k] " round(s)**")
       if (kind_of[s] == "hit" && has_origin[k] && origin_total[k] > 0)
-        notes = notes "**MISSES: the origin served " origin_total[k] " requests** "
+        notes = add(notes, "**MISSES: the origin served " origin_total[k] " requests**")
       if ((s, c) in wtotal && whits[s, c] < wtotal[s, c] && c != "ceiling" && c != "origin")
-        notes = notes "**not warm: " whits[s, c] "/" wtotal[s, c] " hits after warming** "
-      if (spread[k] > 10) notes = notes sprintf("rounds differ by %.0f %% ", spread[k])
-      if (disturbed[k] > 0) notes = notes disturbed[k] "/" runs[k] " rounds disturbed (other CPU > 25 %) "
+        notes = add(notes, "**not warm: " whits[s, c] "/" wtotal[s, c] " hits after warming**")
+      if (med_wrk[k] >= 95) notes = add(notes, "wrk saturated (the load generator, not the server, is the limit)")
+      if (spread[k] > 10) notes = add(notes, sprintf("rounds differ by %.0f %%", spread[k]))
+      if (disturbed[k] > 0) {
+        notes = add(notes, disturbed[k] "/" runs[k] " rounds disturbed (other CPU > 25 %)")
+        if (quiet[k] > 0) {
+          t = sprintf("quiet rounds: %s req/s", commas(med_quiet[k]))
+          if (c != "ceiling" && quiet[s, "ceiling"] > 0)
+            t = t sprintf(", × %s the ceiling's quiet rounds", ratio(med_quiet[k], med_quiet[s, "ceiling"]))
+          notes = add(notes, t)
+        }
+      } else if (quiet[k] > 0 && c != "ceiling" && disturbed[s, "ceiling"] > 0 && quiet[s, "ceiling"] > 0)
+        notes = add(notes, sprintf("× %s the ceiling's quiet rounds", ratio(med_quiet[k], med_quiet[s, "ceiling"])))
       if (kind_of[s] == "hit" && has_origin[k] && origin_total[k] == 0 && (s, c) in wtotal && c != "ceiling")
-        notes = notes "warm: " whits[s, c] "/" wtotal[s, c] " HIT, 0 origin requests"
+        notes = add(notes, "warm: " whits[s, c] "/" wtotal[s, c] " HIT, 0 origin requests")
       rss = (s, c) in mhwm ? mib(mhwm[s, c]) : "?"
       if (mredis[s, c] > 0) rss = rss " + " mib(mredis[s, c]) " Redis"
-      if (med_wrk[k] >= 95) notes = notes "wrk saturated (the load generator, not the server, is the limit) "
       printf "| %s | %s | %s | %s | %s | %s | %.1f | %s | %d / %d | %s | %.0f | %.0f | %s |\n",
         label[c], commas(med_rps[k]), (c == "ceiling" ? "1.00" : ratio(med_rps[k], ceil)),
         (c == "varnish" ? "1.00" : ratio(med_rps[k], varn)), ms(med_p50[k]), ms(med_p99[k]),
