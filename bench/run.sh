@@ -22,6 +22,8 @@
 #   --output FILE           write the markdown report here instead
 #   --note TEXT             add TEXT to the report's header (what was being tested, known issues)
 #   --keep-tmp              keep the temporary directory (configs, data, logs)
+#   --report DIR            only rebuild the markdown from an earlier run's raw data (bench/out/<run>/),
+#                           e.g. after changing bench/report.awk; runs nothing
 #
 # Environment: BENCH_PORT_BASE (first of 16 loopback ports, default 19400), BENCH_BUILD_JOBS (ninja
 # -j for the build), BENCH_THREADS (cachecar worker threads; default nproc - 1, the cores wrk -t1
@@ -33,10 +35,16 @@ umask 022
 cd "$(dirname "$0")/.."
 root=$(pwd)
 bench_dir=$root/bench
-command_line="bench/run.sh${*:+ $*}"
+command_line="bench/run.sh"
+for arg in "$@"; do
+  case "$arg" in
+    *[!A-Za-z0-9_./:=,+-]*|"") command_line+=" '${arg//\'/\'\\\'\'}'" ;;
+    *) command_line+=" $arg" ;;
+  esac
+done
 
 quick=0 rounds="" duration="" scenarios="" contenders="" cachecar_bin="" install=1 profile=0
-output="" keep_tmp=0 wait_idle=0 profile_scenario=c50 note=""
+output="" keep_tmp=0 wait_idle=0 profile_scenario=c50 note="" report_dir=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1; shift ;;
@@ -52,6 +60,7 @@ while [ $# -gt 0 ]; do
     --output) output=${2:?}; shift 2 ;;
     --note) note=${2:?}; shift 2 ;;
     --keep-tmp) keep_tmp=1; shift ;;
+    --report) report_dir=${2:?}; shift 2 ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "bench: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -73,6 +82,42 @@ for c in ${contenders//,/ }; do in_list "$c" "${all_contenders// /,}" || { echo 
 selected_scenarios=() selected_contenders=()
 for s in $all_scenarios; do in_list "$s" "$scenarios" && selected_scenarios+=("$s"); done
 for c in $all_contenders; do in_list "$c" "$contenders" && selected_contenders+=("$c"); done
+
+# The markdown report: header (written at the end of the run), tables (bench/report.awk over the
+# raw tables), profile section. --report rebuilds it from an earlier run's directory.
+assemble_report() {  # assemble_report RAW-DIR OUTPUT
+  local dir=$1 out=$2 l1=1
+  awk -F'\t' '$1 == "cachecar-l1" && $3 == 0 { found = 1 } END { exit !found }' "$dir/labels.tsv" && l1=0
+  {
+    cat "$dir/header.md"
+    awk -v dir="$dir" -v l1_supported="$l1" -f "$bench_dir/report.awk"
+    [ -f "$dir/profile.md" ] && cat "$dir/profile.md"
+    echo "Raw data: \`${dir#"$root"/}/\` (per-run wrk output, results.tsv; git-ignored)."
+  } >"$out.tmp"
+  mv "$out.tmp" "$out"
+  cp "$out" "$dir/report.md"
+}
+if [ -n "$report_dir" ]; then
+  report_dir=$(cd "$report_dir" && pwd)
+  [ -f "$report_dir/results.tsv" ] || { echo "bench: no results.tsv in $report_dir" >&2; exit 2; }
+  if [ ! -f "$report_dir/header.md" ] && [ -f "$report_dir/report.md" ]; then
+    # A run from before header.md/profile.md were kept separately: take them from its report.
+    awk '/^## / { exit } { print }' "$report_dir/report.md" >"$report_dir/header.md"
+    awk '/^## Profile/ { on = 1 } /^Raw data: / { on = 0 } on { print }' "$report_dir/report.md" >"$report_dir/profile.md"
+  fi
+  if ! grep -q 'rebuilt from this run' "$report_dir/header.md"; then
+    sed -i "/^- Machine: /i - Tables rebuilt from this run's raw data by \`bench/run.sh --report ${report_dir#"$root"/}\` at $(git -C "$root" describe --always 2>/dev/null || echo unknown) (same measurements, current report format)." "$report_dir/header.md"
+  fi
+  if [ -z "$output" ]; then
+    case "$(basename "$report_dir")" in
+      full-*) output=$bench_dir/RESULTS.md ;;
+      *) output=$bench_dir/out/$(basename "$report_dir").md ;;
+    esac
+  fi
+  assemble_report "$report_dir" "$output"
+  echo "bench: report written to ${output#"$root"/}" >&2
+  exit 0
+fi
 
 stamp=$(date -u +%Y%m%d-%H%M%S)
 mode=$([ "$quick" = 1 ] && echo quick || echo full)
@@ -652,13 +697,18 @@ for c in "${selected_contenders[@]}"; do
   printf '%s\t%s\t%s\n' "$c" "${label[$c]:-$c}" "$([ "${available[$c]:-}" ] && echo 1 || echo 0)"
 done >"$raw/labels.tsv"
 cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-commit=$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)
+commit=$(git -C "$root" describe --always 2>/dev/null || echo unknown)
 dirty_src=$(git -C "$root" status --porcelain -- src 2>/dev/null | wc -l)
+# Busy = other processes took CPU during the runs (the load average at the end includes our own
+# load, so it says nothing about others).
+read -r disturbed_runs total_runs < <(awk -F'\t' 'NR > 1 && $15 == "ok" { n++; if ($11 > 25) d++ }
+  END { print d + 0, n + 0 }' "$raw/results.tsv")
 busy_note=""
-awk -v a="${start_load%% *}" -v b="${end_load%% *}" 'BEGIN { exit !(a > 0.7 || b > 0.7) }' &&
-  busy_note="**The machine was busy** (load average above 0.7 at start or end): absolute numbers are depressed, compare ratios within this run only, and see the \"other CPU\" column."
-[ "$start_compilers" -gt 0 ] || [ "$end_compilers" -gt 0 ] &&
-  busy_note="${busy_note:+$busy_note }Compilers (cc1plus) were running: $start_compilers at start, $end_compilers at end."
+if [ "$disturbed_runs" -gt 0 ]; then
+  busy_note="**The machine was busy during $disturbed_runs of $total_runs runs** (other processes used more than 25 % of a core: see the \"other CPU\" column and the notes); compare ratios within this run, preferably of quiet rounds."
+else
+  busy_note="The machine was quiet during all $total_runs runs (other CPU ≤ 25 % of a core)."
+fi
 {
   if [ "$quick" = 1 ]; then
     echo "# cachecar benchmark (quick mode, not for quoting)"
@@ -669,7 +719,7 @@ awk -v a="${start_load%% *}" -v b="${end_load%% *}" 'BEGIN { exit !(a > 0.7 || b
   echo "Produced by \`$command_line\` on $start_date; method and caveats in [bench/README.md](README.md)."
   echo
   echo "- Machine: $cores cores ($cpu_model), $(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM, kernel $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")"
-  echo "- Load average (1/5/15 min) at start: $start_load; at end: $end_load. Compilers running at start/end: $start_compilers/$end_compilers."
+  echo "- Load average (1/5/15 min) before the first run: $start_load; after the last: $end_load (includes the benchmark's own load). Compilers running at start/end: $start_compilers/$end_compilers."
   [ -n "$busy_note" ] && echo "- $busy_note"
   [ -n "$note" ] && echo "- Note from the operator: $note"
   [ "$wait_idle" -gt 0 ] && echo "- \`--wait-idle $wait_idle\`: $quiet_waits run(s) first waited for running compilers to finish (at most ${wait_idle} s each)."
@@ -677,7 +727,8 @@ awk -v a="${start_load%% *}" -v b="${end_load%% *}" 'BEGIN { exit !(a > 0.7 || b
   echo "- Load generator: $(wrk -v 2>&1 | head -1 | awk '{ print $1, $2 }'), \`wrk -t1 -c<connections> -d${duration}s --latency\` with the Lua scripts in bench/wrk/; $rounds interleaved round(s) per scenario."
   echo "- Servers: $(nginx -v 2>&1 | sed 's/.*: //'), $(varnishd -V 2>&1 | grep -o 'varnish-[0-9.]*' | head -1), $(redis-server --version | awk '{ print "redis " $3 }' | sed 's/v=//'); data: $ids product files of $product_bytes bytes, one list of $list_bytes bytes."
   echo
-  awk -v dir="$raw" -v l1_supported="$l1_supported" -f "$bench_dir/report.awk"
+} >"$raw/header.md"
+{
   if [ ${#profiles[@]} -gt 0 ]; then
     echo "## Profile (perf record -F 999, $duration s of the $profile_scenario load: $sc_title)"
     echo
@@ -719,10 +770,8 @@ awk -v a="${start_load%% *}" -v b="${end_load%% *}" 'BEGIN { exit !(a > 0.7 || b
       fi
     done
   fi
-  echo "Raw data: \`${raw#"$root"/}/\` (per-run wrk output, results.tsv; git-ignored)."
-} >"$output.tmp"
-mv "$output.tmp" "$output"
-cp "$output" "$raw/report.md"
+} >"$raw/profile.md"
+assemble_report "$raw" "$output"
 log "report written to ${output#"$root"/}"
 [ "$quick" = 1 ] && cat "$output"
 exit 0
