@@ -27,6 +27,16 @@ TEST_F(ProxyHttpTest, KeepAliveServesManyRequestsOnOneConnection) {
   EXPECT_EQ(h.upstream.requests("/cached/1"), 1u);
 }
 
+TEST_F(ProxyHttpTest, UpstreamConnectionsAreReused) {
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(h.get("/other/" + std::to_string(i)).status, 200);  // each on a new client connection
+  }
+  auto post = h.request("POST", "/other/write", {}, "{}");
+  EXPECT_EQ(post.status, 200);
+  EXPECT_EQ(h.upstream.total_requests(), 11u);
+  EXPECT_EQ(h.upstream.connections_accepted(), 1u);
+}
+
 TEST_F(ProxyHttpTest, PipelinedRequestsAreAnsweredInOrder) {
   h.get("/cached/1");  // one of them a hit
   HttpClient client(h.port());

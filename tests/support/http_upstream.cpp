@@ -10,6 +10,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <future>
 #include <thread>
 
@@ -35,6 +36,7 @@ struct UpstreamStub::Impl {
   std::map<std::string, std::size_t> counts;
   std::vector<SeenRequest> seen;
   bool stopped = false;
+  std::atomic<std::size_t> accepted{0};
 
   asio::awaitable<net::SimpleResponse> handle(net::SimpleRequest& request) {
     SeenRequest s;
@@ -83,6 +85,7 @@ UpstreamStub::UpstreamStub() : impl_(std::make_unique<Impl>()) {
   impl->listener = std::make_unique<net::Listener>(
       impl->context.get_executor(), net::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0),
       false, [impl, limits](net::tcp::socket socket) {
+        ++impl->accepted;
         net::SimpleHandler handler = [impl](net::SimpleRequest& request) {
           return impl->handle(request);
         };
@@ -132,6 +135,10 @@ std::size_t UpstreamStub::requests(const std::string& path) const {
 std::size_t UpstreamStub::total_requests() const {
   std::lock_guard lock(impl_->mutex);
   return impl_->seen.size();
+}
+
+std::size_t UpstreamStub::connections_accepted() const {
+  return impl_->accepted.load();
 }
 
 std::vector<SeenRequest> UpstreamStub::seen() const {

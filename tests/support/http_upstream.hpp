@@ -26,9 +26,9 @@ struct SeenRequest {
 struct StubReply {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers{{"Content-Type", "application/json"}};
-  std::string body;                 // empty = {"path": ..., "n": <requests to this path>}
+  std::string body;  // empty = {"path": ..., "n": <requests to this path>}
   std::chrono::milliseconds delay{0};
-  bool chunked = false;             // Transfer-Encoding: chunked instead of Content-Length
+  bool chunked = false;  // Transfer-Encoding: chunked instead of Content-Length
 };
 
 class UpstreamStub {
@@ -50,6 +50,7 @@ class UpstreamStub {
 
   std::size_t requests(const std::string& path) const;  // by path, any method and query
   std::size_t total_requests() const;
+  std::size_t connections_accepted() const;
   std::vector<SeenRequest> seen() const;
   SeenRequest last() const;
 
