@@ -2,9 +2,9 @@
 #include "app/app.hpp"
 #include "config/config.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <spdlog/spdlog.h>
 
 #include <csignal>
 #include <cstdio>

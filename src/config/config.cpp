@@ -37,8 +37,8 @@ constexpr std::array<std::string_view, 4> kUpstreamKeys = {"url", "connect_timeo
 constexpr std::array<std::string_view, 5> kRedisKeys = {"url", "key_prefix", "timeout",
                                                         "connections", "memory_max_size"};
 constexpr std::array<std::string_view, 3> kAdminKeys = {"listen", "token", "allow_unauthenticated"};
-constexpr std::array<std::string_view, 6> kCacheKeys = {
-    "default_ttl", "max_ttl", "max_body_size", "bypass_param", "l1", "coalesce_wait"};
+constexpr std::array<std::string_view, 6> kCacheKeys = {"default_ttl",  "max_ttl", "max_body_size",
+                                                        "bypass_param", "l1",      "coalesce_wait"};
 constexpr std::array<std::string_view, 3> kL1Keys = {"enabled", "max_bytes", "max_ttl"};
 constexpr std::array<std::string_view, 5> kLimitsKeys = {
     "max_header_size", "max_request_body_size", "client_header_timeout", "client_idle_timeout",

@@ -43,8 +43,8 @@ struct StoreConfig {
   std::string password;  // from redis://:password@host
   int db = 0;
   std::string key_prefix = "cachecar:";
-  std::chrono::milliseconds timeout{100};  // per command
-  std::size_t connections = 1;             // pipelined connections per thread
+  std::chrono::milliseconds timeout{100};        // per command
+  std::size_t connections = 1;                   // pipelined connections per thread
   std::uint64_t memory_max_bytes = 64ULL << 20;  // memory:// capacity
 };
 
@@ -55,8 +55,8 @@ struct AdminConfig {
 };
 
 struct LimitsConfig {
-  std::uint32_t max_header_bytes = 16 * 1024;             // larger request head -> 431
-  std::uint64_t max_request_body_bytes = 64ULL << 20;     // larger request body -> 413
+  std::uint32_t max_header_bytes = 16 * 1024;               // larger request head -> 431
+  std::uint64_t max_request_body_bytes = 64ULL << 20;       // larger request body -> 413
   std::chrono::milliseconds client_header_timeout{10'000};  // to receive a request head
   std::chrono::milliseconds client_idle_timeout{60'000};    // keep-alive idle between requests
   std::chrono::milliseconds client_body_timeout{30'000};    // per body read / response write
@@ -65,12 +65,12 @@ struct LimitsConfig {
 // The in-process tier in front of Redis (issue 5): hot entries served without a round trip.
 struct L1Config {
   bool enabled = false;
-  std::uint64_t max_bytes = 64ULL << 20;  // shared by all threads
+  std::uint64_t max_bytes = 64ULL << 20;      // shared by all threads
   std::chrono::milliseconds max_ttl{30'000};  // an entry stays in L1 at most this long
 };
 
 struct LogConfig {
-  std::string level = "info";  // trace, debug, info, warn, error, off
+  std::string level = "info";   // trace, debug, info, warn, error, off
   std::string format = "text";  // text | json
   bool access_log = true;
 };

@@ -6,7 +6,9 @@ namespace {
 bool is_name_start(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
 }
-bool is_name_char(char c) { return is_name_start(c) || (c >= '0' && c <= '9'); }
+bool is_name_char(char c) {
+  return is_name_start(c) || (c >= '0' && c <= '9');
+}
 
 }  // namespace
 
@@ -37,8 +39,8 @@ std::string expand_env_references(std::string_view text, std::string_view source
       if (c == quote) quote = 0;
     } else if (c == '\'' || c == '"') {
       quote = c;
-    } else if (c == '#' && (i == 0 || text[i - 1] == ' ' || text[i - 1] == '\t' ||
-                            text[i - 1] == '\n')) {
+    } else if (c == '#' &&
+               (i == 0 || text[i - 1] == ' ' || text[i - 1] == '\t' || text[i - 1] == '\n')) {
       in_comment = true;
       out.push_back(c);
       continue;
@@ -77,9 +79,8 @@ std::string expand_env_references(std::string_view text, std::string_view source
     } else if (fallback) {
       out.append(*fallback);
     } else {
-      fail("environment variable " + std::string(name) +
-           " is not set and ${" + std::string(name) + "} has no default (use ${" +
-           std::string(name) + ":-value})");
+      fail("environment variable " + std::string(name) + " is not set and ${" + std::string(name) +
+           "} has no default (use ${" + std::string(name) + ":-value})");
     }
     i = close;
   }

@@ -10,15 +10,24 @@ class CachecarCategory final : public boost::system::error_category {
   const char* name() const noexcept override { return "cachecar"; }
   std::string message(int value) const override {
     switch (static_cast<errc>(value)) {
-      case errc::timeout: return "operation timed out";
-      case errc::store_unavailable: return "cache store unavailable";
-      case errc::store_protocol_error: return "cache store protocol error";
-      case errc::store_reply_error: return "cache store returned an error";
-      case errc::upstream_connect_failed: return "cannot connect to upstream";
-      case errc::upstream_protocol_error: return "upstream protocol error";
-      case errc::body_too_large: return "body too large";
-      case errc::corrupt_entry: return "corrupt cache entry";
-      case errc::shutting_down: return "shutting down";
+      case errc::timeout:
+        return "operation timed out";
+      case errc::store_unavailable:
+        return "cache store unavailable";
+      case errc::store_protocol_error:
+        return "cache store protocol error";
+      case errc::store_reply_error:
+        return "cache store returned an error";
+      case errc::upstream_connect_failed:
+        return "cannot connect to upstream";
+      case errc::upstream_protocol_error:
+        return "upstream protocol error";
+      case errc::body_too_large:
+        return "body too large";
+      case errc::corrupt_entry:
+        return "corrupt cache entry";
+      case errc::shutting_down:
+        return "shutting down";
     }
     return "unknown cachecar error";
   }
@@ -31,6 +40,8 @@ const boost::system::error_category& cachecar_category() noexcept {
   return category;
 }
 
-std::ostream& operator<<(std::ostream& os, errc e) { return os << make_error_code(e).message(); }
+std::ostream& operator<<(std::ostream& os, errc e) {
+  return os << make_error_code(e).message();
+}
 
 }  // namespace cachecar

@@ -15,7 +15,8 @@ std::optional<std::pair<std::uint64_t, std::string_view>> split_number(std::stri
 }
 
 std::optional<std::uint64_t> checked_multiply(std::uint64_t value, std::uint64_t factor) {
-  if (factor != 0 && value > std::numeric_limits<std::uint64_t>::max() / factor) return std::nullopt;
+  if (factor != 0 && value > std::numeric_limits<std::uint64_t>::max() / factor)
+    return std::nullopt;
   return value * factor;
 }
 
@@ -55,8 +56,14 @@ std::optional<std::uint64_t> parse_size(std::string_view text) {
     std::uint64_t factor;
   };
   static constexpr Unit kUnits[] = {
-      {"", 1},          {"B", 1},           {"KiB", 1ULL << 10},   {"MiB", 1ULL << 20},
-      {"GiB", 1ULL << 30}, {"KB", 1000},    {"MB", 1000'000},      {"GB", 1000'000'000},
+      {"", 1},
+      {"B", 1},
+      {"KiB", 1ULL << 10},
+      {"MiB", 1ULL << 20},
+      {"GiB", 1ULL << 30},
+      {"KB", 1000},
+      {"MB", 1000'000},
+      {"GB", 1000'000'000},
   };
   for (const auto& u : kUnits) {
     if (unit == u.suffix) return checked_multiply(value, u.factor);

@@ -1,20 +1,23 @@
 #include "net/listener.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/socket_base.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <spdlog/spdlog.h>
 
 #include <sys/socket.h>
 
 namespace cachecar::net {
 
 ConnectionTracker::Registration::Registration(ConnectionTracker& tracker, tcp::socket& socket)
-    : tracker_(tracker), handle_(tracker.slots_.insert(tracker.slots_.end(), Slot{&socket, true})) {}
+    : tracker_(tracker),
+      handle_(tracker.slots_.insert(tracker.slots_.end(), Slot{&socket, true})) {}
 
-ConnectionTracker::Registration::~Registration() { tracker_.slots_.erase(handle_); }
+ConnectionTracker::Registration::~Registration() {
+  tracker_.slots_.erase(handle_);
+}
 
 void ConnectionTracker::shutdown() {
   stopping_ = true;
@@ -49,7 +52,9 @@ Listener::Listener(asio::any_io_executor executor, const tcp::endpoint& endpoint
   acceptor_.listen(asio::socket_base::max_listen_connections);
 }
 
-void Listener::start() { asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached); }
+void Listener::start() {
+  asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached);
+}
 
 void Listener::stop() {
   error_code ignored;

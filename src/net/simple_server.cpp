@@ -2,9 +2,9 @@
 
 #include "net/wire.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/write.hpp>
-#include <spdlog/spdlog.h>
 
 #include <exception>
 #include <optional>
@@ -16,8 +16,8 @@ namespace {
 std::optional<int> status_for_read_error(const error_code& ec) {
   if (ec == http::error::header_limit) return 431;
   if (ec == http::error::body_limit) return 413;
-  if (ec.category() == make_error_code(http::error::end_of_stream).category() && ec != http::error::end_of_stream &&
-      ec != http::error::partial_message) {
+  if (ec.category() == make_error_code(http::error::end_of_stream).category() &&
+      ec != http::error::end_of_stream && ec != http::error::partial_message) {
     return 400;
   }
   return std::nullopt;
@@ -68,8 +68,8 @@ asio::awaitable<void> serve_simple(tcp::socket socket, SimpleHandler handler,
     } catch (const std::exception& e) {
       spdlog::error("handler failed for {}: {}", std::string_view(request.message.target()),
                     e.what());
-      response = json_response(500, json_error_body("internal_error", "handler failed"), version,
-                               false);
+      response =
+          json_response(500, json_error_body("internal_error", "handler failed"), version, false);
     }
     response.version(version);
     if (!keep_alive || tracker.stopping()) response.keep_alive(false);

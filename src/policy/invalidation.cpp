@@ -17,8 +17,8 @@ std::string remove_dot_segments(std::string_view path) {
   std::size_t start = 1;
   while (start <= path.size()) {
     auto slash = path.find('/', start);
-    auto segment = path.substr(start, slash == std::string_view::npos ? std::string_view::npos
-                                                                      : slash - start);
+    auto segment = path.substr(
+        start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
     if (segment == "..") {
       if (!segments.empty()) segments.pop_back();
       if (slash == std::string_view::npos) segments.emplace_back();
@@ -44,7 +44,9 @@ bool is_invalidating_method(std::string_view method) noexcept {
   return method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE";
 }
 
-bool is_invalidating_status(int status) noexcept { return status >= 200 && status < 400; }
+bool is_invalidating_status(int status) noexcept {
+  return status >= 200 && status < 400;
+}
 
 std::string resolve_same_host_path(std::string_view reference, std::string_view request_host,
                                    std::string_view base_path) {

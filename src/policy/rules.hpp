@@ -21,8 +21,8 @@ struct Rule {
   std::optional<std::vector<std::string>> key_query;
   std::vector<InvalidationTemplate> invalidate;
   bool cache_authorized = false;  // requests with Authorization may be served from/stored in cache
-  bool cache_private = false;     // store despite Cache-Control private/no-store (Set-Cookie stripped)
-  std::string cache_namespace;    // `namespace:`; empty = none
+  bool cache_private = false;  // store despite Cache-Control private/no-store (Set-Cookie stripped)
+  std::string cache_namespace;  // `namespace:`; empty = none
 };
 
 class RuleSet {

@@ -1,10 +1,10 @@
 #include "product_api/catalog.hpp"
 
+#include <sqlite3.h>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <boost/uuid/random_generator.hpp>
 #include <boost/uuid/uuid_io.hpp>
-#include <sqlite3.h>
 
 #include <charconv>
 #include <chrono>
@@ -82,9 +82,9 @@ std::string now_iso8601() {
   std::tm utc{};
   gmtime_r(&seconds, &utc);
   char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ",
-                utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min,
-                utc.tm_sec, static_cast<long long>((micros % 1'000'000 + 1'000'000) % 1'000'000));
+  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", utc.tm_year + 1900,
+                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+                static_cast<long long>((micros % 1'000'000 + 1'000'000) % 1'000'000));
   return buffer;
 }
 
@@ -125,7 +125,9 @@ Catalog::Catalog(const std::string& path) {
        "CREATE INDEX IF NOT EXISTS products_newest ON products (created_at DESC);");
 }
 
-Catalog::~Catalog() { sqlite3_close(db_); }
+Catalog::~Catalog() {
+  sqlite3_close(db_);
+}
 
 int Catalog::seed_if_empty() {
   Statement count(db_, "SELECT COUNT(*) FROM products");
@@ -153,9 +155,12 @@ int Catalog::seed_if_empty() {
 }
 
 Product Catalog::create(const ProductFields& fields) {
-  Product product{new_uuid(),         fields.name.value_or(""),
-                  fields.description.value_or(""), fields.price.value_or(0),
-                  fields.stock_quantity.value_or(0), now_iso8601(),
+  Product product{new_uuid(),
+                  fields.name.value_or(""),
+                  fields.description.value_or(""),
+                  fields.price.value_or(0),
+                  fields.stock_quantity.value_or(0),
+                  now_iso8601(),
                   {}};
   product.updated_at = product.created_at;
   Statement insert(db_,
@@ -173,7 +178,8 @@ Product Catalog::create(const ProductFields& fields) {
 }
 
 std::optional<Product> Catalog::find(std::string_view id) {
-  Statement select(db_, (std::string("SELECT ") + kColumns + " FROM products WHERE id = ?").c_str());
+  Statement select(db_,
+                   (std::string("SELECT ") + kColumns + " FROM products WHERE id = ?").c_str());
   select.bind(1, id);
   if (!select.step()) return std::nullopt;
   return read_product(select);

@@ -57,8 +57,8 @@ int int_param(std::string_view query, std::string_view name, int fallback, int m
   int value = 0;
   auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
   if (ec != std::errc{} || end != text->data() + text->size() || value < min || value > max) {
-    errors.push_back({std::string(name), "must be an integer from " + std::to_string(min) +
-                                             " to " + std::to_string(max)});
+    errors.push_back({std::string(name), "must be an integer from " + std::to_string(min) + " to " +
+                                             std::to_string(max)});
   }
   return value;
 }
@@ -66,9 +66,8 @@ int int_param(std::string_view query, std::string_view name, int fallback, int m
 std::string query_errors_json(const std::vector<FieldError>& errors) {
   json::array out;
   for (const auto& e : errors) {
-    out.push_back(json::object{{"loc", json::array{"query", e.field}},
-                               {"msg", e.message},
-                               {"type", "value_error"}});
+    out.push_back(json::object{
+        {"loc", json::array{"query", e.field}}, {"msg", e.message}, {"type", "value_error"}});
   }
   return json::serialize(json::object{{"detail", out}});
 }

@@ -1,12 +1,12 @@
 // The cachecar binary's command line: exit codes and messages a user sees.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
 #include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <sys/wait.h>
 
 namespace {
 
@@ -21,7 +21,8 @@ CommandResult run(const std::string& args) {
   FILE* pipe = popen(command.c_str(), "r");
   if (!pipe) return result;
   std::array<char, 4096> buffer;
-  while (auto n = std::fread(buffer.data(), 1, buffer.size(), pipe)) result.output.append(buffer.data(), n);
+  while (auto n = std::fread(buffer.data(), 1, buffer.size(), pipe))
+    result.output.append(buffer.data(), n);
   const int status = pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
@@ -50,7 +51,8 @@ TEST(CliTest, UnknownArgumentIsAUsageError) {
 }
 
 TEST(CliTest, CheckConfigAcceptsTheShippedExample) {
-  auto result = run("--config " + std::string(CACHECAR_SOURCE_DIR) + "/config/cachecar.yaml --check-config");
+  auto result =
+      run("--config " + std::string(CACHECAR_SOURCE_DIR) + "/config/cachecar.yaml --check-config");
   EXPECT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("configuration OK"), std::string::npos) << result.output;
 }
@@ -67,8 +69,8 @@ TEST(CliTest, CheckConfigRejectsABadFieldNamingIt) {
 }
 
 TEST(CliTest, StartingWithABadConfigFailsWithExitCode1) {
-  auto path = write_temp("unknown.yaml",
-                         "upstream:\n  url: \"http://127.0.0.1:8000\"\nlisten_port: 80\n");
+  auto path =
+      write_temp("unknown.yaml", "upstream:\n  url: \"http://127.0.0.1:8000\"\nlisten_port: 80\n");
   auto result = run("--config " + path);
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_NE(result.output.find("listen_port"), std::string::npos) << result.output;

@@ -5,9 +5,9 @@
 #include "support/redis_server.hpp"
 #include "support/wait_until.hpp"
 
+#include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
-#include <gtest/gtest.h>
 
 #include <filesystem>
 
@@ -29,8 +29,8 @@ bool accepts_connections(std::uint16_t port) {
 class SystemTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("cachecar-e2e-" + std::to_string(::getpid()) + "-" +
-                                        std::to_string(counter_++));
+    dir_ = fs::temp_directory_path() /
+           ("cachecar-e2e-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
     fs::create_directories(dir_);
     backend_port_ = free_port();
     start_backend();
@@ -46,8 +46,8 @@ class SystemTest : public ::testing::Test {
             {"CACHECAR_REDIS_URL", "redis://127.0.0.1:" + std::to_string(redis_.port()) + "/0"},
             {"CACHECAR_LOG_LEVEL", "warn"}},
         dir_ / "cachecar.log");
-    ASSERT_TRUE(wait_until([&] { return accepts_connections(proxy_port_); },
-                           std::chrono::seconds(10)))
+    ASSERT_TRUE(
+        wait_until([&] { return accepts_connections(proxy_port_); }, std::chrono::seconds(10)))
         << cachecar_->log();
   }
 
@@ -60,11 +60,11 @@ class SystemTest : public ::testing::Test {
 
   void start_backend() {
     backend_.emplace(std::vector<std::string>{PRODUCT_API_BINARY_PATH, "--listen",
-                                              "127.0.0.1:" + std::to_string(backend_port_),
-                                              "--db", (dir_ / "products.db").string()},
+                                              "127.0.0.1:" + std::to_string(backend_port_), "--db",
+                                              (dir_ / "products.db").string()},
                      ChildProcess::Env{}, dir_ / "product-api.log");
-    ASSERT_TRUE(wait_until([&] { return accepts_connections(backend_port_); },
-                           std::chrono::seconds(10)))
+    ASSERT_TRUE(
+        wait_until([&] { return accepts_connections(backend_port_); }, std::chrono::seconds(10)))
         << backend_->log();
   }
 
@@ -135,7 +135,8 @@ TEST_F(SystemTest, ProductLifecycleThroughTheCache) {
   EXPECT_EQ(gone.body, "{\"detail\":\"Product with id '" + id + "' not found\"}");
   EXPECT_EQ(proxy("GET", path).header("X-Cache"), "MISS");  // the 404 was not cached
   auto final_list = proxy("GET", "/products");
-  EXPECT_FALSE(list_contains(final_list, id)) << final_list.header("X-Cache") << " " << final_list.header("Cache-Status");
+  EXPECT_FALSE(list_contains(final_list, id))
+      << final_list.header("X-Cache") << " " << final_list.header("Cache-Status");
 }
 
 TEST_F(SystemTest, BypassAndAdminInvalidationReachTheBackend) {

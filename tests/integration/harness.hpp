@@ -40,8 +40,8 @@ class Harness {
     std::string yaml;
     yaml += "listen: \"127.0.0.1:0\"\n";
     yaml += "threads: " + std::to_string(options_.threads) + "\n";
-    yaml += "upstream:\n  url: \"" + upstream.url() + "\"\n  connect_timeout: 1s\n  timeout: " +
-            options_.upstream_timeout + "\n";
+    yaml += "upstream:\n  url: \"" + upstream.url() +
+            "\"\n  connect_timeout: 1s\n  timeout: " + options_.upstream_timeout + "\n";
     yaml += "redis:\n  url: \"" +
             (options_.memory_store ? std::string("memory://")
                                    : "redis://127.0.0.1:" + std::to_string(redis->port()) + "/0") +

@@ -113,10 +113,10 @@ INSTANTIATE_TEST_SUITE_P(
         UnstorableCase{"NoStore",
                        StubReply{.headers = {{"Cache-Control", "no-store"}}, .body = "{}"},
                        "no-store"},
-        UnstorableCase{"Private",
-                       StubReply{.headers = {{"Cache-Control", "private, max-age=60"}},
-                                 .body = "{}"},
-                       "private"},
+        UnstorableCase{
+            "Private",
+            StubReply{.headers = {{"Cache-Control", "private, max-age=60"}}, .body = "{}"},
+            "private"},
         UnstorableCase{"TooLarge", StubReply{.body = std::string(100 * 1024, 'x')}, "too-large"},
         UnstorableCase{"TooLargeChunked",
                        StubReply{.body = std::string(100 * 1024, 'y'), .chunked = true},
@@ -167,8 +167,8 @@ TEST_F(ProxyCacheTest, RuleInvalidationDeletesTheEntryAndItsQueryVariantsBeforeR
   ASSERT_EQ(h.get("/api/users/7").header("X-Cache"), "HIT");
   ASSERT_EQ(h.get("/api/users/7?fields=name").header("X-Cache"), "HIT");
 
-  auto put = h.request("PUT", "/api/users/7", {{"Content-Type", "application/json"}},
-                       "{\"name\": \"x\"}");
+  auto put =
+      h.request("PUT", "/api/users/7", {{"Content-Type", "application/json"}}, "{\"name\": \"x\"}");
   EXPECT_EQ(put.status, 200);
   EXPECT_EQ(put.header("X-Cache"), "PASS");
   EXPECT_EQ(h.upstream.last().body, "{\"name\": \"x\"}");
@@ -206,10 +206,11 @@ TEST_F(ProxyCacheTest, WritesInvalidateTheirLocationOnTheSameHost) {
   h.get("/things/6");
   h.get("/things/7");
   ASSERT_TRUE(h.eventually_in_redis("GET:/things/7"));
-  h.upstream.on("/things/", StubReply{.status = 201,
-                                      .headers = {{"Location", "/things/6"},
-                                                  {"Content-Location", "http://test.local/things/7"}},
-                                      .body = "{}"});
+  h.upstream.on("/things/",
+                StubReply{.status = 201,
+                          .headers = {{"Location", "/things/6"},
+                                      {"Content-Location", "http://test.local/things/7"}},
+                          .body = "{}"});
   EXPECT_EQ(h.request("POST", "/things/", {}, "{}").status, 201);
   EXPECT_FALSE(h.redis_has("GET:/things/6"));
   EXPECT_FALSE(h.redis_has("GET:/things/7"));

@@ -36,7 +36,9 @@ TEST(EnvExpandTest, TextWithoutReferencesIsUnchanged) {
   EXPECT_EQ(expand(text), text);
 }
 
-TEST(EnvExpandTest, DoubleDollarIsALiteral) { EXPECT_EQ(expand("a: $${X}"), "a: ${X}"); }
+TEST(EnvExpandTest, DoubleDollarIsALiteral) {
+  EXPECT_EQ(expand("a: $${X}"), "a: ${X}");
+}
 
 TEST(EnvExpandTest, CommentsAreLeftAlone) {
   EXPECT_EQ(expand("a: 1  # uses ${UNSET}\n# ${ALSO_UNSET}\n"),
