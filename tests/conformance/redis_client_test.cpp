@@ -1,5 +1,6 @@
 // The Redis client's handshake and connection handling against a real server: AUTH, SELECT,
 // name resolution, several pipelined connections.
+#include "conformance/redis_fixture.hpp"
 #include "store/redis/client.hpp"
 #include "store/redis/redis_store.hpp"
 #include "support/redis_server.hpp"
@@ -26,16 +27,11 @@ using test::RedisServer;
 using test::run_awaitable;
 using test::wait_until;
 
-class RedisClient : public ::testing::Test {
+class RedisClient : public test::RedisServerTest {
  protected:
-  void SetUp() override {
-    if (!RedisServer::binary()) GTEST_SKIP() << "redis-server is not installed";
-    server_ = std::make_unique<RedisServer>();
-  }
   void TearDown() override {
     clients_.clear();
-    ctx_.restart();
-    ctx_.run_for(5s);
+    drain_context();
   }
 
   Client::Options options() const {
@@ -57,8 +53,6 @@ class RedisClient : public ::testing::Test {
     return run_awaitable(ctx_, client.execute(views));
   }
 
-  boost::asio::io_context ctx_;
-  std::unique_ptr<RedisServer> server_;
   std::vector<std::unique_ptr<Client>> clients_;
 };
 

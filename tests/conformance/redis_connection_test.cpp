@@ -1,5 +1,6 @@
 // One pipelined connection against a real server: reply ordering after timeouts, connection
 // loss, handshake failures.
+#include "conformance/redis_fixture.hpp"
 #include "store/redis/connection.hpp"
 #include "support/redis_server.hpp"
 #include "support/run_awaitable.hpp"
@@ -24,18 +25,13 @@ using test::RedisServer;
 using test::run_awaitable;
 using test::wait_until;
 
-class RedisConnection : public ::testing::Test {
+class RedisConnection : public test::RedisServerTest {
  protected:
-  void SetUp() override {
-    if (!RedisServer::binary()) GTEST_SKIP() << "redis-server is not installed";
-    server_ = std::make_unique<RedisServer>();
-  }
   void TearDown() override {
     if (server_) server_->resume();
     if (conn_) conn_->close();
     conn_.reset();
-    ctx_.restart();
-    ctx_.run_for(5s);
+    drain_context();
   }
 
   ConnectionOptions options(std::chrono::milliseconds connect_timeout = 2s) const {
@@ -55,8 +51,6 @@ class RedisConnection : public ::testing::Test {
     return run_awaitable(ctx_, conn_->execute(args, timeout));
   }
 
-  boost::asio::io_context ctx_;
-  std::unique_ptr<RedisServer> server_;
   std::shared_ptr<Connection> conn_;
 };
 

@@ -1,5 +1,6 @@
 // Redis going away, stalling and coming back: commands must fail fast or time out (never
 // hang), the breaker must open, and caching must resume by itself.
+#include "conformance/redis_fixture.hpp"
 #include "store/redis/client.hpp"
 #include "store/redis/redis_store.hpp"
 #include "support/redis_server.hpp"
@@ -28,19 +29,13 @@ using test::RedisServer;
 using test::run_awaitable;
 using test::wait_until;
 
-class RedisFailure : public ::testing::Test {
+class RedisFailure : public test::RedisServerTest {
  protected:
-  void SetUp() override {
-    if (!RedisServer::binary()) GTEST_SKIP() << "redis-server is not installed";
-    server_ = std::make_unique<RedisServer>();
-  }
-
   void TearDown() override {
     if (server_) server_->resume();  // never leave a stopped process behind
     store_.reset();
     client_.reset();
-    ctx_.restart();
-    ctx_.run_for(5s);
+    drain_context();
   }
 
   Client::Options options(std::chrono::milliseconds command_timeout = 300ms) const {
@@ -69,8 +64,6 @@ class RedisFailure : public ::testing::Test {
     return value && *value == std::optional<std::string>("v");
   }
 
-  boost::asio::io_context ctx_;
-  std::unique_ptr<RedisServer> server_;
   std::unique_ptr<RedisStore> store_;
   std::unique_ptr<Client> client_;
 };
