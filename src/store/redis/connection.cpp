@@ -21,7 +21,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
-constexpr std::size_t kReadBufferBytes = 16 * 1024;
 constexpr std::size_t kMaxFreeSlots = 64;
 
 // Time left until `deadline`, rounded up to whole milliseconds (zero when past).
@@ -44,8 +43,7 @@ Connection::Connection(asio::any_io_executor executor, ConnectionOptions options
       socket_(executor_),
       resolver_(executor_),
       connect_timer_(executor_),
-      writer_wake_(executor_),
-      read_buffer_(kReadBufferBytes) {}
+      writer_wake_(executor_) {}
 
 Connection::~Connection() {
   error_code ignored;
@@ -193,15 +191,14 @@ asio::awaitable<void> Connection::write_loop(std::shared_ptr<Connection> /*keep_
 // commands in order.
 asio::awaitable<void> Connection::read_loop(std::shared_ptr<Connection> /*keep_alive*/) {
   while (!closed_) {
-    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(read_buffer_), kUseTuple);
+    const auto space = parser_.prepare();
+    auto [ec, n] =
+        co_await socket_.async_read_some(asio::buffer(space.data(), space.size()), kUseTuple);
     if (ec) {
       fail(errc::store_unavailable);
       co_return;
     }
-    if (parser_.feed({read_buffer_.data(), n})) {
-      fail(errc::store_protocol_error);
-      co_return;
-    }
+    parser_.commit(n);
     for (;;) {
       auto parsed = parser_.next();
       if (!parsed) {

@@ -119,7 +119,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::deque<std::shared_ptr<Pending>> pending_;
   std::vector<std::shared_ptr<Pending>> free_slots_;  // reused slots (timer construction)
   ReplyParser parser_;
-  std::vector<char> read_buffer_;
   CloseHandler close_handler_;
 };
 

@@ -81,14 +81,15 @@ namespace {
 
 // Reads until one complete reply is parsed.
 asio::awaitable<result<Reply>> read_reply(tcp::socket& socket, ReplyParser& parser) {
-  std::array<char, 16 * 1024> buffer;
   for (;;) {
     auto next = parser.next();
     if (!next) co_return next.error();
     if (*next) co_return std::move(**next);
-    auto [ec, n] = co_await socket.async_read_some(asio::buffer(buffer), kUseTuple);
+    const auto space = parser.prepare();
+    auto [ec, n] =
+        co_await socket.async_read_some(asio::buffer(space.data(), space.size()), kUseTuple);
     if (ec) co_return errc::store_unavailable;
-    if (auto fec = parser.feed(std::string_view(buffer.data(), n))) co_return fec;
+    parser.commit(n);
   }
 }
 
@@ -135,29 +136,28 @@ bool InvalidationListener::State::drain() {
   std::lock_guard lock(drain_mutex);
   if (channel_fd < 0) return false;
   bool lost = false;
-  std::array<char, 16 * 1024> buffer;
-  for (;;) {
-    const auto n = ::recv(channel_fd, buffer.data(), buffer.size(), MSG_DONTWAIT);
+  bool drained = false;
+  while (!lost && !drained) {
+    const auto space = channel_parser->prepare();
+    const auto n = ::recv(channel_fd, space.data(), space.size(), MSG_DONTWAIT);
     if (n > 0) {
-      if (channel_parser->feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)))) {
+      channel_parser->commit(static_cast<std::size_t>(n));
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      lost = n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+      drained = true;
+    }
+    for (;;) {
+      auto next = channel_parser->next();
+      if (!next) {
         lost = true;
         break;
       }
-      continue;
+      if (!*next) break;
+      last_heard_ns.store(steady_now_ns());
+      apply(**next);
     }
-    if (n < 0 && errno == EINTR) continue;
-    lost = n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
-    break;
-  }
-  for (;;) {
-    auto next = channel_parser->next();
-    if (!next) {
-      lost = true;
-      break;
-    }
-    if (!*next) break;
-    last_heard_ns.store(steady_now_ns());
-    apply(**next);
   }
   if (lost) {
     l1.set_active(false);

@@ -1,11 +1,12 @@
 #include "store/redis/resp.hpp"
 
 #include <hiredis/hiredis.h>
-#include <hiredis/read.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cstdlib>
+#include <cstring>
 #include <iomanip>
-#include <memory>
 #include <new>
 
 namespace cachecar::store::redis {
@@ -37,76 +38,6 @@ void encode_command(std::span<const std::string_view> args, std::string& out) {
 }
 
 namespace {
-
-// Reply-building callbacks: hiredis hands us each item with its parent task. Children are
-// constructed in place inside their parent's pre-sized `elements`, so only the root is a
-// separate allocation and freeing the root frees the whole tree (hiredis only ever frees the
-// root: on error, or when the reader is destroyed mid-reply).
-Reply* place(const redisReadTask* task) noexcept {
-  if (task->parent != nullptr) {
-    auto* parent = static_cast<Reply*>(task->parent->obj);
-    return &parent->elements[static_cast<std::size_t>(task->idx)];
-  }
-  return new (std::nothrow) Reply();
-}
-
-void* create_string(const redisReadTask* task, char* str, size_t len) {
-  Reply* r = place(task);
-  if (r == nullptr) return nullptr;
-  switch (task->type) {
-    case REDIS_REPLY_ERROR:
-      r->type = Reply::Type::Error;
-      break;
-    case REDIS_REPLY_STATUS:
-      r->type = Reply::Type::Status;
-      break;
-    default:
-      r->type = Reply::Type::String;
-      break;
-  }
-  try {
-    r->str.assign(str, len);
-  } catch (...) {
-    if (task->parent == nullptr) delete r;
-    return nullptr;  // hiredis reports out-of-memory
-  }
-  return r;
-}
-
-void* create_array(const redisReadTask* task, int elements) {
-  Reply* r = place(task);
-  if (r == nullptr) return nullptr;
-  r->type = Reply::Type::Array;
-  try {
-    r->elements.resize(static_cast<std::size_t>(elements));
-  } catch (...) {
-    if (task->parent == nullptr) delete r;
-    return nullptr;
-  }
-  return r;
-}
-
-void* create_integer(const redisReadTask* task, long long value) {
-  Reply* r = place(task);
-  if (r == nullptr) return nullptr;
-  r->type = Reply::Type::Integer;
-  r->integer = value;
-  return r;
-}
-
-void* create_nil(const redisReadTask* task) {
-  Reply* r = place(task);
-  if (r == nullptr) return nullptr;
-  r->type = Reply::Type::Nil;
-  return r;
-}
-
-void free_object(void* obj) {
-  delete static_cast<Reply*>(obj);
-}
-
-redisReplyObjectFunctions kReplyFunctions = {create_string, create_array, create_integer,
-                                             create_nil, free_object};
 
 void print_bytes(std::ostream& os, std::string_view s) {
   os << '"';
@@ -167,32 +98,190 @@ std::ostream& operator<<(std::ostream& os, const Reply& reply) {
   return os;
 }
 
-ReplyParser::ReplyParser() : reader_(redisReaderCreateWithFunctions(&kReplyFunctions)) {
-  if (reader_ == nullptr) throw std::bad_alloc();
+namespace {
+
+constexpr std::size_t kInitialBufferBytes = 32 * 1024;
+constexpr std::size_t kMinReadBytes = 4 * 1024;
+// A bulk string with at least this much still missing is read straight into its own storage.
+constexpr std::size_t kDirectReadMinBytes = 4 * 1024;
+// Limits against a peer that is not Redis (or is broken): Redis's own proto-max-bulk-len is
+// 512 MiB; no command we send is answered with millions of elements or deep nesting.
+constexpr std::size_t kMaxLineBytes = 1024 * 1024;
+constexpr std::int64_t kMaxBulkBytes = 512LL * 1024 * 1024;
+constexpr std::int64_t kMaxArrayElements = 4LL * 1024 * 1024;
+constexpr std::size_t kMaxDepth = 16;
+
+std::optional<std::int64_t> parse_int(std::string_view text) {
+  std::int64_t value = 0;
+  const char* last = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), last, value);
+  if (ec != std::errc() || ptr != last || text.empty()) return std::nullopt;
+  return value;
 }
 
-ReplyParser::~ReplyParser() {
-  redisReaderFree(reader_);
-}
+}  // namespace
+
+ReplyParser::ReplyParser() : buffer_(kInitialBufferBytes, '\0') {}
+
+ReplyParser::~ReplyParser() = default;
 
 boost::system::error_code ReplyParser::feed(std::string_view bytes) {
-  if (redisReaderFeed(reader_, bytes.data(), bytes.size()) != REDIS_OK) {
-    return errc::store_protocol_error;
+  if (failed_) return errc::store_protocol_error;
+  while (!bytes.empty()) {
+    const auto space = prepare();
+    const std::size_t n = std::min(space.size(), bytes.size());
+    std::memcpy(space.data(), bytes.data(), n);
+    commit(n);
+    bytes.remove_prefix(n);
   }
   return {};
 }
 
-result<std::optional<Reply>> ReplyParser::next() {
-  void* raw = nullptr;
-  if (redisReaderGetReply(reader_, &raw) != REDIS_OK) return errc::store_protocol_error;
-  if (raw == nullptr) return std::optional<Reply>{};
-  // Take ownership of the root, then move it out so callers get a plain value.
-  std::unique_ptr<Reply> root(static_cast<Reply*>(raw));
-  return std::optional<Reply>(std::move(*root));
+std::span<char> ReplyParser::prepare() {
+  if (bulk_pending() && begin_ == end_) {
+    const std::size_t missing = bulk_->str.size() - bulk_filled_;
+    if (missing >= kDirectReadMinBytes) {
+      reading_into_bulk_ = true;
+      return {bulk_->str.data() + bulk_filled_, missing};
+    }
+  }
+  reading_into_bulk_ = false;
+  if (begin_ == end_) {
+    begin_ = end_ = 0;
+  } else if (buffer_.size() - end_ < kMinReadBytes && begin_ > 0) {
+    // Only an incomplete tail is left (next() consumed the rest): move it to the front.
+    std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
+  }
+  if (buffer_.size() - end_ < kMinReadBytes) buffer_.resize(buffer_.size() * 2);
+  return {buffer_.data() + end_, buffer_.size() - end_};
 }
 
-std::string_view ReplyParser::error_message() const noexcept {
-  return reader_->err != 0 ? std::string_view(reader_->errstr) : std::string_view();
+void ReplyParser::commit(std::size_t n) {
+  if (reading_into_bulk_) {
+    bulk_filled_ += n;
+  } else {
+    end_ += n;
+  }
+  reading_into_bulk_ = false;
+}
+
+result<std::optional<Reply>> ReplyParser::fail(std::string message) {
+  failed_ = true;
+  error_ = std::move(message);
+  bulk_ = nullptr;
+  stack_.clear();
+  root_ = Reply{};
+  return errc::store_protocol_error;
+}
+
+Reply& ReplyParser::start_element() {
+  if (stack_.empty()) {
+    root_ = Reply{};
+    return root_;
+  }
+  const Frame& top = stack_.back();
+  return top.array->elements[top.filled];
+}
+
+bool ReplyParser::finish_element() {
+  while (!stack_.empty()) {
+    Frame& top = stack_.back();
+    if (++top.filled < top.array->elements.size()) return false;
+    stack_.pop_back();  // the array is complete: it is itself an element of its parent
+  }
+  return true;
+}
+
+std::optional<std::string_view> ReplyParser::take_line() {
+  const std::string_view unparsed(buffer_.data() + begin_, end_ - begin_);
+  const auto crlf = unparsed.find("\r\n");
+  if (crlf == std::string_view::npos) return std::nullopt;
+  begin_ += crlf + 2;
+  return unparsed.substr(0, crlf);
+}
+
+result<std::optional<Reply>> ReplyParser::next() {
+  if (failed_) return errc::store_protocol_error;
+  for (;;) {
+    if (bulk_pending()) {
+      std::string& str = bulk_->str;
+      const std::size_t take = std::min(str.size() - bulk_filled_, end_ - begin_);
+      std::memcpy(str.data() + bulk_filled_, buffer_.data() + begin_, take);
+      begin_ += take;
+      bulk_filled_ += take;
+      if (bulk_filled_ < str.size()) return std::optional<Reply>{};
+      if (!str.ends_with("\r\n")) return fail("bulk string not followed by CRLF");
+      str.resize(str.size() - 2);
+      bulk_ = nullptr;
+    } else {
+      const auto line = take_line();
+      if (!line) {
+        if (end_ - begin_ > kMaxLineBytes) return fail("reply line longer than 1 MiB");
+        return std::optional<Reply>{};
+      }
+      if (line->empty()) return fail("empty reply line");
+      const char type = line->front();
+      const std::string_view payload = line->substr(1);
+      switch (type) {
+        case '+':
+        case '-': {
+          Reply& r = start_element();
+          r.type = type == '+' ? Reply::Type::Status : Reply::Type::Error;
+          r.str.assign(payload);
+          break;
+        }
+        case ':': {
+          const auto value = parse_int(payload);
+          if (!value) return fail("bad integer reply");
+          Reply& r = start_element();
+          r.type = Reply::Type::Integer;
+          r.integer = *value;
+          break;
+        }
+        case '$': {
+          const auto length = parse_int(payload);
+          if (!length || *length < -1 || *length > kMaxBulkBytes) return fail("bad bulk length");
+          Reply& r = start_element();
+          if (*length == -1) {
+            r.type = Reply::Type::Nil;
+            break;
+          }
+          r.type = Reply::Type::String;
+          // The payload and its CRLF are read into the string, then the CRLF is cut off.
+          r.str.resize(static_cast<std::size_t>(*length) + 2);
+          bulk_ = &r;
+          bulk_filled_ = 0;
+          continue;
+        }
+        case '*': {
+          const auto count = parse_int(payload);
+          if (!count || *count < -1 || *count > kMaxArrayElements) {
+            return fail("bad array length");
+          }
+          if (stack_.size() >= kMaxDepth) return fail("arrays nested too deep");
+          Reply& r = start_element();
+          if (*count == -1) {
+            r.type = Reply::Type::Nil;
+            break;
+          }
+          r.type = Reply::Type::Array;
+          if (*count == 0) break;
+          r.elements.resize(static_cast<std::size_t>(*count));
+          stack_.push_back({&r, 0});
+          continue;
+        }
+        default:
+          return fail("unknown reply type byte");
+      }
+    }
+    if (finish_element()) {
+      std::optional<Reply> done(std::move(root_));
+      root_ = Reply{};
+      return done;
+    }
+  }
 }
 
 }  // namespace cachecar::store::redis

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <sstream>
 #include <string>
@@ -215,6 +216,96 @@ TEST(RespParse, DestroyedWithAPartialArrayPending) {
   ASSERT_TRUE(next.has_value());
   EXPECT_FALSE(next->has_value());
   // The destructor frees the half-built tree (checked under ASan).
+}
+
+// Reads `bytes` the way the connection does: into prepare(), at most `chunk` bytes at a time.
+std::vector<Reply> read_in_chunks(ReplyParser& parser, std::string_view bytes, std::size_t chunk) {
+  std::vector<Reply> replies;
+  while (!bytes.empty()) {
+    const auto space = parser.prepare();
+    EXPECT_FALSE(space.empty());
+    const std::size_t n = std::min({space.size(), bytes.size(), chunk});
+    std::copy_n(bytes.data(), n, space.data());
+    parser.commit(n);
+    bytes.remove_prefix(n);
+    for (;;) {
+      auto next = parser.next();
+      EXPECT_TRUE(next.has_value());
+      if (!next || !*next) break;
+      replies.push_back(std::move(**next));
+    }
+  }
+  return replies;
+}
+
+TEST(RespParse, LargeBulkStringsAreReadStraightIntoTheirStorage) {
+  std::string body(200'000, 'x');
+  for (std::size_t i = 0; i < body.size(); i += 97) body[i] = static_cast<char>(i % 251);
+  const std::string stream =
+      ":1\r\n$" + std::to_string(body.size()) + "\r\n" + body + "\r\n+OK\r\n";
+  ReplyParser parser;
+  const auto replies = read_in_chunks(parser, stream, 16 * 1024);
+  ASSERT_EQ(replies.size(), 3u);
+  EXPECT_EQ(replies[0], Reply::integer_value(1));
+  EXPECT_EQ(replies[1], Reply::string(body));
+  EXPECT_EQ(replies[2], Reply::status("OK"));
+
+  // Once the length line is parsed, the next read lands in the string itself: it may take
+  // everything still missing (payload + CRLF) in one go.
+  ReplyParser direct;
+  ASSERT_FALSE(direct.feed("$100000\r\n"));
+  ASSERT_FALSE(direct.next().value().has_value());
+  EXPECT_EQ(direct.prepare().size(), 100'002u);
+}
+
+TEST(RespParse, ManyPipelinedRepliesAcrossReads) {
+  std::string stream;
+  std::vector<Reply> expected;
+  for (int i = 0; i < 500; ++i) {
+    const std::string value(static_cast<std::size_t>(i * 37 % 3000),
+                            static_cast<char>('a' + i % 26));
+    stream += "$" + std::to_string(value.size()) + "\r\n" + value + "\r\n";
+    expected.push_back(Reply::string(value));
+  }
+  for (std::size_t chunk : {1u, 7u, 1000u, 5000u, 65536u}) {
+    ReplyParser parser;
+    EXPECT_EQ(read_in_chunks(parser, stream, chunk), expected) << "chunk " << chunk;
+  }
+}
+
+TEST(RespParse, MalformedRepliesAreProtocolErrors) {
+  const std::string deep = [] {
+    std::string s;
+    for (int i = 0; i < 17; ++i) s += "*1\r\n";
+    return s + ":1\r\n";
+  }();
+  for (std::string bytes : {"$3\r\nabcXY"s, "$-2\r\n"s, ":12a\r\n"s, ":\r\n"s, "\r\n"s, "*-5\r\n"s,
+                            "$99999999999\r\n"s, deep}) {
+    ReplyParser parser;
+    ASSERT_FALSE(parser.feed(bytes));
+    EXPECT_FALSE(parser.next().has_value()) << bytes;
+    EXPECT_FALSE(parser.error_message().empty()) << bytes;
+  }
+}
+
+TEST(RespParse, NestingWithinTheLimitIsFine) {
+  std::string bytes;
+  for (int i = 0; i < 16; ++i) bytes += "*1\r\n";
+  Reply expected = Reply::integer_value(1);
+  for (int i = 0; i < 16; ++i) expected = Reply::array({expected});
+  EXPECT_EQ(parse_one(bytes + ":1\r\n"), expected);
+}
+
+TEST(RespParse, AnEndlessLineIsAProtocolErrorNotUnboundedMemory) {
+  ReplyParser parser;
+  const std::string chunk(64 * 1024, 'a');
+  ASSERT_FALSE(parser.feed("+"));
+  bool failed = false;
+  for (int i = 0; i < 20 && !failed; ++i) {
+    ASSERT_FALSE(parser.feed(chunk));
+    failed = !parser.next().has_value();
+  }
+  EXPECT_TRUE(failed);
 }
 
 TEST(RespRoundTrip, EncodedCommandParsesBackToItsArguments) {
