@@ -20,8 +20,8 @@ struct Waiter {
 };
 
 struct FillCoalescer::Flight {
-  bool done = false;                 // guarded by the coalescer's mutex
-  std::optional<std::string> entry;  // written once, before done
+  bool done = false;   // guarded by the coalescer's mutex
+  store::Value entry;  // written once, before done
   std::vector<std::shared_ptr<Waiter>> waiters;
 };
 
@@ -35,7 +35,7 @@ FillCoalescer::Lease& FillCoalescer::Lease::operator=(Lease&& other) noexcept {
   return *this;
 }
 
-void FillCoalescer::Lease::release(std::optional<std::string> entry) {
+void FillCoalescer::Lease::release(store::Value entry) {
   if (!flight_) return;
   auto flight = std::move(flight_);
   owner_->finish(key_, flight, std::move(entry));
@@ -62,12 +62,12 @@ asio::awaitable<FillCoalescer::Joined> FillCoalescer::join(std::string key,
   }
   co_await waiter->timer.async_wait(asio::as_tuple(asio::use_awaitable));
   std::lock_guard lock(mutex_);
-  if (flight->done && flight->entry) joined.entry = *flight->entry;
+  if (flight->done) joined.entry = flight->entry;
   co_return joined;
 }
 
 void FillCoalescer::finish(const std::string& key, const std::shared_ptr<Flight>& flight,
-                           std::optional<std::string> entry) {
+                           store::Value entry) {
   std::vector<std::shared_ptr<Waiter>> waiters;
   {
     std::lock_guard lock(mutex_);

@@ -2,6 +2,8 @@
 // request; the others wait (bounded) for its stored entry. Shared by all worker threads.
 #pragma once
 
+#include "store/cache_store.hpp"
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
@@ -30,19 +32,19 @@ class FillCoalescer {
     Lease(Lease&& other) noexcept = default;
     Lease& operator=(Lease&& other) noexcept;
     ~Lease() { release({}); }
-    void publish(std::string entry) { release(std::move(entry)); }
+    void publish(store::Value entry) { release(std::move(entry)); }
     explicit operator bool() const noexcept { return flight_ != nullptr; }
 
    private:
-    void release(std::optional<std::string> entry);
+    void release(store::Value entry);
     FillCoalescer* owner_ = nullptr;
     std::string key_;
     std::shared_ptr<Flight> flight_;
   };
 
   struct Joined {
-    Lease lease;                       // set: you are the leader, fetch and then publish
-    std::optional<std::string> entry;  // set: the leader's entry, serve it
+    Lease lease;         // set: you are the leader, fetch and then publish
+    store::Value entry;  // set: the leader's entry, serve it
     // Neither set: waited max_wait or the leader had nothing to share; fetch on your own.
   };
 
@@ -53,8 +55,7 @@ class FillCoalescer {
   std::size_t in_flight() const;
 
  private:
-  void finish(const std::string& key, const std::shared_ptr<Flight>& flight,
-              std::optional<std::string> entry);
+  void finish(const std::string& key, const std::shared_ptr<Flight>& flight, store::Value entry);
 
   mutable std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<Flight>> flights_;

@@ -414,7 +414,7 @@ asio::awaitable<bool> Session::serve_cacheable(Exchange& x, const policy::Rule& 
   // key is served once but never kept in L1.
   const bool fill_l1 = l1 && l1->active();
   const auto token = fill_l1 ? l1->token(x.key) : store::L1Cache::Token{};
-  std::optional<std::string> value;
+  store::Value value;
   auto found = co_await proxy_.store_.get(x.key);
   if (!found) {
     proxy_.metrics_.record_store_error("get");
@@ -430,7 +430,7 @@ asio::awaitable<bool> Session::serve_cacheable(Exchange& x, const policy::Rule& 
         const auto ttl =
             std::min(rule.ttl.value_or(options_.cache.default_ttl), options_.cache.max_ttl);
         const auto left = ttl - std::chrono::milliseconds(unix_now_ms() - entry->stored_at_ms);
-        if (left.count() > 0) l1->fill(x.key, *value, left, token);
+        if (left.count() > 0) l1->fill(x.key, value, left, token);
       }
       proxy_.metrics_.record_lookup(x.key, true);
       x.outcome = CacheOutcome::Hit;
@@ -649,8 +649,8 @@ asio::awaitable<void> Session::store_response(Exchange& x, const policy::HeaderL
   const auto generated_at_ms =
       unix_now_ms() - parse_age_seconds(policy::find_header(headers, "age")) * 1000;
   auto entry = policy::encode_entry(generated_at_ms, x.status, reason, headers, body);
-  std::string for_waiters;
-  if (x.lease) for_waiters = entry;
+  store::Value for_waiters;
+  if (x.lease) for_waiters = std::make_shared<const std::string>(entry);
   auto ec = co_await proxy_.store_.put(x.key, std::move(entry), ttl, x.rule->cache_namespace);
   // Waiters get the entry even when the store failed: the response itself was storable.
   if (x.lease) x.lease.publish(std::move(for_waiters));

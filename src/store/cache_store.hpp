@@ -8,12 +8,16 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace cachecar::store {
+
+// A cached value, shared read-only: a hit hands out a reference, never a copy of the bytes.
+using Value = std::shared_ptr<const std::string>;
 
 // One deletion request. Keys are logical ("GET:/api/users/42"); the store adds its own prefix.
 struct EraseTarget {
@@ -40,8 +44,8 @@ class CacheStore {
  public:
   virtual ~CacheStore() = default;
 
-  // The value, or nullopt when absent or expired.
-  virtual boost::asio::awaitable<result<std::optional<std::string>>> get(std::string key) = 0;
+  // The value, or null when absent or expired.
+  virtual boost::asio::awaitable<result<Value>> get(std::string key) = 0;
 
   // Stores value for ttl (> 0). `ns` is the rule's namespace ("" = none), for clear(ns).
   virtual boost::asio::awaitable<boost::system::error_code> put(std::string key, std::string value,

@@ -11,10 +11,10 @@ std::size_t L1Cache::slot(std::string_view key) const noexcept {
   return std::hash<std::string_view>{}(key) % kSlots;
 }
 
-std::optional<std::string> L1Cache::get(const std::string& key) {
-  if (!active()) return std::nullopt;
-  if (reader_hook_ && !reader_hook_()) return std::nullopt;
-  if (!active()) return std::nullopt;
+Value L1Cache::get(const std::string& key) {
+  if (!active()) return nullptr;
+  if (reader_hook_ && !reader_hook_()) return nullptr;
+  if (!active()) return nullptr;
   return entries_.get_sync(key);
 }
 
@@ -23,7 +23,7 @@ L1Cache::Token L1Cache::token(std::string_view key) const noexcept {
           generations_[slot(key)].load(std::memory_order_acquire)};
 }
 
-void L1Cache::fill(const std::string& key, std::string value, std::chrono::milliseconds remote_ttl,
+void L1Cache::fill(const std::string& key, Value value, std::chrono::milliseconds remote_ttl,
                    Token before) {
   const auto ttl = remote_ttl.count() > 0 ? std::min(max_ttl_, remote_ttl) : max_ttl_;
   std::lock_guard lock(write_mutex_);

@@ -34,12 +34,12 @@ class L1Cache {
   // Called by get() before it serves anything: applies pending invalidations; false = don't
   // serve. Set once, before any lookup (not thread-safe to change later).
   void set_reader_hook(std::function<bool()> hook) { reader_hook_ = std::move(hook); }
-  // The entry, or nullopt when absent, expired or the tier is inactive. Thread-safe.
-  std::optional<std::string> get(const std::string& key);
+  // The entry, or null when absent, expired or the tier is inactive. Thread-safe.
+  Value get(const std::string& key);
   Token token(std::string_view key) const noexcept;
   // Keeps `value` for min(max_ttl, remote_ttl), remote_ttl being (a lower bound of) what the
   // entry has left in Redis; remote_ttl <= 0 means unknown: max_ttl. Thread-safe.
-  void fill(const std::string& key, std::string value, std::chrono::milliseconds remote_ttl,
+  void fill(const std::string& key, Value value, std::chrono::milliseconds remote_ttl,
             Token before);
   // Local writes: drop what they name at once (the channel confirms a moment later).
   void erase(const std::vector<EraseTarget>& targets);

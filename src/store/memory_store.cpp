@@ -56,31 +56,25 @@ void MemoryStore::purge_expired(std::int64_t now, Graveyard& graveyard) {
   }
 }
 
-std::optional<std::string> MemoryStore::get_sync(const std::string& key) {
-  std::shared_ptr<const std::string> value;
-  Graveyard graveyard;
-  {
-    std::lock_guard lock(mutex_);
-    auto it = entries_.find(key);
-    if (it == entries_.end()) return std::nullopt;
-    const auto now = now_ms_();
-    if (expired(it->second, now)) {
-      remove(it, now, graveyard);
-    } else {
-      lru_.splice(lru_.begin(), lru_, it->second.lru);
-      value = it->second.value;
-    }
+Value MemoryStore::get_sync(const std::string& key) {
+  Graveyard graveyard;  // declared before the lock: an expired entry is freed after it
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return nullptr;
+  const auto now = now_ms_();
+  if (expired(it->second, now)) {
+    remove(it, now, graveyard);
+    return nullptr;
   }
-  if (!value) return std::nullopt;
-  return *value;  // the copy happens outside the lock
+  lru_.splice(lru_.begin(), lru_, it->second.lru);
+  return it->second.value;
 }
 
-void MemoryStore::put_sync(std::string key, std::string value, std::chrono::milliseconds ttl,
+void MemoryStore::put_sync(std::string key, Value value, std::chrono::milliseconds ttl,
                            std::string ns) {
-  const std::uint64_t size = key.size() + value.size();
-  auto shared = size <= max_bytes_ && ttl.count() > 0
-                    ? std::make_shared<const std::string>(std::move(value))
-                    : nullptr;
+  if (!value) return;
+  const std::uint64_t size = key.size() + value->size();
+  auto shared = size <= max_bytes_ && ttl.count() > 0 ? std::move(value) : nullptr;
   Graveyard graveyard;
   std::lock_guard lock(mutex_);
   const auto now = now_ms_();
@@ -166,7 +160,7 @@ std::uint64_t MemoryStore::bytes_used() const {
   return bytes_;
 }
 
-boost::asio::awaitable<result<std::optional<std::string>>> MemoryStore::get(std::string key) {
+boost::asio::awaitable<result<Value>> MemoryStore::get(std::string key) {
   co_return get_sync(key);
 }
 

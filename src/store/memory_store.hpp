@@ -22,8 +22,7 @@ namespace cachecar::store {
 // least-recently-used entries are evicted. A single entry larger than max_bytes is not stored
 // (put still succeeds, and any older value under that key is dropped). Expired entries read as
 // absent and are removed when met (reads, count(), and every put drops what has expired).
-// Thread-safe; critical sections are map/list updates only (values are shared, copied out of
-// the lock).
+// Thread-safe; critical sections are map/list updates only (values are shared, never copied).
 class MemoryStore final : public CacheStore {
  public:
   using NowMs = std::function<std::int64_t()>;  // milliseconds, any epoch, monotonic enough
@@ -33,7 +32,7 @@ class MemoryStore final : public CacheStore {
 
   explicit MemoryStore(std::uint64_t max_bytes, NowMs now_ms = &MemoryStore::system_now_ms);
 
-  boost::asio::awaitable<result<std::optional<std::string>>> get(std::string key) override;
+  boost::asio::awaitable<result<Value>> get(std::string key) override;
   boost::asio::awaitable<boost::system::error_code> put(std::string key, std::string value,
                                                         std::chrono::milliseconds ttl,
                                                         std::string ns) override;
@@ -46,8 +45,12 @@ class MemoryStore final : public CacheStore {
   std::string_view kind() const noexcept override { return "memory"; }
 
   // Synchronous versions of the above (the coroutines call these), for tests and tools.
-  std::optional<std::string> get_sync(const std::string& key);
-  void put_sync(std::string key, std::string value, std::chrono::milliseconds ttl, std::string ns);
+  Value get_sync(const std::string& key);
+  void put_sync(std::string key, Value value, std::chrono::milliseconds ttl, std::string ns);
+  void put_sync(std::string key, std::string value, std::chrono::milliseconds ttl, std::string ns) {
+    put_sync(std::move(key), std::make_shared<const std::string>(std::move(value)), ttl,
+             std::move(ns));
+  }
   std::uint64_t erase_sync(const std::vector<EraseTarget>& targets);
   std::uint64_t clear_sync(const std::optional<std::string>& ns);
   std::uint64_t count_sync();
@@ -61,7 +64,7 @@ class MemoryStore final : public CacheStore {
   using LruList = std::list<Entries::iterator>;  // front = most recently used
 
   struct Entry {
-    std::shared_ptr<const std::string> value;
+    Value value;
     std::int64_t expires_at_ms = 0;
     std::string ns;  // "" = none
     LruList::iterator lru;

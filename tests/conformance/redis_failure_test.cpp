@@ -61,7 +61,7 @@ class RedisFailure : public test::RedisServerTest {
   bool put_and_get_work() {
     if (run(store_->put("GET:/k", "v", 60s, ""))) return false;
     auto value = run(store_->get("GET:/k"));
-    return value && *value == std::optional<std::string>("v");
+    return value && *value && **value == "v";
   }
 
   std::unique_ptr<RedisStore> store_;
@@ -249,7 +249,7 @@ TEST_F(RedisFailure, StopWhileTheServerIsPausedCancelsPendingCommands) {
   auto& store = make_store(30s);  // pending commands would wait a long time
   ASSERT_TRUE(put_and_get_work());
   server_->pause();
-  std::optional<result<std::optional<std::string>>> outcome;
+  std::optional<result<Value>> outcome;
   boost::asio::co_spawn(
       ctx_, [&]() -> boost::asio::awaitable<void> { outcome = co_await store.get("GET:/k"); },
       boost::asio::detached);

@@ -237,16 +237,16 @@ asio::awaitable<result<std::uint64_t>> RedisStore::run_counting_script(
   co_return static_cast<std::uint64_t>(reply->integer);
 }
 
-asio::awaitable<result<std::optional<std::string>>> RedisStore::get(std::string key) {
+asio::awaitable<result<Value>> RedisStore::get(std::string key) {
   const std::string name = prefix_ + key;
   const std::array<std::string_view, 2> args{"GET", name};
   auto reply = co_await client_.execute(args);
   if (!reply) co_return reply.error();
   switch (reply->type) {
     case Reply::Type::String:
-      co_return std::optional<std::string>(std::move(reply->str));
+      co_return std::make_shared<const std::string>(std::move(reply->str));
     case Reply::Type::Nil:
-      co_return std::optional<std::string>();
+      co_return Value();
     case Reply::Type::Error:
       co_return errc::store_reply_error;
     default:

@@ -43,7 +43,7 @@ class RedisStore final : public CacheStore {
              std::string key_prefix = std::string(kDefaultKeyPrefix),
              Client::Observer observer = {});
 
-  boost::asio::awaitable<result<std::optional<std::string>>> get(std::string key) override;
+  boost::asio::awaitable<result<Value>> get(std::string key) override;
   boost::asio::awaitable<boost::system::error_code> put(std::string key, std::string value,
                                                         std::chrono::milliseconds ttl,
                                                         std::string ns) override;
