@@ -1,11 +1,13 @@
 #include "store/redis/connection.hpp"
 
+#include <boost/asio/append.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
@@ -21,7 +23,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
-constexpr std::size_t kMaxFreeSlots = 64;
 
 // Time left until `deadline`, rounded up to whole milliseconds (zero when past).
 std::chrono::milliseconds remaining(Clock::time_point deadline) {
@@ -43,7 +44,8 @@ Connection::Connection(asio::any_io_executor executor, ConnectionOptions options
       socket_(executor_),
       resolver_(executor_),
       connect_timer_(executor_),
-      writer_wake_(executor_) {}
+      writer_wake_(executor_),
+      watchdog_(executor_) {}
 
 Connection::~Connection() {
   error_code ignored;
@@ -100,6 +102,7 @@ asio::awaitable<error_code> Connection::handshake(Clock::time_point deadline) {
   auto self = shared_from_this();
   asio::co_spawn(executor_, read_loop(self), asio::detached);
   asio::co_spawn(executor_, write_loop(self), asio::detached);
+  asio::co_spawn(executor_, watchdog_loop(self), asio::detached);
 
   // Each step must be answered before the deadline: a stopped server (SIGSTOP) accepts TCP
   // connections but never replies, and such a connection must not count as up.
@@ -142,27 +145,57 @@ asio::awaitable<result<Reply>> Connection::send(std::span<const std::string_view
   if (!socket_up_ || closed_) co_return errc::store_unavailable;
   if (pending_.size() >= options_.max_pending) co_return errc::store_unavailable;
   auto self = shared_from_this();  // completion touches members: stay alive until then
-
-  auto slot = acquire_slot();
   encode_command(args, out_);
-  slot->timer.expires_after(timeout);
-  pending_.push_back(slot);
+  const auto deadline = Clock::now() + timeout;
+  auto wait_for_reply = [this, deadline](auto resume) { enqueue({deadline, std::move(resume)}); };
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(result<Reply>)>(
+      wait_for_reply, asio::use_awaitable);
+}
+
+void Connection::enqueue(Pending pending) {
+  pending_.push_back(std::move(pending));
   if (writer_waiting_) {
     writer_waiting_ = false;
     writer_wake_.cancel();
   }
-
-  auto [ec] = co_await slot->timer.async_wait(kUseTuple);
-  if (slot->outcome) {
-    result<Reply> outcome = std::move(*slot->outcome);
-    release_slot(std::move(slot));
-    co_return outcome;
+  const auto deadline = pending_.back().deadline;
+  if (deadline < watchdog_expiry_) {  // idle, or this command has a shorter timeout
+    watchdog_expiry_ = deadline;
+    watchdog_.cancel();
   }
-  // No outcome: the deadline passed (or our caller was cancelled). The reply, if it ever
-  // comes, is matched to this slot and dropped.
-  slot->abandoned = true;
-  if (ec == asio::error::operation_aborted) co_return asio::error::operation_aborted;
-  co_return errc::timeout;
+}
+
+// Resumes the waiting coroutine later, from the event loop: never inside the reader's or the
+// watchdog's loop, which must not see pending_ change under them.
+void Connection::complete(Pending& pending, result<Reply> outcome) {
+  if (!pending.resume) return;  // timed out earlier: nobody waits for this reply any more
+  asio::post(executor_, asio::append(std::move(pending.resume), std::move(outcome)));
+  pending.resume = nullptr;
+}
+
+std::optional<Clock::time_point> Connection::expire_overdue() {
+  const auto now = Clock::now();
+  std::optional<Clock::time_point> earliest;
+  for (auto& pending : pending_) {
+    if (!pending.resume) continue;
+    if (pending.deadline <= now) {
+      complete(pending, errc::timeout);
+    } else if (!earliest || pending.deadline < *earliest) {
+      earliest = pending.deadline;
+    }
+  }
+  return earliest;
+}
+
+// Sleeps until the earliest deadline it knew of; a reply arriving first does not re-arm it,
+// it simply finds nothing overdue when it wakes and sleeps until the next deadline.
+asio::awaitable<void> Connection::watchdog_loop(std::shared_ptr<Connection> /*keep_alive*/) {
+  while (!closed_) {
+    const auto earliest = expire_overdue();
+    watchdog_expiry_ = earliest ? *earliest : Clock::time_point::max();
+    watchdog_.expires_at(watchdog_expiry_);
+    co_await watchdog_.async_wait(kUseTuple);
+  }
 }
 
 // Single writer: everything queued since the last write goes out in one write, so commands
@@ -210,12 +243,8 @@ asio::awaitable<void> Connection::read_loop(std::shared_ptr<Connection> /*keep_a
         fail(errc::store_protocol_error);
         co_return;
       }
-      auto slot = std::move(pending_.front());
+      complete(pending_.front(), std::move(**parsed));
       pending_.pop_front();
-      if (!slot->abandoned) {
-        slot->outcome.emplace(std::move(**parsed));
-        slot->timer.cancel();
-      }
     }
   }
 }
@@ -231,14 +260,10 @@ void Connection::fail(error_code ec) {
   resolver_.cancel();
   connect_timer_.cancel();
   writer_wake_.cancel();
+  watchdog_.cancel();
   auto pending = std::move(pending_);
   pending_.clear();
-  for (auto& slot : pending) {
-    if (!slot->abandoned) {
-      slot->outcome.emplace(ec);
-      slot->timer.cancel();
-    }
-  }
+  for (auto& waiting : pending) complete(waiting, ec);
   out_.clear();
   if (was_ready && close_handler_) {
     auto handler = std::move(close_handler_);
@@ -249,22 +274,6 @@ void Connection::fail(error_code ec) {
 
 void Connection::close(error_code reason) {
   fail(reason);
-}
-
-std::shared_ptr<Connection::Pending> Connection::acquire_slot() {
-  if (!free_slots_.empty()) {
-    auto slot = std::move(free_slots_.back());
-    free_slots_.pop_back();
-    return slot;
-  }
-  return std::make_shared<Pending>(executor_);
-}
-
-void Connection::release_slot(std::shared_ptr<Pending> slot) {
-  if (free_slots_.size() >= kMaxFreeSlots || closed_) return;
-  slot->outcome.reset();
-  slot->abandoned = false;
-  free_slots_.push_back(std::move(slot));
 }
 
 }  // namespace cachecar::store::redis

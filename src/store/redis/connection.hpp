@@ -5,6 +5,7 @@
 
 #include "store/redis/resp.hpp"
 
+#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -64,7 +65,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // ("-ERR ...") are returned as a Reply of type Error, not as an error code. Errors:
   // errc::timeout (the late reply is dropped when it arrives), errc::store_unavailable (not
   // open, closed while waiting, or too many pending commands), errc::store_protocol_error.
-  // If the awaiting coroutine is cancelled, returns asio::error::operation_aborted.
   boost::asio::awaitable<result<Reply>> execute(std::span<const std::string_view> args,
                                                 std::chrono::milliseconds timeout);
 
@@ -77,15 +77,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::size_t pending() const noexcept { return pending_.size(); }
 
  private:
-  // One command awaiting its reply. The waiter sleeps on `timer` (set to the deadline); the
-  // reader stores the outcome and cancels the timer. A timer that fires with no outcome is a
-  // timeout: the slot is marked abandoned and stays queued until its reply arrives, so the
-  // FIFO stays aligned with the server's replies.
+  // One command awaiting its reply, in send order. `resume` is the waiting coroutine; the
+  // reader hands it the reply, the watchdog a timeout. A timed-out command stays queued, with
+  // an empty `resume`, until its reply arrives, so the FIFO stays aligned with the server's.
   struct Pending {
-    explicit Pending(const boost::asio::any_io_executor& ex) : timer(ex) {}
-    boost::asio::steady_timer timer;
-    std::optional<result<Reply>> outcome;
-    bool abandoned = false;
+    std::chrono::steady_clock::time_point deadline;
+    boost::asio::any_completion_handler<void(result<Reply>)> resume;
   };
 
   Connection(boost::asio::any_io_executor executor, ConnectionOptions options);
@@ -98,9 +95,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
                                              std::chrono::milliseconds timeout);
   boost::asio::awaitable<void> read_loop(std::shared_ptr<Connection> keep_alive);
   boost::asio::awaitable<void> write_loop(std::shared_ptr<Connection> keep_alive);
+  boost::asio::awaitable<void> watchdog_loop(std::shared_ptr<Connection> keep_alive);
+  void enqueue(Pending pending);
+  void complete(Pending& pending, result<Reply> outcome);
+  // Times out the overdue commands; returns the earliest deadline still waiting, if any.
+  std::optional<std::chrono::steady_clock::time_point> expire_overdue();
   void fail(boost::system::error_code ec);
-  std::shared_ptr<Pending> acquire_slot();
-  void release_slot(std::shared_ptr<Pending> slot);
 
   boost::asio::any_io_executor executor_;
   ConnectionOptions options_;
@@ -108,16 +108,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
   boost::asio::ip::tcp::resolver resolver_;
   boost::asio::steady_timer connect_timer_;  // handshake watchdog
   boost::asio::steady_timer writer_wake_;    // the idle writer sleeps on this
+  // One timer for all command deadlines, re-armed only when it fires (not per command: each
+  // re-arm of the earliest timer is a timerfd_settime syscall).
+  boost::asio::steady_timer watchdog_;
   bool connect_started_ = false;
   bool connect_timed_out_ = false;
   bool socket_up_ = false;  // reader/writer running: commands may be sent
   bool ready_ = false;      // handshake done
   bool closed_ = false;
   bool writer_waiting_ = false;
+  // When the watchdog wakes next (max: idle until a command arrives).
+  std::chrono::steady_clock::time_point watchdog_expiry_ =
+      std::chrono::steady_clock::time_point::max();
   std::string out_;      // encoded commands not yet handed to the socket
   std::string writing_;  // the batch currently being written
-  std::deque<std::shared_ptr<Pending>> pending_;
-  std::vector<std::shared_ptr<Pending>> free_slots_;  // reused slots (timer construction)
+  std::deque<Pending> pending_;
   ReplyParser parser_;
   CloseHandler close_handler_;
 };
