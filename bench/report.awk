@@ -3,6 +3,18 @@
 # RAW-DIR holds labels.tsv, scenarios.tsv, results.tsv (one line per wrk run), warm.tsv and
 # memory.tsv. Portable awk (Debian's default is mawk): no gawk extensions.
 
+# Little's law: with n connections always busy at r req/s, a request takes n / r on average.
+# When the server is already saturated at the lower connection count, that mean alone sets a
+# floor under the higher count's p99 that no scheduling can beat. p99 / mean at both counts
+# shows whether the tail itself grew, or only the whole distribution moved.
+function little(n_hi, r_hi, p99_hi, n_lo, r_lo, p99_lo,    mean_hi, mean_lo) {
+  if (r_hi <= 0 || r_lo <= 0 || p99_lo <= 0) return "Little's law: no rate"
+  mean_hi = n_hi / r_hi * 1000000; mean_lo = n_lo / r_lo * 1000000
+  return sprintf("Little's law floor: %d connections at %s req/s wait %s ms on average, already × %s the %d-connection p99 (× 2 would need ≥ %s req/s); p99 / mean: %s at %d, %s at %d connections",
+    n_hi, commas(r_hi), ms(mean_hi), ratio(mean_hi, p99_lo), n_lo, commas(n_hi / (2 * p99_lo) * 1000000),
+    ratio(p99_hi, mean_hi), n_hi, ratio(p99_lo, mean_lo), n_lo)
+}
+
 function median(list, n,    i, j, t, a) {  # list[1..n]
   if (n == 0) return 0
   for (i = 1; i <= n; i++) a[i] = list[i] + 0
@@ -173,8 +185,8 @@ BEGIN {
     print "| L1 on, 50 connections: ≥ 0.8 × the ceiling | L1 not available in this build | **not measured** |"
   if (runs["c200", "ceiling"] > 0 && runs["c50", "ceiling"] > 0) {
     pick("c200" SUBSEP "ceiling", "c50" SUBSEP "ceiling")
-    printf "| (reference) the ceiling, 200 vs 50 connections | p99 %s vs %s ms (× %s)%s: at saturation latency grows with the connections (Little's law) | — |\n",
-      ms(A_p99), ms(B_p99), ratio(A_p99, B_p99), qnote
+    printf "| (reference) the ceiling, 200 vs 50 connections | p99 %s vs %s ms (× %s)%s; %s | — |\n",
+      ms(A_p99), ms(B_p99), ratio(A_p99, B_p99), qnote, little(conns["c200"], A_rps, A_p99, conns["c50"], B_rps, B_p99)
   }
   for (ci = 1; ci <= nc; ci++) {
     c = corder[ci]
@@ -182,9 +194,9 @@ BEGIN {
     k = "c200" SUBSEP c; k0 = "c50" SUBSEP c
     if (runs[k] > 0 && runs[k0] > 0) {
       pick(k, k0)
-      printf "| %s, 200 connections: no errors, p99 ≤ 2 × the 50-connection p99 | %d socket / %d non-2xx errors; p99 %s vs %s ms (× %s)%s | %s |\n",
+      printf "| %s, 200 connections: no errors, p99 ≤ 2 × the 50-connection p99 | %d socket / %d non-2xx errors; p99 %s vs %s ms (× %s)%s; %s | %s |\n",
         c, sock[k], non2xx[k], ms(A_p99), ms(B_p99), ratio(A_p99, B_p99), qnote,
-        yesno(sock[k] + non2xx[k] == 0 && A_p99 <= 2 * B_p99)
+        little(conns["c200"], A_rps, A_p99, conns["c50"], B_rps, B_p99), yesno(sock[k] + non2xx[k] == 0 && A_p99 <= 2 * B_p99)
     }
   }
   for (ci = 1; ci <= nc; ci++) {
