@@ -22,7 +22,8 @@ std::string render_response(int status, std::string_view content_type, std::stri
 // {"error": "<code>", "detail": "<detail>"} with JSON string escaping.
 std::string json_error_body(std::string_view code, std::string_view detail);
 
-// Escapes a string for inclusion inside JSON double quotes.
+// Escapes a string for inclusion inside JSON double quotes. Bytes that are not well-formed
+// UTF-8 become \ufffd (U+FFFD), so the document stays valid JSON.
 void append_json_escaped(std::string& out, std::string_view text);
 
 }  // namespace cachecar::net

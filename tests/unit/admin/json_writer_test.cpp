@@ -43,5 +43,21 @@ TEST(JsonWriter, EscapesStrings) {
   EXPECT_EQ(w.str(), R"({"k\"": "a\\b\n\u0001"})");
 }
 
+TEST(JsonWriter, KeepsUtf8AndReplacesBytesThatAreNotUtf8) {
+  JsonWriter w;
+  // é (2 bytes), € (3), 😀 (4) stay; a lone 0xff, a truncated sequence, an overlong '/', and an
+  // encoded surrogate each become U+FFFD, so a key with raw bytes cannot break /metrics/cache.
+  w.begin_array()
+      .value("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80")
+      .value("GET:/a\xff")
+      .value("\xe2\x82")
+      .value("\xc0\xaf")
+      .value("\xed\xa0\x80x")
+      .end_array();
+  EXPECT_EQ(w.str(),
+            "[\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\", \"GET:/a\\ufffd\", "
+            "\"\\ufffd\\ufffd\", \"\\ufffd\\ufffd\", \"\\ufffd\\ufffd\\ufffdx\"]");
+}
+
 }  // namespace
 }  // namespace cachecar::admin
