@@ -89,6 +89,14 @@ net::asio::awaitable<SimpleResponse> AdminService::handle(const net::SimpleReque
       response.set(http::field::www_authenticate, "Bearer realm=\"cachecar-admin\"");
       co_return response;
     }
+    // Without a token, any local process may change state, and so could any web page the
+    // operator's browser opens: a cross-site form POST needs no CORS preflight. Browsers name
+    // the page in Origin; curl and scripts send none. (With a token the page cannot know it.)
+    if (options_.token.empty() && message.find(http::field::origin) != message.end()) {
+      co_return error_response(403, "browser_request",
+                               "state-changing admin requests from a web page (with an Origin "
+                               "header) are refused unless admin.token is set");
+    }
   }
   if (c.match.kind == Kind::BadRequest) co_return error_response(400, "bad_request", c.match.error);
 

@@ -34,10 +34,12 @@ struct Fixture {
     service = std::make_unique<AdminService>(std::move(options), std::move(deps));
   }
 
-  net::SimpleResponse call(http::verb method, std::string target, std::string authorization = {}) {
+  net::SimpleResponse call(http::verb method, std::string target, std::string authorization = {},
+                           std::string origin = {}) {
     net::SimpleRequest request;
     request.message = http::request<http::string_body>(method, target, 11);
     if (!authorization.empty()) request.message.set(http::field::authorization, authorization);
+    if (!origin.empty()) request.message.set(http::field::origin, origin);
     request.remote = net::tcp::endpoint(net::asio::ip::make_address("127.0.0.1"), 40000);
     return test::run_awaitable(context, service->handle(request));
   }
@@ -205,6 +207,36 @@ TEST(AdminService, TokenGuardsStateChangingRoutesOnly) {
   }
   auto ok = f.call(http::verb::delete_, "/invalidate/GET:/a", "Bearer s3cret");
   EXPECT_EQ(ok.result_int(), 200);
+  EXPECT_EQ(f.store.count_sync(), 0u);
+}
+
+TEST(AdminService, WithoutATokenWebPagesCannotChangeState) {
+  Fixture f;  // no token: loopback admin, where scripts need none
+  f.store.put_sync("GET:/a", "v", 60s, "users");
+  for (auto [method, target] : {std::pair{http::verb::delete_, "/invalidate/GET:/a"},
+                                std::pair{http::verb::delete_, "/cache/clear"},
+                                std::pair{http::verb::post, "/cache/clear/users"},
+                                std::pair{http::verb::post, "/cache/reset-stats"}}) {
+    auto refused = f.call(method, target, {}, "http://evil.example");
+    EXPECT_EQ(refused.result_int(), 403) << target;
+    EXPECT_EQ(f.body(refused).at("error"), "browser_request") << target;
+  }
+  EXPECT_EQ(f.store.count_sync(), 1u);  // nothing was deleted
+  // Reads stay open to pages (dashboards), and scripts without Origin still work.
+  EXPECT_EQ(f.call(http::verb::get, "/metrics/cache", {}, "http://dash.example").result_int(), 200);
+  EXPECT_EQ(f.call(http::verb::post, "/cache/clear/users").result_int(), 200);
+  EXPECT_EQ(f.store.count_sync(), 0u);
+}
+
+TEST(AdminService, ATokenAlsoAdmitsBrowserRequests) {
+  Fixture f("s3cret");
+  f.store.put_sync("GET:/a", "v", 60s, "");
+  EXPECT_EQ(
+      f.call(http::verb::delete_, "/invalidate/GET:/a", {}, "http://evil.example").result_int(),
+      401);
+  EXPECT_EQ(f.call(http::verb::delete_, "/invalidate/GET:/a", "Bearer s3cret", "http://ops.example")
+                .result_int(),
+            200);
   EXPECT_EQ(f.store.count_sync(), 0u);
 }
 
