@@ -145,6 +145,7 @@ struct App::State {
   metrics::Metrics metrics;
   std::unique_ptr<store::MemoryStore> shared_memory_store;  // memory:// is shared by all threads
   std::shared_ptr<store::L1Cache> l1;                       // cache.l1, shared by all threads
+  std::shared_ptr<store::InvalidationFence> fence;          // the proxies', for the admin's erases
   std::vector<std::unique_ptr<Worker>> workers;
   std::uint16_t proxy_port = 0;
   std::uint16_t admin_port = 0;
@@ -160,6 +161,7 @@ App::App(config::Config config) : state_(std::make_unique<State>(std::move(confi
   auto endpoint = net::resolve_bind_endpoint(cfg.listen.host, cfg.listen.port);
   ensure_port_free(endpoint);
   auto options = proxy_options(cfg);
+  state_->fence = options.fence;
   if (cfg.l1.enabled) {
     state_->l1 = std::make_shared<store::L1Cache>(cfg.l1.max_bytes, cfg.l1.max_ttl);
     options.l1 = state_->l1;
@@ -221,6 +223,7 @@ void App::start_admin(Worker& worker) {
   admin::AdminDependencies deps;
   deps.store = worker.store;
   deps.metrics = &state_->metrics;
+  deps.fence = state_->fence.get();
   deps.probe_upstream = [pool = worker.pool.get()] { return probe_upstream(pool); };
   deps.upstream_connections = [] {
     return static_cast<std::int64_t>(upstream::Connection::open_connections());

@@ -136,6 +136,7 @@ struct Exchange {
   std::string_view rule_name;          // the matching rule (caching or invalidating), for metrics
   std::string key;
   bool try_store = false;
+  store::InvalidationFence::Ticket ticket;  // taken before the upstream is asked
 
   FillCoalescer::Lease lease;  // held while this request fetches a key others wait for
   bool collapsed = false;      // answered with another request's fill (RFC 9211 "collapsed")
@@ -393,6 +394,7 @@ asio::awaitable<bool> Session::serve_cacheable(Exchange& x, const policy::Rule& 
     co_return co_await forward(x);
   }
   x.try_store = true;
+  x.ticket = options_.fence->ticket(x.key);
   if (policy::query_flag_set(x.query, options_.bypass_param)) {
     x.outcome = CacheOutcome::Bypass;
     x.fwd = "bypass";
@@ -626,6 +628,8 @@ asio::awaitable<void> Session::invalidate(Exchange& x, const http::response_head
                            : store::EraseTarget::Kind::PathAndVariants,
                        std::move(spec.key)});
   }
+  // Before the erase is sent: a fill whose store completes after it sees its ticket is stale.
+  options_.fence->invalidated(targets);
   // L1 is cleared after Redis: a concurrent L1 fill that read the old value before the Redis
   // erase took its token before this erase, so it cannot land afterwards.
   const auto l1_targets = options_.l1 ? targets : std::vector<store::EraseTarget>{};
@@ -658,6 +662,19 @@ asio::awaitable<void> Session::store_response(Exchange& x, const policy::HeaderL
     proxy_.metrics_.record_store_error("put");
     log_store_error("put", ec);
     x.detail = "store-error";
+    co_return;
+  }
+  // A write in this process invalidated this key after we took the ticket (before asking the
+  // upstream): our response may predate it. If its erase ran before our put, the entry is stale
+  // now, so take it back. (If our put ran first, the erase already removed it.)
+  if (!options_.fence->still_current(x.ticket)) {
+    std::vector<store::EraseTarget> ours{{store::EraseTarget::Kind::Exact, x.key}};
+    auto erased = co_await proxy_.store_.erase(std::move(ours));
+    if (!erased) {
+      proxy_.metrics_.record_store_error("invalidate");
+      log_store_error("invalidate", erased.error());
+    }
+    x.detail = "overtaken-by-write";
     co_return;
   }
   x.stored = true;

@@ -1,15 +1,9 @@
 #include "store/l1_cache.hpp"
 
-#include <functional>
-
 namespace cachecar::store {
 
 L1Cache::L1Cache(std::uint64_t max_bytes, std::chrono::milliseconds max_ttl)
     : max_ttl_(max_ttl), entries_(max_bytes) {}
-
-std::size_t L1Cache::slot(std::string_view key) const noexcept {
-  return std::hash<std::string_view>{}(key) % kSlots;
-}
 
 Value L1Cache::get(const std::string& key) {
   if (!active()) return nullptr;
@@ -18,47 +12,35 @@ Value L1Cache::get(const std::string& key) {
   return entries_.get_sync(key);
 }
 
-L1Cache::Token L1Cache::token(std::string_view key) const noexcept {
-  return {epoch_.load(std::memory_order_acquire),
-          generations_[slot(key)].load(std::memory_order_acquire)};
-}
-
 void L1Cache::fill(const std::string& key, Value value, std::chrono::milliseconds remote_ttl,
                    Token before) {
   const auto ttl = remote_ttl.count() > 0 ? std::min(max_ttl_, remote_ttl) : max_ttl_;
   std::lock_guard lock(write_mutex_);
-  if (!active() || token(key).epoch != before.epoch ||
-      token(key).slot_generation != before.slot_generation) {
-    return;
-  }
+  if (!active() || !fence_.still_current(before)) return;
   entries_.put_sync(key, std::move(value), ttl, {});
 }
 
 void L1Cache::erase(const std::vector<EraseTarget>& targets) {
   std::lock_guard lock(write_mutex_);
-  for (const auto& target : targets) {
-    generations_[slot(target.key)].fetch_add(1, std::memory_order_acq_rel);
-  }
-  // Prefix and variant erases touch keys in other slots: move the epoch too.
-  epoch_.fetch_add(1, std::memory_order_acq_rel);
+  fence_.invalidated(targets);
   entries_.erase_sync(targets);
 }
 
 void L1Cache::invalidate(std::string_view key) {
   std::lock_guard lock(write_mutex_);
-  generations_[slot(key)].fetch_add(1, std::memory_order_acq_rel);
+  fence_.invalidated(key);
   entries_.erase_sync({EraseTarget{EraseTarget::Kind::Exact, std::string(key)}});
 }
 
 void L1Cache::invalidate_all() {
   std::lock_guard lock(write_mutex_);
-  epoch_.fetch_add(1, std::memory_order_acq_rel);
+  fence_.invalidated_all();
   entries_.clear_sync(std::nullopt);
 }
 
 void L1Cache::set_active(bool active) {
   std::lock_guard lock(write_mutex_);
-  epoch_.fetch_add(1, std::memory_order_acq_rel);
+  fence_.invalidated_all();
   entries_.clear_sync(std::nullopt);
   active_.store(active, std::memory_order_release);
 }

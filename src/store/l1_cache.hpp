@@ -4,9 +4,9 @@
 #pragma once
 
 #include "store/cache_store.hpp"
+#include "store/invalidation_fence.hpp"
 #include "store/memory_store.hpp"
 
-#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -22,11 +22,8 @@ namespace cachecar::store {
 class L1Cache {
  public:
   // Taken before a remote lookup; fill() stores the result only if no invalidation touched
-  // the key's slot (or everything) since, so a reply that raced an invalidation never lands.
-  struct Token {
-    std::uint64_t epoch = 0;
-    std::uint64_t slot_generation = 0;
-  };
+  // the key's path (or everything) since, so a reply that raced an invalidation never lands.
+  using Token = InvalidationFence::Ticket;
 
   L1Cache(std::uint64_t max_bytes, std::chrono::milliseconds max_ttl);
 
@@ -36,7 +33,7 @@ class L1Cache {
   void set_reader_hook(std::function<bool()> hook) { reader_hook_ = std::move(hook); }
   // The entry, or null when absent, expired or the tier is inactive. Thread-safe.
   Value get(const std::string& key);
-  Token token(std::string_view key) const noexcept;
+  Token token(std::string_view key) const noexcept { return fence_.ticket(key); }
   // Keeps `value` for min(max_ttl, remote_ttl), remote_ttl being (a lower bound of) what the
   // entry has left in Redis; remote_ttl <= 0 means unknown: max_ttl. Thread-safe.
   void fill(const std::string& key, Value value, std::chrono::milliseconds remote_ttl,
@@ -52,14 +49,10 @@ class L1Cache {
   std::uint64_t bytes_used() const { return entries_.bytes_used(); }
 
  private:
-  static constexpr std::size_t kSlots = 4096;
-  std::size_t slot(std::string_view key) const noexcept;
-
   const std::chrono::milliseconds max_ttl_;
   MemoryStore entries_;
   std::atomic<bool> active_{false};
-  std::atomic<std::uint64_t> epoch_{0};
-  std::array<std::atomic<std::uint64_t>, kSlots> generations_{};
+  InvalidationFence fence_;
   // Orders fill() against invalidate(): check-then-insert must not interleave with
   // bump-then-erase. Not taken by get().
   std::mutex write_mutex_;

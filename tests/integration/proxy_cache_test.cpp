@@ -3,8 +3,14 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <memory>
+#include <thread>
+
 namespace cachecar::test {
 namespace {
+
+using namespace std::chrono_literals;
 
 const std::string kRules =
     "  - match: \"GET /api/users/{id}\"\n"
@@ -178,6 +184,36 @@ TEST_F(ProxyCacheTest, RuleInvalidationDeletesTheEntryAndItsQueryVariantsBeforeR
   EXPECT_EQ(h.get("/api/users/7").header("X-Cache"), "MISS");
   EXPECT_EQ(h.get("/api/users/7?fields=name").header("X-Cache"), "MISS");
   EXPECT_EQ(h.get("/api/users/8").header("X-Cache"), "HIT");
+}
+
+// The classic race: a miss asks the upstream, a write changes the resource and invalidates,
+// then the miss's (older) response arrives. It may be served to its own client, but must not
+// be kept: the next reader would get pre-write data for a whole TTL.
+TEST_F(ProxyCacheTest, AResponseOvertakenByAWriteIsServedButNotKept) {
+  auto release = std::make_shared<std::atomic<bool>>(false);
+  h.upstream.on("/api/users/9", [release](const SeenRequest& request, std::size_t) {
+    StubReply reply;
+    reply.body =
+        request.method == "GET" && !release->load() ? "{\"v\": \"before\"}" : "{\"v\": \"after\"}";
+    if (request.method == "GET" && !release->load()) reply.hold = release;
+    return reply;
+  });
+  HttpResponse slow;
+  std::thread reader([&] { slow = h.get("/api/users/9"); });
+  // The GET has reached the upstream, which holds its "before" answer back.
+  ASSERT_TRUE(wait_until([&] { return h.upstream.requests("/api/users/9") == 1; }, 10s, 1ms));
+  auto put = h.request("PUT", "/api/users/9", {}, "{}");
+  EXPECT_EQ(put.status, 200);
+  release->store(true);
+  reader.join();
+  EXPECT_EQ(slow.status, 200);
+  EXPECT_EQ(slow.body, "{\"v\": \"before\"}");
+  EXPECT_EQ(slow.header("Cache-Status"), "cachecar; fwd=miss; detail=overtaken-by-write");
+
+  auto next = h.get("/api/users/9");
+  EXPECT_EQ(next.header("X-Cache"), "MISS");
+  EXPECT_EQ(next.body, "{\"v\": \"after\"}");
+  EXPECT_EQ(h.get("/api/users/9").header("X-Cache"), "HIT");
 }
 
 TEST_F(ProxyCacheTest, WildcardInvalidationDeletesEveryKeyUnderThePrefix) {

@@ -64,6 +64,14 @@ struct UpstreamStub::Impl {
       asio::steady_timer timer(context, reply.delay);
       co_await timer.async_wait(net::use_nothrow);
     }
+    if (reply.hold) {
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      asio::steady_timer poll(context);
+      while (!reply.hold->load() && std::chrono::steady_clock::now() < give_up) {
+        poll.expires_after(std::chrono::milliseconds(2));
+        co_await poll.async_wait(net::use_nothrow);
+      }
+    }
     net::SimpleResponse response{static_cast<http::status>(reply.status),
                                  request.message.version()};
     response.keep_alive(request.message.keep_alive());

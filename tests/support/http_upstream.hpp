@@ -2,6 +2,7 @@
 // port> from its own thread and records every request it receives.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -28,6 +29,9 @@ struct StubReply {
   std::vector<std::pair<std::string, std::string>> headers{{"Content-Type", "application/json"}};
   std::string body;  // empty = {"path": ..., "n": <requests to this path>}
   std::chrono::milliseconds delay{0};
+  // Set: the reply (computed now) is sent only once *hold is true (polled; gives up after 10 s),
+  // so a test can keep a response in flight while it does something else.
+  std::shared_ptr<std::atomic<bool>> hold;
   bool chunked = false;  // Transfer-Encoding: chunked instead of Content-Length
 };
 
