@@ -1,5 +1,7 @@
 #include "app/app.hpp"
 
+#include "core/idle_trigger.hpp"
+
 #include "admin/admin.hpp"
 #include "net/listener.hpp"
 #include "proxy/proxy.hpp"
@@ -16,6 +18,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <atomic>
 #include <stdexcept>
@@ -29,6 +33,7 @@ namespace {
 namespace asio = net::asio;
 constexpr auto kShutdownGrace = std::chrono::seconds(10);
 constexpr auto kDrainPoll = std::chrono::milliseconds(20);
+constexpr auto kIdleTrimInterval = std::chrono::seconds(2);
 
 unsigned worker_count(unsigned configured) {
   if (configured != 0) return configured;
@@ -136,6 +141,8 @@ struct Worker {
   std::unique_ptr<net::Listener> admin_listener;
   // Worker 0 only, with cache.l1: keeps the shared L1 coherent through Redis.
   std::unique_ptr<store::redis::InvalidationListener> invalidation;
+  // Worker 0 only: wakes the idle-memory trimmer.
+  std::unique_ptr<asio::steady_timer> trim_timer;
   std::thread thread;
 };
 
@@ -256,6 +263,33 @@ App::~App() {
   wait();
 }
 
+// After a burst, glibc keeps the memory freed by closed connections and served bodies (free
+// chunks inside the heap are not returned by free()), so RSS stays at its peak. Once the proxy
+// has been idle for a whole interval, hand that memory back: a sidecar's RSS then falls back
+// towards its idle size instead of counting against its memory limit forever.
+namespace {
+
+// Requests and connections so far: when it stops moving, the proxy is idle.
+std::uint64_t activity(const metrics::Metrics& metrics) {
+  const auto s = metrics.snapshot();
+  return s.hits + s.misses + s.bypasses + s.uncacheable + s.passes +
+         static_cast<std::uint64_t>(s.client_connections);
+}
+
+asio::awaitable<void> trim_memory_when_idle(const metrics::Metrics* metrics,
+                                            const std::atomic<bool>* stopping,
+                                            asio::steady_timer* timer) {
+  core::IdleTrigger idle(activity(*metrics));
+  while (!stopping->load()) {
+    timer->expires_after(kIdleTrimInterval);
+    co_await timer->async_wait(net::use_nothrow);
+    if (stopping->load()) break;
+    if (idle.observe(activity(*metrics))) ::malloc_trim(0);
+  }
+}
+
+}  // namespace
+
 void App::start() {
   if (state_->started) return;
   state_->started = true;
@@ -263,6 +297,13 @@ void App::start() {
     worker->listener->start();
     if (worker->admin_listener) worker->admin_listener->start();
     if (worker->invalidation) worker->invalidation->start();
+    if (worker.get() == state_->workers.front().get()) {
+      worker->trim_timer = std::make_unique<asio::steady_timer>(worker->context);
+      asio::co_spawn(worker->context,
+                     trim_memory_when_idle(&state_->metrics, &state_->stopping,
+                                           worker->trim_timer.get()),
+                     asio::detached);
+    }
     worker->thread = std::thread([w = worker.get()] { w->context.run(); });
   }
   const auto& cfg = state_->config;
@@ -274,6 +315,7 @@ void App::start() {
                cfg.admin.token.empty() ? "no token: state-changing routes are open"
                                        : "bearer token required for state-changing routes");
 }
+
 
 void App::stop() {
   if (state_->stopping.exchange(true)) return;
@@ -295,6 +337,7 @@ void App::stop() {
       w->pool->close_idle();
       if (w->own_store) w->own_store->stop();
       if (w->invalidation) w->invalidation->stop();
+      if (w->trim_timer) w->trim_timer->cancel();
     };
     asio::co_spawn(worker->context, drain(worker.get()), asio::detached);
   }
