@@ -652,22 +652,25 @@ asio::awaitable<void> Session::store_response(Exchange& x, const policy::HeaderL
                                               std::chrono::milliseconds ttl) {
   const auto generated_at_ms =
       unix_now_ms() - parse_age_seconds(policy::find_header(headers, "age")) * 1000;
+  // A write in this process invalidated this key after we took the ticket (before asking the
+  // upstream): our response may predate it. It is served to its own client, but not kept and
+  // not handed to coalesced waiters (releasing the lease unpublished sends them upstream).
+  const auto overtaken = [&] { return !options_.fence->still_current(x.ticket); };
+  if (overtaken()) {
+    x.lease = {};
+    x.detail = "overtaken-by-write";
+    co_return;
+  }
   auto entry = policy::encode_entry(generated_at_ms, x.status, reason, headers, body);
   store::Value for_waiters;
   if (x.lease) for_waiters = std::make_shared<const std::string>(entry);
   auto ec = co_await proxy_.store_.put(x.key, std::move(entry), ttl, x.rule->cache_namespace);
-  // Waiters get the entry even when the store failed: the response itself was storable.
-  if (x.lease) x.lease.publish(std::move(for_waiters));
-  if (ec) {
-    proxy_.metrics_.record_store_error("put");
-    log_store_error("put", ec);
-    x.detail = "store-error";
-    co_return;
-  }
-  // A write in this process invalidated this key after we took the ticket (before asking the
-  // upstream): our response may predate it. If its erase ran before our put, the entry is stale
-  // now, so take it back. (If our put ran first, the erase already removed it.)
-  if (!options_.fence->still_current(x.ticket)) {
+  if (overtaken()) {
+    // The write's erase may have run before our put: take the entry back. (If our put ran
+    // first, their erase already removed it.) Also after a failed put: one that timed out
+    // here may still be applied by Redis later, and the connection's FIFO puts this erase
+    // after it (best effort with several Redis connections per thread).
+    x.lease = {};
     std::vector<store::EraseTarget> ours{{store::EraseTarget::Kind::Exact, x.key}};
     auto erased = co_await proxy_.store_.erase(std::move(ours));
     if (!erased) {
@@ -675,6 +678,14 @@ asio::awaitable<void> Session::store_response(Exchange& x, const policy::HeaderL
       log_store_error("invalidate", erased.error());
     }
     x.detail = "overtaken-by-write";
+    co_return;
+  }
+  // Waiters get the entry even when the store failed: the response itself was storable.
+  if (x.lease) x.lease.publish(std::move(for_waiters));
+  if (ec) {
+    proxy_.metrics_.record_store_error("put");
+    log_store_error("put", ec);
+    x.detail = "store-error";
     co_return;
   }
   x.stored = true;

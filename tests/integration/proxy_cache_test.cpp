@@ -216,6 +216,40 @@ TEST_F(ProxyCacheTest, AResponseOvertakenByAWriteIsServedButNotKept) {
   EXPECT_EQ(h.get("/api/users/9").header("X-Cache"), "HIT");
 }
 
+// A reader that arrives after the write has completed must not be handed the overtaken
+// response by request coalescing: it joins the in-flight miss, but goes upstream itself.
+TEST_F(ProxyCacheTest, ReadersCoalescedOntoAnOvertakenMissFetchForThemselves) {
+  auto release = std::make_shared<std::atomic<bool>>(false);
+  h.upstream.on("/api/users/10", [release](const SeenRequest& request, std::size_t) {
+    StubReply reply;
+    reply.body =
+        request.method == "GET" && !release->load() ? "{\"v\": \"before\"}" : "{\"v\": \"after\"}";
+    if (request.method == "GET" && !release->load()) reply.hold = release;
+    return reply;
+  });
+  HttpResponse first;
+  std::thread leader([&] { first = h.get("/api/users/10"); });
+  ASSERT_TRUE(wait_until([&] { return h.upstream.requests("/api/users/10") == 1; }, 10s, 1ms));
+  EXPECT_EQ(h.request("PUT", "/api/users/10", {}, "{}").status, 200);
+
+  HttpResponse second;
+  std::thread follower([&] { second = h.get("/api/users/10"); });
+  // One worker thread: once its lookup is counted, the follower is waiting on the leader.
+  const auto lookups = [&] {
+    for (const auto& entry : h.app->metrics().cache_stats().top_keys) {
+      if (entry.key == "GET:/api/users/10") return entry.count;
+    }
+    return std::uint64_t{0};
+  };
+  ASSERT_TRUE(wait_until([&] { return lookups() == 2; }, 10s, 1ms));
+  release->store(true);
+  leader.join();
+  follower.join();
+  EXPECT_EQ(first.body, "{\"v\": \"before\"}");
+  EXPECT_EQ(second.body, "{\"v\": \"after\"}");
+  EXPECT_EQ(second.header("Cache-Status"), "cachecar; fwd=miss; stored");
+}
+
 TEST_F(ProxyCacheTest, WildcardInvalidationDeletesEveryKeyUnderThePrefix) {
   h.get("/api/posts/?page=1");
   h.get("/api/posts/?page=2");
