@@ -269,11 +269,12 @@ App::~App() {
 // towards its idle size instead of counting against its memory limit forever.
 namespace {
 
-// Requests and connections so far: when it stops moving, the proxy is idle.
+// Requests answered so far (monotonic counters only: adding the connection gauge would let a
+// request and a closed connection cancel out). When it stops moving, the proxy is idle; a
+// single response streaming for longer than the interval may see one short trim pause.
 std::uint64_t activity(const metrics::Metrics& metrics) {
   const auto s = metrics.snapshot();
-  return s.hits + s.misses + s.bypasses + s.uncacheable + s.passes +
-         static_cast<std::uint64_t>(s.client_connections);
+  return s.hits + s.misses + s.bypasses + s.uncacheable + s.passes;
 }
 
 asio::awaitable<void> trim_memory_when_idle(const metrics::Metrics* metrics,

@@ -105,8 +105,12 @@ constexpr std::size_t kMinReadBytes = 4 * 1024;
 // A bulk string with at least this much still missing is read straight into its own storage.
 constexpr std::size_t kDirectReadMinBytes = 4 * 1024;
 // Limits against a peer that is not Redis (or is broken): Redis's own proto-max-bulk-len is
-// 512 MiB; no command we send is answered with millions of elements or deep nesting.
+// 512 MiB; no command we send is answered with millions of elements or deep nesting. Memory
+// follows the bytes that actually arrive, not the lengths announced: arrays reserve at most
+// kArrayReserve elements and bulk strings start at kBulkFirstBytes, growing as data comes.
 constexpr std::size_t kMaxLineBytes = 1024 * 1024;
+constexpr std::size_t kArrayReserve = 1024;
+constexpr std::size_t kBulkFirstBytes = 1024 * 1024;
 constexpr std::int64_t kMaxBulkBytes = 512LL * 1024 * 1024;
 constexpr std::int64_t kMaxArrayElements = 4LL * 1024 * 1024;
 constexpr std::size_t kMaxDepth = 16;
@@ -137,17 +141,26 @@ boost::system::error_code ReplyParser::feed(std::string_view bytes) {
   return {};
 }
 
+void ReplyParser::grow_bulk() {
+  std::string& str = bulk_->str;
+  if (bulk_filled_ == str.size() && str.size() < bulk_total_) {
+    str.resize(std::min(bulk_total_, std::max<std::size_t>(str.size() * 2, 1)));
+  }
+}
+
 std::span<char> ReplyParser::prepare() {
-  if (bulk_pending() && begin_ == end_) {
-    const std::size_t missing = bulk_->str.size() - bulk_filled_;
-    if (missing >= kDirectReadMinBytes) {
-      reading_into_bulk_ = true;
-      return {bulk_->str.data() + bulk_filled_, missing};
-    }
+  if (bulk_pending() && begin_ == end_ && bulk_total_ - bulk_filled_ >= kDirectReadMinBytes) {
+    grow_bulk();
+    reading_into_bulk_ = true;
+    return {bulk_->str.data() + bulk_filled_, bulk_->str.size() - bulk_filled_};
   }
   reading_into_bulk_ = false;
   if (begin_ == end_) {
     begin_ = end_ = 0;
+    if (buffer_.size() > 4 * kInitialBufferBytes) {  // after one huge line: give it back
+      buffer_.resize(kInitialBufferBytes);
+      buffer_.shrink_to_fit();
+    }
   } else if (buffer_.size() - end_ < kMinReadBytes && begin_ > 0) {
     // Only an incomplete tail is left (next() consumed the rest): move it to the front.
     std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
@@ -181,14 +194,13 @@ Reply& ReplyParser::start_element() {
     root_ = Reply{};
     return root_;
   }
-  const Frame& top = stack_.back();
-  return top.array->elements[top.filled];
+  return stack_.back().array->elements.emplace_back();
 }
 
 bool ReplyParser::finish_element() {
   while (!stack_.empty()) {
-    Frame& top = stack_.back();
-    if (++top.filled < top.array->elements.size()) return false;
+    const Frame& top = stack_.back();
+    if (top.array->elements.size() < top.expected) return false;
     stack_.pop_back();  // the array is complete: it is itself an element of its parent
   }
   return true;
@@ -206,12 +218,16 @@ result<std::optional<Reply>> ReplyParser::next() {
   if (failed_) return errc::store_protocol_error;
   for (;;) {
     if (bulk_pending()) {
+      while (bulk_filled_ < bulk_total_) {
+        if (begin_ == end_) return std::optional<Reply>{};
+        grow_bulk();
+        std::string& str = bulk_->str;
+        const std::size_t take = std::min(str.size() - bulk_filled_, end_ - begin_);
+        std::memcpy(str.data() + bulk_filled_, buffer_.data() + begin_, take);
+        begin_ += take;
+        bulk_filled_ += take;
+      }
       std::string& str = bulk_->str;
-      const std::size_t take = std::min(str.size() - bulk_filled_, end_ - begin_);
-      std::memcpy(str.data() + bulk_filled_, buffer_.data() + begin_, take);
-      begin_ += take;
-      bulk_filled_ += take;
-      if (bulk_filled_ < str.size()) return std::optional<Reply>{};
       if (!str.ends_with("\r\n")) return fail("bulk string not followed by CRLF");
       str.resize(str.size() - 2);
       bulk_ = nullptr;
@@ -250,7 +266,8 @@ result<std::optional<Reply>> ReplyParser::next() {
           }
           r.type = Reply::Type::String;
           // The payload and its CRLF are read into the string, then the CRLF is cut off.
-          r.str.resize(static_cast<std::size_t>(*length) + 2);
+          bulk_total_ = static_cast<std::size_t>(*length) + 2;
+          r.str.resize(std::min(bulk_total_, kBulkFirstBytes));
           bulk_ = &r;
           bulk_filled_ = 0;
           continue;
@@ -268,8 +285,9 @@ result<std::optional<Reply>> ReplyParser::next() {
           }
           r.type = Reply::Type::Array;
           if (*count == 0) break;
-          r.elements.resize(static_cast<std::size_t>(*count));
-          stack_.push_back({&r, 0});
+          const auto expected = static_cast<std::size_t>(*count);
+          r.elements.reserve(std::min(expected, kArrayReserve));
+          stack_.push_back({&r, expected});
           continue;
         }
         default:

@@ -74,8 +74,8 @@ class ReplyParser {
 
  private:
   struct Frame {
-    Reply* array;
-    std::size_t filled;
+    Reply* array;          // its elements grow as they arrive (only the innermost ever grows)
+    std::size_t expected;  // the announced element count
   };
 
   result<std::optional<Reply>> fail(std::string message);
@@ -83,13 +83,17 @@ class ReplyParser {
   bool finish_element();  // true when that completed the root reply
   std::optional<std::string_view> take_line();
   bool bulk_pending() const noexcept { return bulk_ != nullptr; }
+  void grow_bulk();
 
   std::string buffer_;  // [begin_, end_) are unparsed bytes
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
   Reply root_;
   std::vector<Frame> stack_;  // open arrays, innermost last
-  Reply* bulk_ = nullptr;     // bulk string being filled (its str has its final size)
+  // The bulk string being filled: its payload + CRLF is bulk_total_ bytes, bulk_filled_ of them
+  // are in bulk_->str, whose size grows towards bulk_total_ as bytes arrive.
+  Reply* bulk_ = nullptr;
+  std::size_t bulk_total_ = 0;
   std::size_t bulk_filled_ = 0;
   bool reading_into_bulk_ = false;  // the last prepare() returned bulk_'s storage
   bool failed_ = false;

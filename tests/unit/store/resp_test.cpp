@@ -258,6 +258,19 @@ TEST(RespParse, LargeBulkStringsAreReadStraightIntoTheirStorage) {
   EXPECT_EQ(direct.prepare().size(), 100'002u);
 }
 
+TEST(RespParse, BulkStringsLargerThanTheFirstAllocationGrowAsBytesArrive) {
+  std::string body(3 * 1024 * 1024 + 7, 'y');
+  body[12345] = '\r';
+  body[body.size() - 1] = '\n';
+  const std::string stream = "*2\r\n$" + std::to_string(body.size()) + "\r\n" + body + "\r\n:5\r\n";
+  for (std::size_t chunk : {std::size_t{64 * 1024}, std::size_t{1000 * 1000}, stream.size()}) {
+    ReplyParser parser;
+    const auto replies = read_in_chunks(parser, stream, chunk);
+    ASSERT_EQ(replies.size(), 1u) << "chunk " << chunk;
+    EXPECT_EQ(replies[0], Reply::array({Reply::string(body), Reply::integer_value(5)}));
+  }
+}
+
 TEST(RespParse, ManyPipelinedRepliesAcrossReads) {
   std::string stream;
   std::vector<Reply> expected;
