@@ -186,18 +186,27 @@ TEST_F(ProxyCacheTest, RuleInvalidationDeletesTheEntryAndItsQueryVariantsBeforeR
   EXPECT_EQ(h.get("/api/users/8").header("X-Cache"), "HIT");
 }
 
+// Until *release is set, GETs of `path` get a "before" body and are held back at the upstream;
+// after it, and for writes, the body is "after": a resource that a write changes while a read
+// of it is in flight.
+std::shared_ptr<std::atomic<bool>> answer_before_then_after(UpstreamStub& upstream,
+                                                            const std::string& path) {
+  auto release = std::make_shared<std::atomic<bool>>(false);
+  upstream.on(path, [release](const SeenRequest& request, std::size_t) {
+    const bool early = request.method == "GET" && !release->load();
+    StubReply reply;
+    reply.body = early ? "{\"v\": \"before\"}" : "{\"v\": \"after\"}";
+    if (early) reply.hold = release;
+    return reply;
+  });
+  return release;
+}
+
 // The classic race: a miss asks the upstream, a write changes the resource and invalidates,
 // then the miss's (older) response arrives. It may be served to its own client, but must not
 // be kept: the next reader would get pre-write data for a whole TTL.
 TEST_F(ProxyCacheTest, AResponseOvertakenByAWriteIsServedButNotKept) {
-  auto release = std::make_shared<std::atomic<bool>>(false);
-  h.upstream.on("/api/users/9", [release](const SeenRequest& request, std::size_t) {
-    StubReply reply;
-    reply.body =
-        request.method == "GET" && !release->load() ? "{\"v\": \"before\"}" : "{\"v\": \"after\"}";
-    if (request.method == "GET" && !release->load()) reply.hold = release;
-    return reply;
-  });
+  const auto release = answer_before_then_after(h.upstream, "/api/users/9");
   HttpResponse slow;
   std::thread reader([&] { slow = h.get("/api/users/9"); });
   // The GET has reached the upstream, which holds its "before" answer back.
@@ -219,14 +228,7 @@ TEST_F(ProxyCacheTest, AResponseOvertakenByAWriteIsServedButNotKept) {
 // A reader that arrives after the write has completed must not be handed the overtaken
 // response by request coalescing: it joins the in-flight miss, but goes upstream itself.
 TEST_F(ProxyCacheTest, ReadersCoalescedOntoAnOvertakenMissFetchForThemselves) {
-  auto release = std::make_shared<std::atomic<bool>>(false);
-  h.upstream.on("/api/users/10", [release](const SeenRequest& request, std::size_t) {
-    StubReply reply;
-    reply.body =
-        request.method == "GET" && !release->load() ? "{\"v\": \"before\"}" : "{\"v\": \"after\"}";
-    if (request.method == "GET" && !release->load()) reply.hold = release;
-    return reply;
-  });
+  const auto release = answer_before_then_after(h.upstream, "/api/users/10");
   HttpResponse first;
   std::thread leader([&] { first = h.get("/api/users/10"); });
   ASSERT_TRUE(wait_until([&] { return h.upstream.requests("/api/users/10") == 1; }, 10s, 1ms));
