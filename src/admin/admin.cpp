@@ -229,7 +229,6 @@ net::asio::awaitable<SimpleResponse> AdminService::invalidate(const Context& c) 
   const auto kind =
       c.match.prefix ? store::EraseTarget::Kind::Prefix : store::EraseTarget::Kind::Exact;
   std::vector<store::EraseTarget> targets{store::EraseTarget{kind, c.match.argument}};
-  if (deps_.fence) deps_.fence->invalidated(targets);
   const auto erased = co_await deps_.store->erase(std::move(targets));
   const std::string subject = c.match.argument + (c.match.prefix ? "*" : "");
   if (!erased) {
@@ -256,7 +255,6 @@ net::asio::awaitable<SimpleResponse> AdminService::clear(const Context& c) {
     ns = c.match.argument;
   }
   const std::string subject = ns ? "namespace " + *ns : std::string("all entries");
-  if (deps_.fence) deps_.fence->invalidated_all();
   const auto cleared = co_await deps_.store->clear(std::move(ns));
   if (!cleared) {
     spdlog::warn("admin: clear ({}) from {} failed: {}", escaped(subject), c.client,

@@ -7,7 +7,6 @@
 #include "net/listener.hpp"
 #include "net/simple_server.hpp"
 #include "store/cache_store.hpp"
-#include "store/invalidation_fence.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -26,9 +25,6 @@ struct AdminOptions {
 struct AdminDependencies {
   store::CacheStore* store = nullptr;   // used only on the admin executor's thread
   metrics::Metrics* metrics = nullptr;  // shared, thread-safe
-  // The proxies' fence (shared, thread-safe), told before each erase so that a fill in flight
-  // does not put back what an admin just purged. Null: none.
-  store::InvalidationFence* fence = nullptr;
   // True when a new connection to the upstream can be opened (bounded by its connect timeout).
   std::function<net::asio::awaitable<bool>()> probe_upstream;
   // Upstream connections open in this process, for /metrics.

@@ -152,7 +152,6 @@ struct App::State {
   metrics::Metrics metrics;
   std::unique_ptr<store::MemoryStore> shared_memory_store;  // memory:// is shared by all threads
   std::shared_ptr<store::L1Cache> l1;                       // cache.l1, shared by all threads
-  std::shared_ptr<store::InvalidationFence> fence;          // the proxies', for the admin's erases
   std::vector<std::unique_ptr<Worker>> workers;
   std::uint16_t proxy_port = 0;
   std::uint16_t admin_port = 0;
@@ -168,7 +167,6 @@ App::App(config::Config config) : state_(std::make_unique<State>(std::move(confi
   auto endpoint = net::resolve_bind_endpoint(cfg.listen.host, cfg.listen.port);
   ensure_port_free(endpoint);
   auto options = proxy_options(cfg);
-  state_->fence = options.fence;
   if (cfg.l1.enabled) {
     state_->l1 = std::make_shared<store::L1Cache>(cfg.l1.max_bytes, cfg.l1.max_ttl);
     options.l1 = state_->l1;
@@ -194,6 +192,9 @@ App::App(config::Config config) : state_(std::make_unique<State>(std::move(confi
                     boost::system::error_code ec) {
             metrics->record_redis_command(command, latency, ec);
           });
+      // An erase's generation must outlive any fill in flight (upstream reads + the put).
+      worker->own_store->set_fill_window(
+          std::max<std::chrono::milliseconds>(std::chrono::minutes(2), 4 * cfg.upstream.timeout));
       worker->store = worker->own_store.get();
     }
     worker->pool = std::make_unique<upstream::Pool>(
@@ -230,7 +231,6 @@ void App::start_admin(Worker& worker) {
   admin::AdminDependencies deps;
   deps.store = worker.store;
   deps.metrics = &state_->metrics;
-  deps.fence = state_->fence.get();
   deps.probe_upstream = [pool = worker.pool.get()] { return probe_upstream(pool); };
   deps.upstream_connections = [] {
     return static_cast<std::int64_t>(upstream::Connection::open_connections());
@@ -300,10 +300,10 @@ void App::start() {
     if (worker->invalidation) worker->invalidation->start();
     if (worker.get() == state_->workers.front().get()) {
       worker->trim_timer = std::make_unique<asio::steady_timer>(worker->context);
-      asio::co_spawn(worker->context,
-                     trim_memory_when_idle(&state_->metrics, &state_->stopping,
-                                           worker->trim_timer.get()),
-                     asio::detached);
+      asio::co_spawn(
+          worker->context,
+          trim_memory_when_idle(&state_->metrics, &state_->stopping, worker->trim_timer.get()),
+          asio::detached);
     }
     worker->thread = std::thread([w = worker.get()] { w->context.run(); });
   }
@@ -316,7 +316,6 @@ void App::start() {
                cfg.admin.token.empty() ? "no token: state-changing routes are open"
                                        : "bearer token required for state-changing routes");
 }
-
 
 void App::stop() {
   if (state_->stopping.exchange(true)) return;

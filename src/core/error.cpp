@@ -28,6 +28,8 @@ class CachecarCategory final : public boost::system::error_category {
         return "corrupt cache entry";
       case errc::shutting_down:
         return "shutting down";
+      case errc::fill_overtaken:
+        return "not stored: the key was invalidated while it was being fetched";
     }
     return "unknown cachecar error";
   }

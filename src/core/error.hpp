@@ -20,6 +20,7 @@ enum class errc {
   body_too_large,           // a body exceeded its configured limit
   corrupt_entry,            // a cached entry failed to deserialise
   shutting_down,            // the component is stopping
+  fill_overtaken,           // not stored: a write invalidated the key while it was fetched
 };
 
 const boost::system::error_category& cachecar_category() noexcept;

@@ -36,8 +36,8 @@ constexpr std::array<std::string_view, 6> kStatusClasses{"1xx", "2xx", "3xx",
                                                          "4xx", "5xx", "other"};
 constexpr std::array<std::string_view, 5> kStoreOperations{"get", "put", "invalidate", "decode",
                                                            "other"};
-constexpr std::array<std::string_view, 8> kRedisCommands{"GET",    "EVALSHA", "EVAL",   "PING",
-                                                         "SCRIPT", "AUTH",    "SELECT", "OTHER"};
+constexpr std::array<std::string_view, 9> kRedisCommands{
+    "MGET", "GET", "EVALSHA", "EVAL", "PING", "SCRIPT", "AUTH", "SELECT", "OTHER"};
 constexpr std::array<std::string_view, 5> kRedisErrors{"timeout", "unavailable", "protocol",
                                                        "reply", "other"};
 constexpr std::array<std::string_view, 3> kCircuitStates{"closed", "open", "half-open"};

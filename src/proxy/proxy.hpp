@@ -9,7 +9,6 @@
 #include "policy/rules.hpp"
 #include "proxy/fill_coalescer.hpp"
 #include "store/cache_store.hpp"
-#include "store/invalidation_fence.hpp"
 #include "store/l1_cache.hpp"
 #include "upstream/pool.hpp"
 
@@ -28,8 +27,6 @@ struct ProxyOptions {
   std::shared_ptr<const policy::RuleSet> rules;  // shared by all threads, immutable
   std::shared_ptr<FillCoalescer> coalescer;      // shared by all threads; null = no coalescing
   std::shared_ptr<store::L1Cache> l1;            // shared by all threads; null = no L1 tier
-  // Shared by all threads: fills that a write in this process overtook are not kept.
-  std::shared_ptr<store::InvalidationFence> fence = std::make_shared<store::InvalidationFence>();
   std::chrono::milliseconds coalesce_wait{5'000};
   policy::CacheLimits cache;
   std::string bypass_param = "nocache";

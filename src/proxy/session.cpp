@@ -136,7 +136,7 @@ struct Exchange {
   std::string_view rule_name;          // the matching rule (caching or invalidating), for metrics
   std::string key;
   bool try_store = false;
-  store::InvalidationFence::Ticket ticket;  // taken before the upstream is asked
+  store::FillToken fill_token;  // read before the upstream is asked; the put checks it
 
   FillCoalescer::Lease lease;  // held while this request fetches a key others wait for
   bool collapsed = false;      // answered with another request's fill (RFC 9211 "collapsed")
@@ -394,10 +394,12 @@ asio::awaitable<bool> Session::serve_cacheable(Exchange& x, const policy::Rule& 
     co_return co_await forward(x);
   }
   x.try_store = true;
-  x.ticket = options_.fence->ticket(x.key);
   if (policy::query_flag_set(x.query, options_.bypass_param)) {
     x.outcome = CacheOutcome::Bypass;
     x.fwd = "bypass";
+    // Not served from the cache, but it refreshes the entry: it needs a fill token too.
+    auto ignored = co_await proxy_.store_.get(x.key, &x.fill_token);
+    (void)ignored;
     co_return co_await forward(x);
   }
   auto* l1 = options_.l1.get();
@@ -417,7 +419,7 @@ asio::awaitable<bool> Session::serve_cacheable(Exchange& x, const policy::Rule& 
   const bool fill_l1 = l1 && l1->active();
   const auto token = fill_l1 ? l1->token(x.key) : store::L1Cache::Token{};
   store::Value value;
-  auto found = co_await proxy_.store_.get(x.key);
+  auto found = co_await proxy_.store_.get(x.key, &x.fill_token);
   if (!found) {
     proxy_.metrics_.record_store_error("get");
     log_store_error("get", found.error());
@@ -628,8 +630,6 @@ asio::awaitable<void> Session::invalidate(Exchange& x, const http::response_head
                            : store::EraseTarget::Kind::PathAndVariants,
                        std::move(spec.key)});
   }
-  // Before the erase is sent: a fill whose store completes after it sees its ticket is stale.
-  options_.fence->invalidated(targets);
   // L1 is cleared after Redis: a concurrent L1 fill that read the old value before the Redis
   // erase took its token before this erase, so it cannot land afterwards.
   const auto l1_targets = options_.l1 ? targets : std::vector<store::EraseTarget>{};
@@ -652,31 +652,17 @@ asio::awaitable<void> Session::store_response(Exchange& x, const policy::HeaderL
                                               std::chrono::milliseconds ttl) {
   const auto generated_at_ms =
       unix_now_ms() - parse_age_seconds(policy::find_header(headers, "age")) * 1000;
-  // A write in this process invalidated this key after we took the ticket (before asking the
-  // upstream): our response may predate it. It is served to its own client, but not kept and
-  // not handed to coalesced waiters (releasing the lease unpublished sends them upstream).
-  const auto overtaken = [&] { return !options_.fence->still_current(x.ticket); };
-  if (overtaken()) {
-    x.lease = {};
-    x.detail = "overtaken-by-write";
-    co_return;
-  }
   auto entry = policy::encode_entry(generated_at_ms, x.status, reason, headers, body);
   store::Value for_waiters;
   if (x.lease) for_waiters = std::make_shared<const std::string>(entry);
-  auto ec = co_await proxy_.store_.put(x.key, std::move(entry), ttl, x.rule->cache_namespace);
-  if (overtaken()) {
-    // The write's erase may have run before our put: take the entry back. (If our put ran
-    // first, their erase already removed it.) Also after a failed put: one that timed out
-    // here may still be applied by Redis later, and the connection's FIFO puts this erase
-    // after it (best effort with several Redis connections per thread).
+  auto ec = co_await proxy_.store_.put(x.key, std::move(entry), ttl, x.rule->cache_namespace,
+                                       &x.fill_token);
+  if (ec == errc::fill_overtaken) {
+    // A write (through any cachecar sharing the store) invalidated this key after our token
+    // was read, before asking the upstream: the response may predate it. It is served to its
+    // own client, but neither kept nor handed to coalesced waiters (releasing the lease
+    // unpublished sends them upstream themselves).
     x.lease = {};
-    std::vector<store::EraseTarget> ours{{store::EraseTarget::Kind::Exact, x.key}};
-    auto erased = co_await proxy_.store_.erase(std::move(ours));
-    if (!erased) {
-      proxy_.metrics_.record_store_error("invalidate");
-      log_store_error("invalidate", erased.error());
-    }
     x.detail = "overtaken-by-write";
     co_return;
   }

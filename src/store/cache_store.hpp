@@ -30,6 +30,21 @@ struct EraseTarget {
   std::string key;
 };
 
+// What a fill saw before it asked the upstream: the store's invalidation generations for the
+// key's path. A put carrying it stores nothing if an erase of that path (or a prefix erase, or a
+// clear) happened since, so a response that a write overtook in flight is never kept — whichever
+// cachecar instance the write went through. Opaque; empty = store unconditionally.
+struct FillToken {
+  std::string generations;
+  bool empty() const noexcept { return generations.empty(); }
+};
+
+// The path part of a logical key ("GET:/a" for "GET:/a?x=1"): erasing a path bumps one
+// generation that every query variant's token watches.
+inline std::string_view key_path(std::string_view key) noexcept {
+  return key.substr(0, key.find('?'));
+}
+
 struct StoreHealth {
   bool connected = true;
   std::string_view state = "closed";  // circuit state: "closed", "open", "half-open"
@@ -44,13 +59,18 @@ class CacheStore {
  public:
   virtual ~CacheStore() = default;
 
-  // The value, or null when absent or expired.
-  virtual boost::asio::awaitable<result<Value>> get(std::string key) = 0;
+  // The value, or null when absent or expired. With `token`, also the fill token for `key`,
+  // read in the same round trip (a caller about to fetch and store the value takes it here).
+  virtual boost::asio::awaitable<result<Value>> get(std::string key,
+                                                    FillToken* token = nullptr) = 0;
 
   // Stores value for ttl (> 0). `ns` is the rule's namespace ("" = none), for clear(ns).
-  virtual boost::asio::awaitable<boost::system::error_code> put(std::string key, std::string value,
-                                                                std::chrono::milliseconds ttl,
-                                                                std::string ns) = 0;
+  // errc::fill_overtaken (nothing stored): `token` predates an erase of the key's path. The
+  // token is a pointer (it must outlive the call) because a defaulted class-type argument of a
+  // coroutine is a prvalue temporary, which GCC 12 destroys twice (docs/architecture.md).
+  virtual boost::asio::awaitable<boost::system::error_code> put(
+      std::string key, std::string value, std::chrono::milliseconds ttl, std::string ns,
+      const FillToken* token = nullptr) = 0;
 
   // Deletes everything the targets name, in one round trip. Returns how many entries existed.
   virtual boost::asio::awaitable<result<std::uint64_t>> erase(std::vector<EraseTarget> targets) = 0;

@@ -56,9 +56,18 @@ void MemoryStore::purge_expired(std::int64_t now, Graveyard& graveyard) {
   }
 }
 
-Value MemoryStore::get_sync(const std::string& key) {
+std::size_t MemoryStore::generation_slot(std::string_view key) noexcept {
+  return std::hash<std::string_view>{}(key_path(key)) % kGenerationSlots;
+}
+
+std::string MemoryStore::generations_of(std::string_view key) const {
+  return std::to_string(epoch_) + ":" + std::to_string(generations_[generation_slot(key)]);
+}
+
+Value MemoryStore::get_sync(const std::string& key, FillToken* token) {
   Graveyard graveyard;  // declared before the lock: an expired entry is freed after it
   std::lock_guard lock(mutex_);
+  if (token) token->generations = generations_of(key);
   auto it = entries_.find(key);
   if (it == entries_.end()) return nullptr;
   const auto now = now_ms_();
@@ -70,17 +79,18 @@ Value MemoryStore::get_sync(const std::string& key) {
   return it->second.value;
 }
 
-void MemoryStore::put_sync(std::string key, Value value, std::chrono::milliseconds ttl,
-                           std::string ns) {
-  if (!value) return;
+bool MemoryStore::put_sync(std::string key, Value value, std::chrono::milliseconds ttl,
+                           std::string ns, const FillToken& token) {
+  if (!value) return true;
   const std::uint64_t size = key.size() + value->size();
   auto shared = size <= max_bytes_ && ttl.count() > 0 ? std::move(value) : nullptr;
   Graveyard graveyard;
   std::lock_guard lock(mutex_);
+  if (!token.empty() && token.generations != generations_of(key)) return false;
   const auto now = now_ms_();
   purge_expired(now, graveyard);
   if (auto old = entries_.find(key); old != entries_.end()) remove(old, now, graveyard);
-  if (!shared) return;  // too large for the whole store (or no lifetime): not cached
+  if (!shared) return true;  // too large for the whole store (or no lifetime): not cached
 
   while (bytes_ + size > max_bytes_ && !lru_.empty()) remove(lru_.back(), now, graveyard);
 
@@ -95,6 +105,7 @@ void MemoryStore::put_sync(std::string key, Value value, std::chrono::millisecon
   if (!e.ns.empty()) namespaces_[e.ns].insert(&it->first);
   bytes_ += size;
   // `lock` is released before `graveyard` (declared earlier) frees the removed entries.
+  return true;
 }
 
 std::uint64_t MemoryStore::erase_sync(const std::vector<EraseTarget>& targets) {
@@ -106,6 +117,7 @@ std::uint64_t MemoryStore::erase_sync(const std::vector<EraseTarget>& targets) {
     switch (target.kind) {
       case EraseTarget::Kind::Exact:
       case EraseTarget::Kind::PathAndVariants:
+        ++generations_[generation_slot(target.key)];
         if (auto it = entries_.find(target.key); it != entries_.end()) {
           removed += remove(it, now, graveyard) ? 1 : 0;
         }
@@ -114,6 +126,7 @@ std::uint64_t MemoryStore::erase_sync(const std::vector<EraseTarget>& targets) {
         }
         break;
       case EraseTarget::Kind::Prefix:
+        ++epoch_;
         removed += remove_range(target.key, now, graveyard);
         break;
     }
@@ -128,6 +141,7 @@ std::uint64_t MemoryStore::clear_sync(const std::optional<std::string>& ns) {
   Entries doomed;
   LruList doomed_lru;
   std::lock_guard lock(mutex_);
+  ++epoch_;
   const auto now = now_ms_();
   if (!ns) {
     for (const auto& [key, e] : entries_) removed += expired(e, now) ? 0 : 1;
@@ -160,15 +174,20 @@ std::uint64_t MemoryStore::bytes_used() const {
   return bytes_;
 }
 
-boost::asio::awaitable<result<Value>> MemoryStore::get(std::string key) {
-  co_return get_sync(key);
+boost::asio::awaitable<result<Value>> MemoryStore::get(std::string key, FillToken* token) {
+  co_return get_sync(key, token);
 }
 
 boost::asio::awaitable<boost::system::error_code> MemoryStore::put(std::string key,
                                                                    std::string value,
                                                                    std::chrono::milliseconds ttl,
-                                                                   std::string ns) {
-  put_sync(std::move(key), std::move(value), ttl, std::move(ns));
+                                                                   std::string ns,
+                                                                   const FillToken* token) {
+  static const FillToken kUnconditional;
+  if (!put_sync(std::move(key), std::move(value), ttl, std::move(ns),
+                token != nullptr ? *token : kUnconditional)) {
+    co_return make_error_code(errc::fill_overtaken);
+  }
   co_return boost::system::error_code{};
 }
 

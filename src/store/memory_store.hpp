@@ -4,6 +4,7 @@
 
 #include "store/cache_store.hpp"
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <list>
@@ -32,10 +33,11 @@ class MemoryStore final : public CacheStore {
 
   explicit MemoryStore(std::uint64_t max_bytes, NowMs now_ms = &MemoryStore::system_now_ms);
 
-  boost::asio::awaitable<result<Value>> get(std::string key) override;
+  boost::asio::awaitable<result<Value>> get(std::string key, FillToken* token = nullptr) override;
   boost::asio::awaitable<boost::system::error_code> put(std::string key, std::string value,
                                                         std::chrono::milliseconds ttl,
-                                                        std::string ns) override;
+                                                        std::string ns,
+                                                        const FillToken* token = nullptr) override;
   boost::asio::awaitable<result<std::uint64_t>> erase(std::vector<EraseTarget> targets) override;
   // clear(""): entries stored without a namespace are not a namespace: deletes nothing.
   boost::asio::awaitable<result<std::uint64_t>> clear(std::optional<std::string> ns) override;
@@ -45,11 +47,14 @@ class MemoryStore final : public CacheStore {
   std::string_view kind() const noexcept override { return "memory"; }
 
   // Synchronous versions of the above (the coroutines call these), for tests and tools.
-  Value get_sync(const std::string& key);
-  void put_sync(std::string key, Value value, std::chrono::milliseconds ttl, std::string ns);
-  void put_sync(std::string key, std::string value, std::chrono::milliseconds ttl, std::string ns) {
-    put_sync(std::move(key), std::make_shared<const std::string>(std::move(value)), ttl,
-             std::move(ns));
+  Value get_sync(const std::string& key, FillToken* token = nullptr);
+  // False (nothing stored): `token` predates an erase of the key's path.
+  bool put_sync(std::string key, Value value, std::chrono::milliseconds ttl, std::string ns,
+                const FillToken& token = {});
+  bool put_sync(std::string key, std::string value, std::chrono::milliseconds ttl, std::string ns,
+                const FillToken& token = {}) {
+    return put_sync(std::move(key), std::make_shared<const std::string>(std::move(value)), ttl,
+                    std::move(ns), token);
   }
   std::uint64_t erase_sync(const std::vector<EraseTarget>& targets);
   std::uint64_t clear_sync(const std::optional<std::string>& ns);
@@ -74,6 +79,11 @@ class MemoryStore final : public CacheStore {
   using Graveyard = std::vector<Entries::node_type>;
 
   bool expired(const Entry& e, std::int64_t now) const noexcept { return now >= e.expires_at_ms; }
+  // Invalidation generations for fill tokens (under mutex_): one per slot of key paths, plus an
+  // epoch for prefix erases and clears. Collisions only cost a refused fill.
+  static constexpr std::size_t kGenerationSlots = 4096;
+  static std::size_t generation_slot(std::string_view key) noexcept;
+  std::string generations_of(std::string_view key) const;  // the token's text
   // Unlinks an entry from every index; returns whether it was live.
   bool remove(Entries::iterator it, std::int64_t now, Graveyard& graveyard);
   std::uint64_t remove_range(std::string_view prefix, std::int64_t now, Graveyard& graveyard);
@@ -88,6 +98,8 @@ class MemoryStore final : public CacheStore {
   std::set<std::pair<std::int64_t, const std::string*>> by_expiry_;  // (expires_at, key)
   std::unordered_map<std::string, std::unordered_set<const std::string*>> namespaces_;
   std::uint64_t bytes_ = 0;
+  std::uint64_t epoch_ = 0;
+  std::array<std::uint64_t, kGenerationSlots> generations_{};
 };
 
 }  // namespace cachecar::store

@@ -130,7 +130,7 @@ TEST(AdminMetricsTest, SeriesForRequestsCacheUpstreamAndRedis) {
   EXPECT_EQ(sample(text, "cachecar_request_duration_seconds_count{cache=\"hit\"}"), "2");
   EXPECT_EQ(sample(text, "cachecar_request_duration_seconds_count{cache=\"miss\"}"), "2");
   EXPECT_EQ(sample(text, "cachecar_upstream_request_duration_seconds_count{result=\"ok\"}"), "7");
-  EXPECT_TRUE(sample(text, "cachecar_redis_command_duration_seconds_count{command=\"GET\"}"));
+  EXPECT_TRUE(sample(text, "cachecar_redis_command_duration_seconds_count{command=\"MGET\"}"));
   EXPECT_TRUE(sample(text, "cachecar_redis_command_duration_seconds_count{command=\"EVALSHA\"}"));
   EXPECT_EQ(sample(text, "cachecar_cache_stores_total"), "3");  // 2 misses, 1 bypass refill
   EXPECT_EQ(sample(text, "cachecar_cache_stored_body_bytes_count"), "3");
@@ -175,7 +175,7 @@ TEST(AdminMetricsTest, RedisDownShowsInGaugesAndErrorCounters) {
       10s, 20ms));
   const auto text = scrape(h);
   EXPECT_NE(sample(text, "cachecar_store_errors_total{operation=\"get\"}"), "0");
-  EXPECT_NE(text.find("cachecar_redis_command_errors_total{command=\"GET\""), std::string::npos)
+  EXPECT_NE(text.find("cachecar_redis_command_errors_total{command=\"MGET\""), std::string::npos)
       << text;
 }
 

@@ -8,8 +8,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <thread>
 
 namespace cachecar::test {
 namespace {
@@ -101,6 +104,32 @@ TEST_F(L1CoherenceTest, AWriteThroughOneInstanceIsSeenAtOnceThroughTheOther) {
                            std::chrono::seconds(5)));
     ASSERT_TRUE(wait_until([&] { return get(second_port_).header("Cache-Status") == kL1Hit; },
                            std::chrono::seconds(5)));
+  }
+}
+
+// A miss in one instance that a write through the other overtook (the upstream answered the
+// miss before the write) must not keep its pre-write response: the store refuses the put,
+// because the fill token read with the lookup predates the write's erase.
+TEST_F(L1CoherenceTest, AMissOvertakenByAWriteThroughTheOtherInstanceIsNotKept) {
+  auto release = std::make_shared<std::atomic<bool>>(false);
+  upstream_.on("/items/2", [release](const SeenRequest& request, std::size_t) {
+    const bool early = request.method == "GET" && !release->load();
+    StubReply reply{.body = early ? "{\"v\": \"before\"}" : "{\"v\": \"after\"}"};
+    if (early) reply.hold = release;
+    return reply;
+  });
+  HttpResponse slow;
+  std::thread reader([&] { slow = http_get(second_port_, "/items/2"); });
+  ASSERT_TRUE(
+      wait_until([&] { return upstream_.requests("/items/2") == 1; }, std::chrono::seconds(10)));
+  ASSERT_EQ(http_request(first_port_, "PUT", "/items/2", {}, "{}").status, 200);
+  release->store(true);
+  reader.join();
+  EXPECT_EQ(slow.body, "{\"v\": \"before\"}");
+  EXPECT_EQ(slow.header("Cache-Status"), "cachecar; fwd=miss; detail=overtaken-by-write");
+  for (auto port : {second_port_, first_port_}) {
+    const auto next = http_get(port, "/items/2");
+    EXPECT_EQ(next.body, "{\"v\": \"after\"}") << next.header("Cache-Status");
   }
 }
 

@@ -20,6 +20,19 @@ constexpr std::string_view kPrelude = R"lua(
 local p = ARGV[1]
 local index, expiry = p .. '__index', p .. '__expiry'
 local keyns, nslist = p .. '__keyns', p .. '__namespaces'
+-- Fill fences: an erase bumps the generation of each target's path (or, for prefixes and
+-- clears, the epoch); a put with a token stores only if both are still what its fill read.
+-- Path generations expire after ARGV-given windows: longer than any fill can take.
+local function path_of(k)
+  local q = string.find(k, '?', 1, true)
+  return q and string.sub(k, 1, q - 1) or k
+end
+local function bump_path(k, window)
+  local g = p .. '__gen:' .. path_of(k)
+  redis.call('INCR', g)
+  redis.call('PEXPIRE', g, window)
+end
+local function bump_epoch() redis.call('INCR', p .. '__gen') end
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -63,9 +76,15 @@ local function purge_expired(limit)
 end
 )lua";
 
-// ARGV: prefix, key, value, ttl_ms, namespace ("" = none).
+// ARGV: prefix, key, value, ttl_ms, namespace ("" = none), fill token ("" = none: store).
+// Returns 1 when stored, 0 when the token is stale (a write overtook the fill).
 constexpr std::string_view kPutBody = R"lua(
-local k, ttl, ns = ARGV[2], ARGV[4], ARGV[5]
+local k, ttl, ns, token = ARGV[2], ARGV[4], ARGV[5], ARGV[6]
+if token ~= '' then
+  local now = (redis.call('GET', p .. '__gen') or '') .. ':' ..
+              (redis.call('GET', p .. '__gen:' .. path_of(k)) or '')
+  if now ~= token then return 0 end
+end
 redis.call('SET', p .. k, ARGV[3], 'PX', ttl)
 redis.call('ZADD', index, 0, k)
 redis.call('ZADD', expiry, now_ms() + tonumber(ttl), k)
@@ -84,7 +103,8 @@ purge_expired(16)
 return 1
 )lua";
 
-// ARGV: prefix, then (kind, key) pairs; kind "e" exact, "v" path and variants, "p" prefix.
+// ARGV: prefix, generation window (ms), then (kind, key) pairs; kind "e" exact, "v" path and
+// variants, "p" prefix.
 // Ranges of the lexicographic index: every string starting with s lies in [s, upper(s)).
 constexpr std::string_view kEraseBody = R"lua(
 local total = 0
@@ -107,11 +127,14 @@ local function drop_range(prefix)
     total = total + drop(keys)
   end
 end
-for i = 2, #ARGV - 1, 2 do
+local window = ARGV[2]
+for i = 3, #ARGV - 1, 2 do
   local kind, k = ARGV[i], ARGV[i + 1]
   if kind == 'p' then
+    bump_epoch()
     drop_range(k)
   else
+    bump_path(k, window)
     total = total + drop({k})
     if kind == 'v' then drop_range(k .. '?') end
   end
@@ -122,6 +145,7 @@ return total
 // ARGV: prefix, namespace or absent (= everything under the prefix).
 constexpr std::string_view kClearBody = R"lua(
 local total = 0
+bump_epoch()
 if #ARGV < 2 then
   while true do
     local keys = redis.call('ZRANGE', index, 0, 999)
@@ -237,40 +261,77 @@ asio::awaitable<result<std::uint64_t>> RedisStore::run_counting_script(
   co_return static_cast<std::uint64_t>(reply->integer);
 }
 
-asio::awaitable<result<Value>> RedisStore::get(std::string key) {
-  const std::string name = prefix_ + key;
-  const std::array<std::string_view, 2> args{"GET", name};
-  auto reply = co_await client_.execute(args);
-  if (!reply) co_return reply.error();
-  switch (reply->type) {
+namespace {
+
+// A GET-style reply: the value, absent, or an error.
+result<Value> value_of(Reply& reply) {
+  switch (reply.type) {
     case Reply::Type::String:
-      co_return std::make_shared<const std::string>(std::move(reply->str));
+      return std::make_shared<const std::string>(std::move(reply.str));
     case Reply::Type::Nil:
-      co_return Value();
+      return Value();
     case Reply::Type::Error:
-      co_return errc::store_reply_error;
+      return errc::store_reply_error;
     default:
-      co_return errc::store_protocol_error;
+      return errc::store_protocol_error;
   }
 }
 
+std::string_view string_or_empty(const Reply& reply) {
+  return reply.type == Reply::Type::String ? std::string_view(reply.str) : std::string_view();
+}
+
+}  // namespace
+
+asio::awaitable<result<Value>> RedisStore::get(std::string key, FillToken* token) {
+  const std::string name = prefix_ + key;
+  if (token) {
+    // The entry and its fill token in one round trip (the token must be read before the
+    // caller asks the upstream; reading it with the lookup costs no extra trip).
+    const std::string epoch = prefix_ + "__gen";
+    const std::string path = epoch + ":" + std::string(key_path(key));
+    const std::array<std::string_view, 4> args{"MGET", name, epoch, path};
+    auto reply = co_await client_.execute(args);
+    if (!reply) co_return reply.error();
+    if (reply->is_error()) co_return errc::store_reply_error;
+    if (reply->type != Reply::Type::Array || reply->elements.size() != 3) {
+      co_return errc::store_protocol_error;
+    }
+    token->generations = std::string(string_or_empty(reply->elements[1])) + ":" +
+                         std::string(string_or_empty(reply->elements[2]));
+    co_return value_of(reply->elements[0]);
+  }
+  const std::array<std::string_view, 2> args{"GET", name};
+  auto reply = co_await client_.execute(args);
+  if (!reply) co_return reply.error();
+  co_return value_of(*reply);
+}
+
 asio::awaitable<error_code> RedisStore::put(std::string key, std::string value,
-                                            std::chrono::milliseconds ttl, std::string ns) {
+                                            std::chrono::milliseconds ttl, std::string ns,
+                                            const FillToken* token) {
   if (ttl.count() <= 0) co_return error_code{};  // precondition: nothing to cache
   const std::string ttl_ms = std::to_string(ttl.count());
   // (Braced arguments to a co_awaited call trip a GCC 12 bug: build the vector first.)
-  std::vector<std::string_view> argv{prefix_, key, value, ttl_ms, ns};
+  const std::string_view generations =
+      token != nullptr ? std::string_view(token->generations) : std::string_view();
+  std::vector<std::string_view> argv{prefix_, key, value, ttl_ms, ns, generations};
   auto reply = co_await run_script(put_script(), std::move(argv));
   if (!reply) co_return reply.error();
   if (reply->is_error()) co_return errc::store_reply_error;
+  if (reply->type == Reply::Type::Integer && reply->integer == 0) {
+    co_return errc::fill_overtaken;
+  }
   co_return error_code{};
 }
 
 asio::awaitable<result<std::uint64_t>> RedisStore::erase(std::vector<EraseTarget> targets) {
   if (targets.empty()) co_return 0;
+  const std::string window_ms = std::to_string(fill_window_.count());
   std::vector<std::string_view> argv;
-  argv.reserve(1 + 2 * targets.size());
+  argv.reserve(2 + 2 * targets.size());
   argv.push_back(prefix_);
+  argv.push_back(window_ms);
   for (const auto& target : targets) {
     switch (target.kind) {
       case EraseTarget::Kind::Exact:

@@ -43,10 +43,11 @@ class RedisStore final : public CacheStore {
              std::string key_prefix = std::string(kDefaultKeyPrefix),
              Client::Observer observer = {});
 
-  boost::asio::awaitable<result<Value>> get(std::string key) override;
+  boost::asio::awaitable<result<Value>> get(std::string key, FillToken* token = nullptr) override;
   boost::asio::awaitable<boost::system::error_code> put(std::string key, std::string value,
                                                         std::chrono::milliseconds ttl,
-                                                        std::string ns) override;
+                                                        std::string ns,
+                                                        const FillToken* token = nullptr) override;
   boost::asio::awaitable<result<std::uint64_t>> erase(std::vector<EraseTarget> targets) override;
   // clear(""): entries stored without a namespace are not a namespace: deletes nothing.
   boost::asio::awaitable<result<std::uint64_t>> clear(std::optional<std::string> ns) override;
@@ -54,6 +55,10 @@ class RedisStore final : public CacheStore {
   boost::asio::awaitable<result<std::chrono::microseconds>> ping() override;
   StoreHealth health() const override { return client_.health(); }
   std::string_view kind() const noexcept override { return "redis"; }
+
+  // How long an erase's path generation is kept: longer than any fill (upstream request +
+  // store round trip) can take, or a fill that outlived it could store overtaken data.
+  void set_fill_window(std::chrono::milliseconds window) { fill_window_ = window; }
 
   Client& client() noexcept { return client_; }
   const std::string& key_prefix() const noexcept { return prefix_; }
@@ -78,6 +83,7 @@ class RedisStore final : public CacheStore {
 
   Client client_;
   std::string prefix_;
+  std::chrono::milliseconds fill_window_{std::chrono::minutes(10)};
 };
 
 // Lowercase hex SHA-1 of `data`.
