@@ -12,8 +12,6 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/asio/write.hpp>
 
 #include <array>
@@ -42,22 +40,6 @@ std::int64_t unix_now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-// A fill token being read while the upstream is asked (bypass requests: no lookup to carry it).
-struct PendingToken {
-  explicit PendingToken(const asio::any_io_executor& ex) : ready(ex) {}
-  store::FillToken token;
-  bool done = false;
-  asio::steady_timer ready;  // cancelled when done
-};
-
-asio::awaitable<void> read_fill_token(store::CacheStore* store, std::string key,
-                                      std::shared_ptr<PendingToken> pending) {
-  auto ignored = co_await store->get(std::move(key), &pending->token);
-  (void)ignored;  // on failure the token stays empty: the put is unconditional (and likely fails)
-  pending->done = true;
-  pending->ready.cancel();
 }
 
 // Reads whatever body bytes are available (at least one parser step) into [data, capacity).
@@ -155,7 +137,6 @@ struct Exchange {
   std::string key;
   bool try_store = false;
   store::FillToken fill_token;  // read before the upstream is asked; the put checks it
-  std::shared_ptr<PendingToken> pending_token;  // bypass: fill_token still on its way
 
   FillCoalescer::Lease lease;  // held while this request fetches a key others wait for
   bool collapsed = false;      // answered with another request's fill (RFC 9211 "collapsed")
@@ -416,16 +397,9 @@ asio::awaitable<bool> Session::serve_cacheable(Exchange& x, const policy::Rule& 
   if (policy::query_flag_set(x.query, options_.bypass_param)) {
     x.outcome = CacheOutcome::Bypass;
     x.fwd = "bypass";
-    // Not served from the cache, but it refreshes the entry, so it needs a fill token too. It
-    // is read alongside the upstream request rather than before it (a round trip, ~0.07 ms at
-    // one connection): Redis answers it within microseconds, while a write that could overtake
-    // this response needs the upstream to answer us, then its own mutation and erase.
-    auto executor = co_await asio::this_coro::executor;
-    x.pending_token = std::make_shared<PendingToken>(executor);
-    auto pending = x.pending_token;
-    std::string key = x.key;
-    asio::co_spawn(executor, read_fill_token(&proxy_.store_, std::move(key), std::move(pending)),
-                   asio::detached);
+    // Not served from the cache, but it refreshes the entry: it needs a fill token too.
+    auto ignored = co_await proxy_.store_.get(x.key, &x.fill_token);
+    (void)ignored;
     co_return co_await forward(x);
   }
   auto* l1 = options_.l1.get();
@@ -678,13 +652,6 @@ asio::awaitable<void> Session::store_response(Exchange& x, const policy::HeaderL
                                               std::chrono::milliseconds ttl) {
   const auto generated_at_ms =
       unix_now_ms() - parse_age_seconds(policy::find_header(headers, "age")) * 1000;
-  if (x.pending_token) {
-    if (!x.pending_token->done) {  // bounded by the store's timeout
-      x.pending_token->ready.expires_at(asio::steady_timer::time_point::max());
-      co_await x.pending_token->ready.async_wait(use_nothrow);
-    }
-    x.fill_token = std::move(x.pending_token->token);
-  }
   auto entry = policy::encode_entry(generated_at_ms, x.status, reason, headers, body);
   store::Value for_waiters;
   if (x.lease) for_waiters = std::make_shared<const std::string>(entry);
