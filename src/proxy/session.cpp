@@ -136,7 +136,9 @@ struct Exchange {
   std::string_view rule_name;          // the matching rule (caching or invalidating), for metrics
   std::string key;
   bool try_store = false;
-  store::FillToken fill_token;  // read before the upstream is asked; the put checks it
+  // Read with the lookup (misses only: before the upstream is asked); the put checks it. Empty
+  // (an unconditional put) for bypasses and for entries that failed to decode.
+  store::FillToken fill_token;
 
   FillCoalescer::Lease lease;  // held while this request fetches a key others wait for
   bool collapsed = false;      // answered with another request's fill (RFC 9211 "collapsed")

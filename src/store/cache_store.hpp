@@ -59,8 +59,9 @@ class CacheStore {
  public:
   virtual ~CacheStore() = default;
 
-  // The value, or null when absent or expired. With `token`, also the fill token for `key`,
-  // read in the same round trip (a caller about to fetch and store the value takes it here).
+  // The value, or null when absent or expired. With `token`, and only when the value is absent
+  // (a hit needs no fill, so hits do not pay for building one), also the fill token for `key`,
+  // read in the same round trip: a caller about to fetch and store the value takes it here.
   virtual boost::asio::awaitable<result<Value>> get(std::string key,
                                                     FillToken* token = nullptr) = 0;
 

@@ -1,7 +1,8 @@
 // Tells an L1 fill whether an invalidation in this process may have overtaken it. A fill takes
-// a ticket before it reads the value it will store (from Redis); every invalidation bumps the generation of the slot its key's path hashes to, or, for
-// prefix erases and flushes, the epoch. A ticket that is no longer current means the value may
-// predate a write. Lock-free; shared by all threads. Collisions only cost a spurious "stale".
+// a ticket before it reads the value it will store (from Redis); every invalidation bumps the
+// generation of the slot its key's path hashes to, or, for prefix erases and flushes, the epoch. A
+// ticket that is no longer current means the value may predate a write. Lock-free; shared by all
+// threads. Collisions only cost a spurious "stale".
 #pragma once
 
 #include "store/cache_store.hpp"

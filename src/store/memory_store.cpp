@@ -67,12 +67,14 @@ std::string MemoryStore::generations_of(std::string_view key) const {
 Value MemoryStore::get_sync(const std::string& key, FillToken* token) {
   Graveyard graveyard;  // declared before the lock: an expired entry is freed after it
   std::lock_guard lock(mutex_);
-  if (token) token->generations = generations_of(key);
   auto it = entries_.find(key);
-  if (it == entries_.end()) return nullptr;
   const auto now = now_ms_();
-  if (expired(it->second, now)) {
+  if (it != entries_.end() && expired(it->second, now)) {
     remove(it, now, graveyard);
+    it = entries_.end();
+  }
+  if (it == entries_.end()) {
+    if (token) token->generations = generations_of(key);
     return nullptr;
   }
   lru_.splice(lru_.begin(), lru_, it->second.lru);

@@ -230,7 +230,8 @@ Client::Options with_scripts(Client::Options options) {
 RedisStore::RedisStore(asio::any_io_executor executor, Client::Options options,
                        std::string key_prefix, Client::Observer observer)
     : client_(std::move(executor), with_scripts(std::move(options)), std::move(observer)),
-      prefix_(std::move(key_prefix)) {}
+      prefix_(std::move(key_prefix)),
+      epoch_key_(prefix_ + "__gen") {}
 
 asio::awaitable<result<Reply>> RedisStore::run_script(const Script& script,
                                                       std::vector<std::string_view> argv) {
@@ -288,7 +289,7 @@ asio::awaitable<result<Value>> RedisStore::get(std::string key, FillToken* token
   if (token) {
     // The entry and its fill token in one round trip (the token must be read before the
     // caller asks the upstream; reading it with the lookup costs no extra trip).
-    const std::string epoch = prefix_ + "__gen";
+    const std::string& epoch = epoch_key_;
     const std::string path = epoch + ":" + std::string(key_path(key));
     const std::array<std::string_view, 4> args{"MGET", name, epoch, path};
     auto reply = co_await client_.execute(args);
@@ -297,9 +298,12 @@ asio::awaitable<result<Value>> RedisStore::get(std::string key, FillToken* token
     if (reply->type != Reply::Type::Array || reply->elements.size() != 3) {
       co_return errc::store_protocol_error;
     }
-    token->generations = std::string(string_or_empty(reply->elements[1])) + ":" +
-                         std::string(string_or_empty(reply->elements[2]));
-    co_return value_of(reply->elements[0]);
+    auto value = value_of(reply->elements[0]);
+    if (value && !*value) {
+      token->generations = std::string(string_or_empty(reply->elements[1])) + ":" +
+                           std::string(string_or_empty(reply->elements[2]));
+    }
+    co_return value;
   }
   const std::array<std::string_view, 2> args{"GET", name};
   auto reply = co_await client_.execute(args);

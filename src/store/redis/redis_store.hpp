@@ -83,6 +83,7 @@ class RedisStore final : public CacheStore {
 
   Client client_;
   std::string prefix_;
+  std::string epoch_key_;  // prefix + "__gen"
   std::chrono::milliseconds fill_window_{std::chrono::minutes(10)};
 };
 
