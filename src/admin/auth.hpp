@@ -6,11 +6,6 @@
 
 namespace cachecar::admin {
 
-// True when `presented` equals `expected`. The time taken depends only on presented.size(),
-// never on where the two differ or on `expected`'s length, so timing does not reveal the
-// token byte by byte. `expected` must not be empty.
-bool constant_time_equals(std::string_view presented, std::string_view expected) noexcept;
-
 enum class AuthResult {
   Allowed,  // no token configured, or the right bearer token
   Missing,  // a token is configured, the request carries no Authorization header
