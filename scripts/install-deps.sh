@@ -8,6 +8,7 @@ packages=(
   libboost1.81-dev libhiredis-dev libyaml-cpp-dev prometheus-cpp-dev
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libsqlite3-dev
   redis-server redis-tools curl prometheus
+  clang libclang-rt-14-dev  # fuzz targets (libFuzzer): scripts/fuzz.sh, scripts/test.sh
 )
 if [ "${CACHECAR_EXTRA_PACKAGES:-}" ]; then
   # shellcheck disable=SC2206

@@ -1,0 +1,83 @@
+// Stored entries. Input: bytes read back from the store, which decode_entry must either reject
+// or slice without reading past them. The same input is also read as a response ("200 OK", then
+// "Name: value" lines, a blank line, the body) to encode: that must decode back to the same
+// status and body, and its head must hold only whole CRLF-terminated lines without the fields
+// that are never stored.
+#include "fuzz_support.hpp"
+#include "policy/cacheability.hpp"
+#include "policy/entry.hpp"
+
+#include <charconv>
+#include <limits>
+
+namespace {
+
+using namespace cachecar::policy;
+
+void check_decode(std::string_view bytes) {
+  const auto entry = decode_entry(bytes);
+  if (!entry) return;
+  FUZZ_CHECK(entry->status >= 100 && entry->status <= 999);
+  FUZZ_CHECK(entry->head.starts_with("HTTP/1.1 ") && entry->head.ends_with("\r\n"));
+  FUZZ_CHECK(entry->head.data() >= bytes.data());
+  FUZZ_CHECK(entry->head.data() + entry->head.size() == entry->body.data());
+  FUZZ_CHECK(entry->body.data() + entry->body.size() == bytes.data() + bytes.size());
+  for (const std::int64_t now : {std::numeric_limits<std::int64_t>::min(), std::int64_t{0},
+                                 entry->stored_at_ms, std::numeric_limits<std::int64_t>::max()}) {
+    FUZZ_CHECK(age_seconds(entry->stored_at_ms, now) >= 0);
+  }
+}
+
+void check_encode(std::string_view bytes) {
+  const auto blank = bytes.find("\n\n");
+  const std::string_view head_text = bytes.substr(0, blank);
+  const std::string_view body =
+      blank == std::string_view::npos ? std::string_view() : bytes.substr(blank + 2);
+  const auto lines =
+      cachecar::fuzz::split_lines(head_text, std::numeric_limits<std::size_t>::max());
+  if (lines.empty()) return;
+  int status = 0;
+  const auto status_line = lines.front();
+  auto [end, ec] =
+      std::from_chars(status_line.data(), status_line.data() + status_line.size(), status);
+  if (ec != std::errc{} || status < 100 || status > 999) return;
+  std::string_view reason = status_line.substr(static_cast<std::size_t>(end - status_line.data()));
+  if (reason.starts_with(' ')) reason.remove_prefix(1);
+
+  HeaderList headers;
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    const auto colon = lines[i].find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string_view value = lines[i].substr(colon + 1);
+    if (value.starts_with(' ')) value.remove_prefix(1);
+    headers.emplace_back(lines[i].substr(0, colon), value);
+  }
+  const std::int64_t stored_at = static_cast<std::int64_t>(bytes.size()) * 1'000'000'007;
+  const std::string encoded = encode_entry(stored_at, status, reason, headers, body);
+  const auto entry = decode_entry(encoded);
+  FUZZ_CHECK(entry);
+  FUZZ_CHECK(entry->status == status && entry->stored_at_ms == stored_at && entry->body == body);
+
+  std::string_view head = entry->head;
+  for (bool first = true; !head.empty(); first = false) {
+    const auto crlf = head.find("\r\n");
+    FUZZ_CHECK(crlf != std::string_view::npos);
+    const std::string_view line = head.substr(0, crlf);
+    FUZZ_CHECK(line.find_first_of("\r\n") == std::string_view::npos);
+    if (!first) {
+      const auto colon = line.find(": ");
+      FUZZ_CHECK(colon != std::string_view::npos && colon > 0);
+      FUZZ_CHECK(!is_unstorable_header(line.substr(0, colon)));
+    }
+    head.remove_prefix(crlf + 2);
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const auto bytes = cachecar::fuzz::as_text(data, size);
+  check_decode(bytes);
+  check_encode(bytes);
+  return 0;
+}
