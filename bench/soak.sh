@@ -8,7 +8,7 @@
 # Options:
 #   --duration SECONDS      length of the load (default 600)
 #   --cachecar PATH         use this cachecar binary instead of building build/bench
-#   --product-api PATH      use this product-api binary (default: build/bench's, built if missing)
+#   --product-api PATH      use this product-api binary instead of building it in build/bench
 #   --grace SECONDS         errors this long after the upstream listens again still count as
 #                           downtime (default 3)
 #   --skip-bad LIST         comma-separated bad-request kinds not to send (e.g. huge_trailer while
@@ -198,7 +198,9 @@ dirty_src=$(git -C "$root" status --porcelain -- src 2>/dev/null | wc -l)
 {
   printf 'command\t`%s`\n' "$command_line"
   printf 'commit\t`%s`%s\n' "$commit" "$([ "$dirty_src" -gt 0 ] && echo " with $dirty_src uncommitted change(s) under src/")"
-  printf 'binary\t%s\n' "$([ "$cachecar_bin" = "$root/build/bench/src/cachecar" ] && echo "Release build in build/bench" || echo "$cachecar_bin")"
+  # The commit describes the tree now; a binary given with --cachecar may be older: its time says.
+  printf 'binary\t%s, built %s\n' "$([ "$cachecar_bin" = "$root/build/bench/src/cachecar" ] && echo "Release build in build/bench" || echo "$cachecar_bin")" \
+    "$(date -u -r "$cachecar_bin" '+%Y-%m-%d %H:%M UTC')"
   printf 'date\t%s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
   printf 'machine\t%s cores, load average at start %s\n' "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
   printf 'config\tconfig/cachecar.yaml (access log off, log level warn), Redis %s without persistence\n' \
