@@ -240,27 +240,29 @@ sleep_until() {  # sleep_until OFFSET (seconds after t0); returns 1 if cachecar 
 outage=$(( duration / 40 < 3 ? 3 : (duration / 40 > 15 ? 15 : duration / 40) ))
 at_redis_kill=$((duration * 15 / 100)) at_redis_stop=$((duration * 35 / 100))
 at_upstream_kill=$((duration * 55 / 100))
+kill_and_restart() {  # kill_and_restart NAME AT PID-VARIABLE START-FUNCTION NOTE: one outage
+  local name=$1 at=$2 var=$3 restart=$4 note=$5 pid=${!3}
+  sleep_until "$at" || return 1
+  kill -KILL "$pid" || true
+  wait "$pid" 2>/dev/null || true
+  record "${name}_kill" "SIGKILL pid $pid"
+  sleep_until $((at + outage)) || return 1
+  "$restart"
+  record "${name}_up" "restarted, pid ${!var} ($note)"
+}
 run_schedule() {
-  sleep_until "$at_redis_kill" || return 0
-  kill -KILL "$redis_pid" || true; wait "$redis_pid" 2>/dev/null || true
-  record redis_kill "SIGKILL pid $redis_pid (no persistence: the cache is empty afterwards)"
-  sleep_until $((at_redis_kill + outage)) || return 0
-  start_redis
-  record redis_up "restarted, pid $redis_pid"
+  kill_and_restart redis "$at_redis_kill" redis_pid start_redis \
+    "no persistence: the cache is empty" || return 0
 
   sleep_until "$at_redis_stop" || return 0
   kill -STOP "$redis_pid" || true
   record redis_stop "SIGSTOP pid $redis_pid (accepts TCP, answers nothing)"
-  sleep_until $((at_redis_stop + outage)) || { kill -CONT "$redis_pid"; return 0; }
+  sleep_until $((at_redis_stop + outage)) || { kill -CONT "$redis_pid" || true; return 0; }
   kill -CONT "$redis_pid" || true
   record redis_cont "SIGCONT pid $redis_pid"
 
-  sleep_until "$at_upstream_kill" || return 0
-  kill -KILL "$upstream_pid" || true; wait "$upstream_pid" 2>/dev/null || true
-  record upstream_kill "SIGKILL product-api pid $upstream_pid"
-  sleep_until $((at_upstream_kill + outage)) || return 0
-  start_upstream
-  record upstream_up "restarted, pid $upstream_pid (same SQLite file)"
+  kill_and_restart upstream "$at_upstream_kill" upstream_pid start_upstream \
+    "product-api on the same SQLite file" || return 0
 }
 run_schedule
 wait "$load_pid" || log "the load client exited with status $? (see $tmp/load.log)"
