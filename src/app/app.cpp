@@ -50,6 +50,7 @@ proxy::ProxyOptions proxy_options(const config::Config& config) {
   }
   options.cache = config.cache;
   options.bypass_param = config.bypass_param;
+  options.hosts = config.hosts;
   options.upstream_base_path = config.upstream.base_path;
   options.upstream_host_header = config.upstream.address.to_string();
   if (config.upstream.address.port == 80)

@@ -4,6 +4,7 @@
 #include "config/address.hpp"
 #include "core/strings.hpp"
 #include "core/units.hpp"
+#include "policy/uri.hpp"
 
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
@@ -38,8 +39,8 @@ constexpr std::array<std::string_view, 4> kUpstreamKeys = {"url", "connect_timeo
 constexpr std::array<std::string_view, 5> kRedisKeys = {"url", "key_prefix", "timeout",
                                                         "connections", "memory_max_size"};
 constexpr std::array<std::string_view, 3> kAdminKeys = {"listen", "token", "allow_unauthenticated"};
-constexpr std::array<std::string_view, 6> kCacheKeys = {"default_ttl",  "max_ttl", "max_body_size",
-                                                        "bypass_param", "l1",      "coalesce_wait"};
+constexpr std::array<std::string_view, 7> kCacheKeys = {
+    "default_ttl", "max_ttl", "max_body_size", "bypass_param", "l1", "coalesce_wait", "hosts"};
 constexpr std::array<std::string_view, 3> kL1Keys = {"enabled", "max_bytes", "max_ttl"};
 constexpr std::array<std::string_view, 5> kLimitsKeys = {
     "max_header_size", "max_request_body_size", "client_header_timeout", "client_idle_timeout",
@@ -183,6 +184,7 @@ class Loader {
   void read_redis(const Section& root, Config& config) const;
   void read_admin(const Section& root, Config& config, std::string& listen_where) const;
   void read_cache(const Section& root, Config& config) const;
+  void read_hosts(const Section& cache, Config& config) const;
   void read_limits(const Section& root, Config& config) const;
   void read_log(const Section& root, Config& config) const;
   void read_rules(const Section& root, Config& config) const;
@@ -440,6 +442,7 @@ void Loader::read_cache(const Section& root, Config& config) const {
   if (const auto* field = s.get("coalesce_wait")) {
     config.coalesce_wait = duration(*field, /*allow_zero=*/true);
   }
+  read_hosts(s, config);
   const Section l1 = optional_section(s, "l1", kL1Keys);
   if (const auto* field = l1.get("enabled")) {
     config.l1.enabled = boolean(*field);
@@ -455,6 +458,55 @@ void Loader::read_cache(const Section& root, Config& config) const {
   if (const auto* field = l1.get("max_ttl")) {
     config.l1.max_ttl = duration(*field);
     if (config.l1.max_ttl.count() <= 0) fail(where(*field), field->path, "must be greater than 0");
+  }
+}
+
+// cache.hosts: {canonical name: [alias, ...]}, every name a Host value (host, optional port).
+void Loader::read_hosts(const Section& cache, Config& config) const {
+  const auto* field = cache.get("hosts");
+  if (field == nullptr) return;
+  if (!field->value.IsMap()) {
+    fail(where(*field), field->path,
+         "expected a map of host names to lists of aliases (e.g. {\"api.example.com\": [\"api\"]}), "
+         "got " +
+             std::string(kind_name(field->value)));
+  }
+  const std::string map_where = where(*field);
+  auto host_name = [&](const YAML::Node& node, const std::string& path) {
+    const std::string at = where(node, map_where);
+    if (!node.IsScalar()) {
+      fail(at, path, "expected a host name, got " + std::string(kind_name(node)));
+    }
+    auto normalized = policy::normalize_host(node.Scalar());
+    if (!normalized) {
+      fail(at, path,
+           "'" + node.Scalar() +
+               "' is not a host with an optional port (e.g. api.example.com or api:8080)");
+    }
+    return std::move(*normalized);
+  };
+  for (auto it = field->value.begin(); it != field->value.end(); ++it) {
+    const std::string name = it->first.IsScalar() ? it->first.Scalar() : std::string();
+    const std::string path = field->path + "[\"" + name + "\"]";
+    const std::string canonical = host_name(it->first, path);
+    if (!config.hosts.add(canonical, {})) {
+      fail(where(it->first, map_where), path, "'" + name + "' is already an alias of another host");
+    }
+    const YAML::Node aliases = it->second;
+    if (aliases.IsNull()) continue;  // a canonical name without aliases
+    if (!aliases.IsSequence()) {
+      fail(where(aliases, map_where), path,
+           "expected a list of aliases (e.g. [\"api\", \"api.example.com:443\"]), got " +
+               std::string(kind_name(aliases)));
+    }
+    for (std::size_t i = 0; i < aliases.size(); ++i) {
+      const std::string item_path = path + "[" + std::to_string(i) + "]";
+      const std::string alias = host_name(aliases[i], item_path);
+      if (!config.hosts.add(canonical, {alias})) {
+        fail(where(aliases[i], map_where), item_path,
+             "'" + aliases[i].Scalar() + "' already belongs to another host");
+      }
+    }
   }
 }
 

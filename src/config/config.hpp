@@ -2,6 +2,7 @@
 // Loading throws ConfigError (start-up only); everything after that reads these plain structs.
 #pragma once
 
+#include "policy/cache_key.hpp"
 #include "policy/cacheability.hpp"
 #include "policy/rules.hpp"
 
@@ -84,6 +85,8 @@ struct Config {
   AdminConfig admin;
   policy::CacheLimits cache;
   std::string bypass_param = "nocache";
+  // cache.hosts: Host aliases sharing one canonical name; when set, other hosts are not cached.
+  policy::HostAliases hosts;
   L1Config l1;
   // Concurrent misses for one key wait this long for the first one's response (0 = off).
   std::chrono::milliseconds coalesce_wait{5'000};

@@ -1,6 +1,7 @@
 #include "metrics/metrics.hpp"
 
 #include "core/error.hpp"
+#include "core/stored_key.hpp"
 #include "core/strings.hpp"
 
 #include <prometheus/client_metric.h>
@@ -520,7 +521,7 @@ void Metrics::record_request(const RequestRecord& request) {
 void Metrics::record_lookup(std::string_view key, bool /*hit*/) {
   auto& s = impl_->shard();
   std::lock_guard lock(s.top_keys_mutex);
-  s.top_keys.add(key);
+  s.top_keys.add(core::logical_key(key));  // every host variant counts toward its logical key
 }
 
 void Metrics::record_upstream_call(std::chrono::nanoseconds latency, bool ok) {

@@ -86,7 +86,7 @@ class Metrics {
   Metrics& operator=(const Metrics&) = delete;
 
   void record_request(const RequestRecord& request);
-  // A cache lookup of `key` (a logical key) that hit or missed; feeds top keys.
+  // A cache lookup of `key` (a stored key: top keys count its logical key) that hit or missed.
   void record_lookup(std::string_view key, bool hit);
   // One exchange with the upstream, from acquiring a connection to the response head.
   void record_upstream_call(std::chrono::nanoseconds latency, bool ok);

@@ -1,66 +1,20 @@
 #include "policy/cache_key.hpp"
 
+#include "core/stored_key.hpp"
 #include "core/strings.hpp"
+#include "policy/uri.hpp"
 
 #include <algorithm>
-#include <tuple>
 
 namespace cachecar::policy {
 namespace {
 
+// One query param in normalised form (RFC 3986 §6.2.2); the name is text[0, name_size).
 struct QueryParam {
-  std::string name;
-  std::string value;
-  bool has_value = false;
+  std::string text;
+  std::size_t name_size = 0;
+  std::string_view name() const noexcept { return std::string_view(text).substr(0, name_size); }
 };
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decodes. A '%' not followed by two hex digits stays a literal '%'. '+' is kept as a
-// literal '+' (RFC 3986 has no "+ means space"; only HTML form encoding does, and treating it
-// as a space would merge "q=a+b" with "q=a%20b", two requests an upstream may answer
-// differently). Re-encoding then writes it as %2B, so "q=a+b" and "q=a%2Bb" share a key.
-std::string percent_decode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size()) {
-      const int hi = hex_value(text[i + 1]);
-      const int lo = hex_value(text[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out += static_cast<char>(hi * 16 + lo);
-        i += 2;
-        continue;
-      }
-    }
-    out += text[i];
-  }
-  return out;
-}
-
-bool is_unreserved(unsigned char c) noexcept {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c == '_' || c == '~';
-}
-
-void percent_encode_to(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  for (char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (is_unreserved(c)) {
-      out += ch;
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 0x0f];
-    }
-  }
-}
 
 // Calls fn(item) for each non-empty '&'-separated item of a raw query.
 template <class Fn>
@@ -87,24 +41,22 @@ std::string build_cache_key(std::string_view method, std::string_view path,
   std::vector<QueryParam> params;
   if (!key_query || !key_query->empty()) {
     for_each_query_item(raw_query, [&](std::string_view item) {
-      const auto eq = item.find('=');
-      QueryParam param;
-      param.name = percent_decode(item.substr(0, eq));
-      if (!bypass_param.empty() && param.name == bypass_param) return;
-      if (key_query &&
-          std::find(key_query->begin(), key_query->end(), param.name) == key_query->end()) {
+      const std::string name = percent_decode(raw_name(item));
+      if (!bypass_param.empty() && name == bypass_param) return;
+      if (key_query && std::find(key_query->begin(), key_query->end(), name) == key_query->end()) {
         return;
       }
-      if (eq != std::string_view::npos) {
-        param.has_value = true;
-        param.value = percent_decode(item.substr(eq + 1));
-      }
+      QueryParam param;
+      param.text.reserve(item.size());
+      append_normalized_query_part(param.text, item);
+      param.name_size = std::min(param.text.find('='), param.text.size());
       params.push_back(std::move(param));
     });
   }
-  std::sort(params.begin(), params.end(), [](const QueryParam& a, const QueryParam& b) {
-    return std::tie(a.name, a.has_value, a.value) < std::tie(b.name, b.has_value, b.value);
-  });
+  // By name only, and stable: repeated params keep their order, which carries meaning
+  // ("page=1&page=2" may be read as the last value, or as a list).
+  std::stable_sort(params.begin(), params.end(),
+                   [](const QueryParam& a, const QueryParam& b) { return a.name() < b.name(); });
 
   std::string key;
   key.reserve(method.size() + 1 + path.size() + raw_query.size() + 1);
@@ -113,11 +65,7 @@ std::string build_cache_key(std::string_view method, std::string_view path,
   key += path;
   for (std::size_t i = 0; i < params.size(); ++i) {
     key += i == 0 ? '?' : '&';
-    percent_encode_to(key, params[i].name);
-    if (params[i].has_value) {
-      key += '=';
-      percent_encode_to(key, params[i].value);
-    }
+    key += params[i].text;
   }
   return key;
 }
@@ -146,6 +94,34 @@ bool query_flag_set(std::string_view raw_query, std::string_view param) {
     set = core::iequals(value, "true") || value == "1";
   });
   return set;
+}
+
+bool HostAliases::add(const std::string& canonical, const std::vector<std::string>& aliases) {
+  auto map = [this, &canonical](const std::string& name) {
+    auto [it, inserted] = names_.try_emplace(name, canonical);
+    return inserted || it->second == canonical;
+  };
+  bool ok = map(canonical);
+  for (const auto& alias : aliases) ok = map(alias) && ok;
+  return ok;
+}
+
+std::optional<std::string_view> HostAliases::canonical(std::string_view host) const {
+  if (names_.empty()) return host;
+  auto it = names_.find(host);
+  if (it == names_.end()) return std::nullopt;
+  return std::string_view(it->second);
+}
+
+std::string variant_key(std::string_view logical_key, std::string_view host) {
+  constexpr std::string_view kHostField = "host=";
+  std::string key;
+  key.reserve(logical_key.size() + 1 + kHostField.size() + host.size());
+  key += logical_key;
+  key += core::kSecondaryKeySeparator;
+  key += kHostField;
+  key += host;
+  return key;
 }
 
 Target split_target(std::string_view target) {

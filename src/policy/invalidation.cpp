@@ -1,6 +1,7 @@
 #include "policy/invalidation.hpp"
 
 #include "core/strings.hpp"
+#include "policy/uri.hpp"
 
 #include <algorithm>
 
@@ -9,33 +10,6 @@ namespace {
 
 std::string_view strip_query_and_fragment(std::string_view ref) {
   return ref.substr(0, ref.find_first_of("?#"));
-}
-
-// Removes "." and ".." segments (RFC 3986 §5.2.4) from an absolute path.
-std::string remove_dot_segments(std::string_view path) {
-  std::vector<std::string_view> segments;
-  std::size_t start = 1;
-  while (start <= path.size()) {
-    auto slash = path.find('/', start);
-    auto segment = path.substr(
-        start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
-    if (segment == "..") {
-      if (!segments.empty()) segments.pop_back();
-      if (slash == std::string_view::npos) segments.emplace_back();
-    } else if (segment == ".") {
-      if (slash == std::string_view::npos) segments.emplace_back();
-    } else {
-      segments.push_back(segment);
-    }
-    if (slash == std::string_view::npos) break;
-    start = slash + 1;
-  }
-  std::string out;
-  for (auto segment : segments) {
-    out.push_back('/');
-    out.append(segment);
-  }
-  return out.empty() ? "/" : out;
 }
 
 }  // namespace
@@ -59,14 +33,14 @@ std::string resolve_same_host_path(std::string_view reference, std::string_view 
       auto slash = rest.find('/');
       auto authority = rest.substr(0, slash);
       if (request_host.empty() || !core::iequals(authority, request_host)) return {};
-      return slash == std::string_view::npos ? "/" : remove_dot_segments(rest.substr(slash));
+      return slash == std::string_view::npos ? "/" : normalize_path(rest.substr(slash));
     }
   }
   if (reference.starts_with("//")) return {};  // network-path reference: another authority
   if (reference.find(':') < reference.find('/')) return {};  // another scheme (mailto:, ftp:)
-  if (reference.front() == '/') return remove_dot_segments(reference);
+  if (reference.front() == '/') return normalize_path(reference);
   auto dir = base_path.substr(0, base_path.rfind('/') + 1);
-  return remove_dot_segments(std::string(dir) + std::string(reference));
+  return normalize_path(std::string(dir) + std::string(reference));
 }
 
 std::vector<EraseSpec> invalidation_targets(const Rule* rule, const Params& params,

@@ -31,6 +31,7 @@ std::vector<EraseSpec> invalidation_targets(const Rule* rule, const Params& para
 // The path of a Location-style reference when it names this host: "/a/b?x" -> "/a/b";
 // "http://host/a" -> "/a" when host matches (case-insensitive, port included); relative
 // references ("c", "../c") resolve against `base_path`. Empty when it names another host.
+// Normalised like a request path (normalize_path), so it names the key the origin means.
 std::string resolve_same_host_path(std::string_view reference, std::string_view request_host,
                                    std::string_view base_path);
 

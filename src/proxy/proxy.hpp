@@ -5,6 +5,7 @@
 #include "metrics/metrics.hpp"
 #include "net/http_types.hpp"
 #include "net/listener.hpp"
+#include "policy/cache_key.hpp"
 #include "policy/cacheability.hpp"
 #include "policy/rules.hpp"
 #include "proxy/fill_coalescer.hpp"
@@ -30,6 +31,7 @@ struct ProxyOptions {
   std::chrono::milliseconds coalesce_wait{5'000};
   policy::CacheLimits cache;
   std::string bypass_param = "nocache";
+  policy::HostAliases hosts;  // cache.hosts; empty = every valid Host is its own name
   std::string upstream_base_path;    // prepended to every forwarded path
   std::string upstream_host_header;  // Host sent when the client sent none
   std::chrono::milliseconds upstream_timeout{30'000};

@@ -6,6 +6,7 @@
 #include "policy/cache_key.hpp"
 #include "policy/entry.hpp"
 #include "policy/invalidation.hpp"
+#include "policy/uri.hpp"
 #include "proxy/forwarding.hpp"
 #include "proxy/proxy.hpp"
 
@@ -121,6 +122,7 @@ struct Exchange {
   explicit Exchange(RequestParser& p) : parser(p) {}
   RequestParser& parser;
   std::string_view method;
+  policy::NormalizedTarget normalized;  // owns what target, path and query view
   std::string_view target;
   std::string_view path;
   std::string_view query;
@@ -209,6 +211,7 @@ class Session {
                                        std::string_view reason, std::string_view body,
                                        std::chrono::milliseconds ttl);
   void finish_client_head(std::string& head, const Exchange& x) const;
+  std::optional<std::string> cache_host(const Exchange& x) const;
   void log_access(const Exchange& x) const;
   char* relay_buffer();
 
@@ -320,21 +323,27 @@ asio::awaitable<bool> Session::handle(RequestParser& parser) {
   Exchange x(parser);
   x.start = std::chrono::steady_clock::now();
   x.method = request.method_string();
-  x.target = request.target();
+  // Normalised once (RFC 3986 §6.2.2): the same form is matched, keyed and forwarded, so a key
+  // always names what the origin resolves ("/a/%35%32" and "/a/x/../52" are "/a/52").
+  x.normalized = policy::normalize_target(request.target());
+  x.target = x.normalized.ok() ? std::string_view(x.normalized.target)
+                                : std::string_view(request.target());
   x.keep_alive = request.keep_alive() && !proxy_.tracker_.stopping();
   x.head_only = request.method() == http::verb::head;
   x.has_authorization = request.find(http::field::authorization) != request.end();
 
   bool keep = false;
-  if (x.target.empty() || x.target.front() != '/') {
+  if (!x.normalized.ok()) {
     x.keep_alive = false;
     x.fwd = "request";
-    const std::string body = net::json_error_body("bad_request", "request target must be a path");
+    const std::string body = net::json_error_body(
+        "bad_request", x.normalized.status == policy::TargetStatus::MalformedEscape
+                           ? "malformed percent-encoding in the request target"
+                           : "request target must be a path");
     co_await respond(x, 400, body);
   } else if (co_await receive_request_body(x)) {
-    auto target = policy::split_target(x.target);
-    x.path = target.path;
-    x.query = target.query;
+    x.path = x.normalized.path();
+    x.query = x.normalized.query();
     const bool readable = request.method() == http::verb::get || x.head_only;
     policy::Params params;
     const auto* rule = readable ? options_.rules->match("GET", x.path, &params) : nullptr;
@@ -386,9 +395,32 @@ asio::awaitable<void> Session::reject_body(Exchange& x, const error_code& ec) {
   co_await respond(x, 413, body);
 }
 
+// The Host the origin sees (the client's, or the default sent without one) selects the variant:
+// an origin may answer each host differently (RFC 9110 §7.2), so one host's answer must never
+// be served to another. Nullopt (never cached): an invalid Host, or one cache.hosts does not name.
+std::optional<std::string> Session::cache_host(const Exchange& x) const {
+  const auto& request = x.parser.get();
+  const auto field = request.find(http::field::host);
+  const auto host = policy::normalize_host(
+      field != request.end() ? std::string_view(field->value())
+                             : std::string_view(options_.upstream_host_header));
+  if (!host) return std::nullopt;
+  const auto canonical = options_.hosts.canonical(*host);
+  if (!canonical) return std::nullopt;
+  return std::string(*canonical);
+}
+
 asio::awaitable<bool> Session::serve_cacheable(Exchange& x, const policy::Rule& rule) {
   x.rule = &rule;
   x.key = policy::build_cache_key("GET", x.path, x.query, rule.key_query, options_.bypass_param);
+  const auto host = cache_host(x);
+  if (!host) {
+    x.outcome = CacheOutcome::Uncacheable;
+    x.fwd = "request";
+    x.detail = "host";
+    co_return co_await forward(x);
+  }
+  x.key = policy::variant_key(x.key, *host);
   if (x.has_authorization && !rule.cache_authorized) {
     x.outcome = CacheOutcome::Uncacheable;
     x.fwd = "request";

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "core/error.hpp"
+#include "core/stored_key.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -20,10 +21,12 @@ namespace cachecar::store {
 using Value = std::shared_ptr<const std::string>;
 
 // One deletion request. Keys are logical ("GET:/api/users/42"); the store adds its own prefix.
+// A stored key may carry a secondary key after the logical one ("GET:/a host=h", see
+// core/stored_key.hpp): erasing a logical key erases all of its variants.
 struct EraseTarget {
   enum class Kind {
-    Exact,            // just this key
-    PathAndVariants,  // this key and every key starting with key + "?"
+    Exact,            // this key and its variants (key + separator + ...)
+    PathAndVariants,  // the same, and every key starting with key + "?"
     Prefix,           // every key starting with key
   };
   Kind kind = Kind::Exact;
@@ -39,10 +42,13 @@ struct FillToken {
   bool empty() const noexcept { return generations.empty(); }
 };
 
-// The path part of a logical key ("GET:/a" for "GET:/a?x=1"): erasing a path bumps one
-// generation that every query variant's token watches.
+// What ends the path of a key: its query or its secondary key.
+inline constexpr char kPathEnd[] = {'?', core::kSecondaryKeySeparator, '\0'};
+
+// The path part of a key ("GET:/a" for "GET:/a?x=1" and "GET:/a host=h"): erasing a path bumps
+// one generation that every query and host variant's token watches.
 inline std::string_view key_path(std::string_view key) noexcept {
-  return key.substr(0, key.find('?'));
+  return key.substr(0, key.find_first_of(kPathEnd));
 }
 
 struct StoreHealth {

@@ -52,10 +52,10 @@ class InvalidationFence {
  private:
   static constexpr std::size_t kSlots = 4096;
 
-  // By the key's path ("GET:/a" for "GET:/a?x=1"), so that erasing a path and its query
-  // variants moves exactly the slot every variant's ticket watches.
+  // By the key's path ("GET:/a" for "GET:/a?x=1" and "GET:/a host=h"), so that erasing a path
+  // and its query and host variants moves exactly the slot every variant's ticket watches.
   static std::size_t slot(std::string_view key) noexcept {
-    const auto path = key.substr(0, key.find('?'));
+    const auto path = key_path(key);
     std::uint64_t hash = 1469598103934665603ULL;  // FNV-1a: cheap, and stable within a process
     for (unsigned char c : path) hash = (hash ^ c) * 1099511628211ULL;
     return static_cast<std::size_t>(hash % kSlots);

@@ -123,6 +123,7 @@ std::uint64_t MemoryStore::erase_sync(const std::vector<EraseTarget>& targets) {
         if (auto it = entries_.find(target.key); it != entries_.end()) {
           removed += remove(it, now, graveyard) ? 1 : 0;
         }
+        removed += remove_range(target.key + core::kSecondaryKeySeparator, now, graveyard);
         if (target.kind == EraseTarget::Kind::PathAndVariants) {
           removed += remove_range(target.key + "?", now, graveyard);
         }

@@ -340,6 +340,64 @@ TEST_P(StoreConformance, TokensOfOtherPathsSurviveButPrefixErasesAndClearsMoveAl
   EXPECT_FALSE(run(store().put("GET:/u/3", "v", 60s, "")));  // no token: unconditional
 }
 
+// A stored key may carry a secondary key ("<logical key> host=<host>", core/stored_key.hpp):
+// each variant is its own entry, and erasing the logical key, its path or a prefix takes them all.
+TEST_P(StoreConformance, HostVariantsAreSeparateEntries) {
+  put("GET:/a?x=1 host=victim.example", "victim");
+  put("GET:/a?x=1 host=evil.example", "evil");
+  EXPECT_EQ(get("GET:/a?x=1 host=victim.example"), "victim");
+  EXPECT_EQ(get("GET:/a?x=1 host=evil.example"), "evil");
+  EXPECT_EQ(get("GET:/a?x=1"), std::nullopt);
+  EXPECT_EQ(count(), 2u);
+}
+
+TEST_P(StoreConformance, ExactEraseTakesEveryHostVariantOfTheKeyOnly) {
+  put("GET:/a host=h1", "v");
+  put("GET:/a host=h2", "v");
+  put("GET:/a", "v");
+  put("GET:/a?x=1 host=h1", "query variant");
+  put("GET:/ab host=h1", "longer path");
+  put("GET:/a/b host=h1", "sub path");
+  EXPECT_EQ(erase({{Kind::Exact, "GET:/a"}}), 3u);
+  EXPECT_FALSE(has("GET:/a host=h1"));
+  EXPECT_FALSE(has("GET:/a host=h2"));
+  EXPECT_FALSE(has("GET:/a"));
+  EXPECT_TRUE(has("GET:/a?x=1 host=h1"));
+  EXPECT_TRUE(has("GET:/ab host=h1"));
+  EXPECT_TRUE(has("GET:/a/b host=h1"));
+  EXPECT_EQ(erase({{Kind::Exact, "GET:/a?x=1"}}), 1u);
+  EXPECT_FALSE(has("GET:/a?x=1 host=h1"));
+}
+
+TEST_P(StoreConformance, PathAndPrefixErasesTakeEveryHostVariant) {
+  put("GET:/p host=h1", "v");
+  put("GET:/p?page=2 host=h1", "v");
+  put("GET:/p?page=2 host=h2", "v");
+  put("GET:/p/1 host=h1", "v");
+  put("GET:/q host=h1", "v");
+  EXPECT_EQ(erase({{Kind::PathAndVariants, "GET:/p"}}), 3u);
+  EXPECT_TRUE(has("GET:/p/1 host=h1"));
+  EXPECT_EQ(erase({{Kind::Prefix, "GET:/p"}}), 1u);
+  EXPECT_TRUE(has("GET:/q host=h1"));
+  EXPECT_EQ(count(), 1u);
+}
+
+// Fill tokens are per path, whatever the host: a write through any Host fences every host's fill.
+TEST_P(StoreConformance, AnEraseOfAPathOvertakesTheFillsOfEveryHost) {
+  FillToken token, query_token;
+  ASSERT_TRUE(run(store().get("GET:/u/1 host=h1", &token)).has_value());
+  ASSERT_TRUE(run(store().get("GET:/u/1?x=1 host=h2", &query_token)).has_value());
+  erase({{Kind::PathAndVariants, "GET:/u/1"}});
+  EXPECT_EQ(run(store().put("GET:/u/1 host=h1", "old", 60s, "", &token)), errc::fill_overtaken);
+  EXPECT_EQ(run(store().put("GET:/u/1?x=1 host=h2", "old", 60s, "", &query_token)),
+            errc::fill_overtaken);
+  EXPECT_FALSE(has("GET:/u/1 host=h1"));
+  FillToken other;
+  ASSERT_TRUE(run(store().get("GET:/u/2 host=h1", &other)).has_value());
+  erase({{Kind::Exact, "GET:/u/1"}});
+  EXPECT_FALSE(run(store().put("GET:/u/2 host=h1", "v", 60s, "", &other)));
+}
+
 TEST_P(StoreConformance, PingAndHealth) {
   auto rtt = run(store().ping());
   ASSERT_TRUE(rtt.has_value()) << rtt.error().message();

@@ -83,13 +83,22 @@ class Harness {
                        const Headers& headers = {}, const std::string& body = {}) {
     return http_request(port(), method, target, headers, body);
   }
-  bool redis_has(const std::string& logical_key) const {
-    auto reply = redis->command({"EXISTS", "cachecar:" + logical_key});
+  // The Host the test client sends (support/http_client.cpp).
+  static constexpr std::string_view kClientHost = "test.local";
+  // The Redis name of the entry for `logical_key` requested with `host`: entries are stored per
+  // Host, "<prefix><logical key> host=<host>" (README "Keys in Redis").
+  static std::string redis_key(const std::string& logical_key,
+                               std::string_view host = kClientHost) {
+    return "cachecar:" + logical_key + " host=" + std::string(host);
+  }
+  bool redis_has(const std::string& logical_key, std::string_view host = kClientHost) const {
+    auto reply = redis->command({"EXISTS", redis_key(logical_key, host)});
     return reply.integer == 1;
   }
   // Cache fills are written after the response is sent: wait for one to land.
-  bool eventually_in_redis(const std::string& logical_key) const {
-    return wait_until([&] { return redis_has(logical_key); }, std::chrono::seconds(5));
+  bool eventually_in_redis(const std::string& logical_key,
+                           std::string_view host = kClientHost) const {
+    return wait_until([&] { return redis_has(logical_key, host); }, std::chrono::seconds(5));
   }
   // Waits until a GET of `target` is a HIT (the fill is written after the response is sent).
   bool wait_for_hit(const std::string& target) {

@@ -38,13 +38,13 @@ TEST_F(ProxyHttpTest, UpstreamConnectionsAreReused) {
 }
 
 TEST_F(ProxyHttpTest, PipelinedRequestsAreAnsweredInOrder) {
-  h.get("/cached/1");  // one of them a hit
+  h.get("/cached/1");  // one of them a hit (entries are per Host: the same as h.get's)
   HttpClient client(h.port());
   client.send_raw(
-      "GET /cached/1 HTTP/1.1\r\nHost: a\r\n\r\n"
-      "GET /other/2 HTTP/1.1\r\nHost: a\r\n\r\n"
-      "POST /other/3 HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello"
-      "GET /cached/4 HTTP/1.1\r\nHost: a\r\n\r\n");
+      "GET /cached/1 HTTP/1.1\r\nHost: test.local\r\n\r\n"
+      "GET /other/2 HTTP/1.1\r\nHost: test.local\r\n\r\n"
+      "POST /other/3 HTTP/1.1\r\nHost: test.local\r\nContent-Length: 5\r\n\r\nhello"
+      "GET /cached/4 HTTP/1.1\r\nHost: test.local\r\n\r\n");
   auto first = client.read_response();
   auto second = client.read_response();
   auto third = client.read_response();

@@ -8,6 +8,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace cachecar::test {
@@ -90,7 +91,12 @@ HttpResponse HttpClient::read_response(bool head_request) {
 
 HttpResponse HttpClient::request(const std::string& method, const std::string& target,
                                  const Headers& headers, const std::string& body) {
-  std::string raw = method + " " + target + " HTTP/1.1\r\nHost: test.local\r\n";
+  // A caller's own Host replaces the default one (send_raw() for duplicates).
+  const bool own_host = std::any_of(headers.begin(), headers.end(), [](const auto& field) {
+    return core::iequals(field.first, "host");
+  });
+  std::string raw = method + " " + target + " HTTP/1.1\r\n";
+  if (!own_host) raw += "Host: test.local\r\n";
   bool has_length = false;
   for (const auto& [name, value] : headers) {
     raw += name + ": " + value + "\r\n";

@@ -23,8 +23,9 @@ local keyns, nslist = p .. '__keyns', p .. '__namespaces'
 -- Fill fences: an erase bumps the generation of each target's path (or, for prefixes and
 -- clears, the epoch); a put with a token stores only if both are still what its fill read.
 -- Path generations expire after ARGV-given windows: longer than any fill can take.
+-- A key's path ends at its query or at its secondary key (' host=...'), like key_path().
 local function path_of(k)
-  local q = string.find(k, '?', 1, true)
+  local q = string.find(k, '[? ]')
   return q and string.sub(k, 1, q - 1) or k
 end
 local function bump_path(k, window)
@@ -136,6 +137,7 @@ for i = 3, #ARGV - 1, 2 do
   else
     bump_path(k, window)
     total = total + drop({k})
+    drop_range(k .. ' ')  -- its variants: the key, the separator, a secondary key
     if kind == 'v' then drop_range(k .. '?') end
   end
 end

@@ -247,6 +247,63 @@ TEST(ConfigErrors, BadIndentationIsASyntaxError) {
   EXPECT_EQ(message.rfind("test.yaml:3: YAML syntax error", 0), 0U) << message;
 }
 
+INSTANTIATE_TEST_SUITE_P(
+    Hosts, ConfigErrorTest,
+    testing::Values(
+        ErrorCase{"HostsNotAMap", kUp + "cache:\n  hosts: [a]\n", 4, "cache.hosts",
+                  "expected a map of host names"},
+        ErrorCase{"HostNameInvalid", kUp + "cache:\n  hosts:\n    \"a b\": []\n", 5,
+                  "cache.hosts[\"a b\"]", "is not a host"},
+        ErrorCase{"AliasesNotAList", kUp + "cache:\n  hosts:\n    a.example: b\n", 5,
+                  "cache.hosts[\"a.example\"]", "expected a list of aliases"},
+        ErrorCase{"AliasInvalid", kUp + "cache:\n  hosts:\n    a.example: [ok, \"x:99999\"]\n",
+                  5, "cache.hosts[\"a.example\"][1]", "is not a host"},
+        ErrorCase{"AliasNotAScalar", kUp + "cache:\n  hosts:\n    a.example:\n      - [x]\n", 6,
+                  "cache.hosts[\"a.example\"][0]", "expected a host name, got a list"},
+        ErrorCase{"AliasOfTwoHosts",
+                  kUp + "cache:\n  hosts:\n    a.example: [api]\n    b.example: [API:80]\n", 6,
+                  "cache.hosts[\"b.example\"][0]", "already belongs to another host"},
+        ErrorCase{"CanonicalIsAnAlias",
+                  kUp + "cache:\n  hosts:\n    a.example: [api]\n    api: []\n", 6,
+                  "cache.hosts[\"api\"]", "already an alias of another host"}),
+    [](const testing::TestParamInfo<ErrorCase>& param_info) { return param_info.param.name; });
+
+INSTANTIATE_TEST_SUITE_P(
+    TrustedProxies, ConfigErrorTest,
+    testing::Values(
+        ErrorCase{"NotAList", kUp + "trusted_proxies: 10.0.0.0/8\n", 3, "trusted_proxies",
+                  "expected a list of IP addresses or CIDR ranges"},
+        ErrorCase{"BadPrefixLength", kUp + "trusted_proxies:\n  - 10.0.0.0/8\n  - 10.0.0.0/33\n", 5,
+                  "trusted_proxies[1]", "invalid prefix length (expected /0 to /32)"},
+        ErrorCase{"BadIpv6PrefixLength", kUp + "trusted_proxies: [\"::/129\"]\n", 3,
+                  "trusted_proxies[0]", "(expected /0 to /128)"},
+        ErrorCase{"HostBitsSet", kUp + "trusted_proxies: [10.1.2.3/8]\n", 3, "trusted_proxies[0]",
+                  "did you mean 10.0.0.0/8?"},
+        ErrorCase{"HostName", kUp + "trusted_proxies: [lb.internal]\n", 3, "trusted_proxies[0]",
+                  "'lb.internal' is not an IPv4 or IPv6 address or CIDR range"},
+        ErrorCase{"EmptyEntry", kUp + "trusted_proxies: [\"\"]\n", 3, "trusted_proxies[0]",
+                  "is not an IPv4 or IPv6 address"},
+        ErrorCase{"NestedList", kUp + "trusted_proxies:\n  - [10.0.0.0/8]\n", 4,
+                  "trusted_proxies[0]", "expected an IP address or CIDR range, got a list"}),
+    [](const testing::TestParamInfo<ErrorCase>& param_info) { return param_info.param.name; });
+
+INSTANTIATE_TEST_SUITE_P(
+    BypassToken, ConfigErrorTest,
+    testing::Values(ErrorCase{"WithSpace", kUp + "cache:\n  bypass_token: \"a b\"\n", 4,
+                              "cache.bypass_token", "printable ASCII"},
+                    ErrorCase{"NotAScalar", kUp + "cache:\n  bypass_token: [a]\n", 4,
+                              "cache.bypass_token", "expected a string"},
+                    ErrorCase{"WithoutABypass",
+                              kUp + "cache:\n  bypass_param: \"\"\n  bypass_token: abc\n", 5,
+                              "cache.bypass_token", "cache.bypass_param is \"\" (no bypass)"}),
+    [](const testing::TestParamInfo<ErrorCase>& param_info) { return param_info.param.name; });
+
+TEST(ConfigErrors, BypassTokenValueNeverShown) {
+  const std::string message = error_of(kUp + "cache:\n  bypass_token: \"top secret\"\n");
+  EXPECT_NE(message.find("cache.bypass_token"), std::string::npos) << message;
+  EXPECT_EQ(message.find("top secret"), std::string::npos) << message;
+}
+
 TEST(ConfigErrors, EmptyDocument) {
   for (const char* yaml : {"", "\n\n", "# only a comment\n", "---\n", "~\n"}) {
     const std::string message = error_of(yaml);

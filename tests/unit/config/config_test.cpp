@@ -187,6 +187,21 @@ TEST(LoadConfig, LoadedRulesMatchRequests) {
   EXPECT_EQ(c.rules.match("GET", "/api/posts/1", nullptr), nullptr);
 }
 
+TEST(LoadConfig, HostsMapAliasesToNormalisedCanonicalNames) {
+  const Config none = load(kMinimal);
+  EXPECT_TRUE(none.hosts.empty());
+  const Config c = load(std::string(kMinimal) +
+                        "cache:\n  hosts:\n    API.Example.com:80: [api, \"api.example.com:443\"]\n"
+                        "    other.example:\n");
+  EXPECT_EQ(c.hosts.canonical("api"), std::optional<std::string_view>("api.example.com"));
+  EXPECT_EQ(c.hosts.canonical("api.example.com:443"),
+            std::optional<std::string_view>("api.example.com"));
+  EXPECT_EQ(c.hosts.canonical("api.example.com"),
+            std::optional<std::string_view>("api.example.com"));
+  EXPECT_EQ(c.hosts.canonical("other.example"), std::optional<std::string_view>("other.example"));
+  EXPECT_EQ(c.hosts.canonical("evil.example"), std::nullopt);
+}
+
 TEST(LoadConfig, IntegerSizesAreBytes) {
   const Config c = load(std::string(kMinimal) + "cache:\n  max_body_size: 2048\n");
   EXPECT_EQ(c.cache.max_body_bytes, 2048U);

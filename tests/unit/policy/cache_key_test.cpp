@@ -43,26 +43,28 @@ INSTANTIATE_TEST_SUITE_P(
                 KeyQuery{std::vector<std::string>{}}, "GET:/api/posts/"},
         KeyCase{"KeyQueryNeverSelectsBypass", "nocache=1&page=2", KeyQuery{{"page", "nocache"}},
                 "GET:/api/posts/?page=2"},
-        KeyCase{"SameNameSortedByValue", "a=2&a=1", std::nullopt, "GET:/api/posts/?a=1&a=2"},
+        KeyCase{"DuplicatesKeepTheirOrder", "a=2&a=1", std::nullopt, "GET:/api/posts/?a=2&a=1"},
+        KeyCase{"SortsByNameOnlyStable", "b=1&a=2&c&b=0&a=1", std::nullopt,
+                "GET:/api/posts/?a=2&a=1&b=1&b=0&c"},
         KeyCase{"EmptyParamsDropped", "a=1&&b=2&", std::nullopt, "GET:/api/posts/?a=1&b=2"},
         KeyCase{"NoEqualsKeepsNoEquals", "flag&a=1", std::nullopt, "GET:/api/posts/?a=1&flag"},
         KeyCase{"EmptyValueKeepsEquals", "a=", std::nullopt, "GET:/api/posts/?a="},
-        KeyCase{"FlagSortsBeforeEmptyValue", "a=&a", std::nullopt, "GET:/api/posts/?a&a="},
+        KeyCase{"FlagAndEmptyValueKeepTheirOrder", "a=&a", std::nullopt, "GET:/api/posts/?a=&a"},
         KeyCase{"DecodesUnreserved", "q=%7e", std::nullopt, "GET:/api/posts/?q=~"},
         KeyCase{"UpperCasesEscapes", "q=a%2fb", std::nullopt, "GET:/api/posts/?q=a%2Fb"},
         KeyCase{"EncodesSpace", "q=a%20b", std::nullopt, "GET:/api/posts/?q=a%20b"},
-        KeyCase{"PlusIsLiteralPlus", "q=a+b", std::nullopt, "GET:/api/posts/?q=a%2Bb"},
-        KeyCase{"EncodedPlusSameAsPlus", "q=a%2Bb", std::nullopt, "GET:/api/posts/?q=a%2Bb"},
-        KeyCase{"EncodesReservedCharacters", "q=a:b/c", std::nullopt,
-                "GET:/api/posts/?q=a%3Ab%2Fc"},
+        KeyCase{"PlusStaysPlus", "q=a+b", std::nullopt, "GET:/api/posts/?q=a+b"},
+        KeyCase{"EncodedPlusStaysEncoded", "q=a%2bb", std::nullopt, "GET:/api/posts/?q=a%2Bb"},
+        KeyCase{"ReservedCharactersKeepTheirForm", "q=a:b/c;d&r=a%3Ab%2Fc%3Bd", std::nullopt,
+                "GET:/api/posts/?q=a:b/c;d&r=a%3Ab%2Fc%3Bd"},
         KeyCase{"EncodedAmpersandStaysInValue", "q=a%26b", std::nullopt, "GET:/api/posts/?q=a%26b"},
         KeyCase{"EncodedNameDecoded", "%61=1", std::nullopt, "GET:/api/posts/?a=1"},
         KeyCase{"EncodedBypassNameDropped", "no%63ache=1&a=1", std::nullopt, "GET:/api/posts/?a=1"},
-        KeyCase{"MalformedEscapeIsLiteralPercent", "q=100%&r=%zz", std::nullopt,
-                "GET:/api/posts/?q=100%25&r=%25zz"},
-        KeyCase{"TruncatedEscape", "q=%4", std::nullopt, "GET:/api/posts/?q=%254"},
+        KeyCase{"MalformedEscapeKeptAsIs", "q=100%&r=%zz", std::nullopt,
+                "GET:/api/posts/?q=100%&r=%zz"},
+        KeyCase{"TruncatedEscapeKeptAsIs", "q=%4", std::nullopt, "GET:/api/posts/?q=%4"},
         KeyCase{"Utf8BytesEncoded", "q=\xC3\xA9", std::nullopt, "GET:/api/posts/?q=%C3%A9"},
-        KeyCase{"ValueWithEquals", "q=a=b", std::nullopt, "GET:/api/posts/?q=a%3Db"}),
+        KeyCase{"ValueWithEquals", "q=a=b", std::nullopt, "GET:/api/posts/?q=a=b"}),
     [](const testing::TestParamInfo<KeyCase>& param_info) { return param_info.param.name; });
 
 TEST(BuildCacheKey, EquivalentQueriesShareAKey) {
@@ -71,12 +73,58 @@ TEST(BuildCacheKey, EquivalentQueriesShareAKey) {
   EXPECT_EQ(a, b);
 }
 
+// RFC 3986 §6.2.2.2 makes only unreserved characters equivalent to their escapes: an origin
+// reading a form decodes '+' as a space and "%2B" as '+', so one key for both would let a client
+// plant the answer for "a b" under "a+b".
+TEST(BuildCacheKey, PlusAndEncodedPlusDiffer) {
+  EXPECT_NE(build_cache_key("GET", "/p", "q=a+b", std::nullopt, "nocache"),
+            build_cache_key("GET", "/p", "q=a%2Bb", std::nullopt, "nocache"));
+}
+
+// The order of repeated params is meaning ("page=1&page=2" is read as 1 or as [1, 2]).
+TEST(BuildCacheKey, OrderOfDuplicatesMatters) {
+  EXPECT_NE(build_cache_key("GET", "/p", "page=1&page=2", std::nullopt, "nocache"),
+            build_cache_key("GET", "/p", "page=2&page=1", std::nullopt, "nocache"));
+  EXPECT_EQ(build_cache_key("GET", "/p", "page=1&x=0&page=2", std::nullopt, "nocache"),
+            build_cache_key("GET", "/p", "x=0&page=1&page=2", std::nullopt, "nocache"));
+}
+
 TEST(BuildCacheKey, MethodAndPathVerbatim) {
   EXPECT_EQ(build_cache_key("HEAD", "/A/b%20c", "", std::nullopt, "nocache"), "HEAD:/A/b%20c");
 }
 
 TEST(BuildCacheKey, EmptyBypassParamRemovesNothing) {
   EXPECT_EQ(build_cache_key("GET", "/p", "nocache=1&=x", std::nullopt, ""), "GET:/p?=x&nocache=1");
+}
+
+TEST(HostAliases, NotConfiguredEveryHostIsItsOwnName) {
+  const HostAliases none;
+  EXPECT_EQ(none.canonical("victim.example"), std::optional<std::string_view>("victim.example"));
+}
+
+TEST(HostAliases, MapsAliasesAndRefusesUnknownHosts) {
+  HostAliases hosts;
+  ASSERT_TRUE(hosts.add("api.example.com", {"api", "api.example.com:443"}));
+  EXPECT_EQ(hosts.canonical("api"), std::optional<std::string_view>("api.example.com"));
+  EXPECT_EQ(hosts.canonical("api.example.com:443"),
+            std::optional<std::string_view>("api.example.com"));
+  EXPECT_EQ(hosts.canonical("api.example.com"),
+            std::optional<std::string_view>("api.example.com"));
+  EXPECT_EQ(hosts.canonical("evil.example"), std::nullopt);
+  EXPECT_EQ(hosts.canonical("api.example.com:8080"), std::nullopt);
+}
+
+TEST(HostAliases, AnAliasOfTwoNamesIsRefused) {
+  HostAliases hosts;
+  ASSERT_TRUE(hosts.add("a.example", {"x"}));
+  EXPECT_TRUE(hosts.add("a.example", {"x", "y"}));  // the same mapping twice is fine
+  EXPECT_FALSE(hosts.add("b.example", {"x"}));
+  EXPECT_FALSE(hosts.add("x", {}));
+}
+
+TEST(VariantKey, AppendsTheHostAfterASeparatorNoTargetContains) {
+  EXPECT_EQ(variant_key("GET:/a?x=1", "victim.example"), "GET:/a?x=1 host=victim.example");
+  EXPECT_NE(variant_key("GET:/a", "evil.example"), variant_key("GET:/a", "victim.example"));
 }
 
 TEST(RemoveQueryParam, RemovesEveryOccurrenceAndKeepsOthersVerbatim) {

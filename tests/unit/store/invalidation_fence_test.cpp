@@ -25,6 +25,15 @@ TEST(InvalidationFence, AnExactEraseOfAVariantMovesItsPath) {
   EXPECT_FALSE(fence.still_current(plain));  // coarser than needed, never finer
 }
 
+TEST(InvalidationFence, AHostVariantWatchesItsPath) {
+  InvalidationFence fence;
+  const auto plain = fence.ticket("GET:/users/1 host=a.example");
+  const auto query = fence.ticket("GET:/users/1?x=1 host=b.example");
+  fence.invalidated({EraseTarget{Kind::PathAndVariants, "GET:/users/1"}});
+  EXPECT_FALSE(fence.still_current(plain));
+  EXPECT_FALSE(fence.still_current(query));
+}
+
 TEST(InvalidationFence, PrefixErasesAndFlushesMoveEveryTicket) {
   InvalidationFence fence;
   const auto a = fence.ticket("GET:/a");
