@@ -192,6 +192,12 @@ App::App(config::Config config) : state_(std::make_unique<State>(std::move(confi
           [metrics](std::string_view command, std::chrono::nanoseconds latency,
                     boost::system::error_code ec) {
             metrics->record_redis_command(command, latency, ec);
+          },
+          [](std::string_view policy, std::uint64_t maxmemory) {
+            // Every worker's connections read it: warn once per process (README, "Redis").
+            static std::atomic<bool> warned{false};
+            const auto warning = store::redis::maxmemory_policy_warning(policy, maxmemory);
+            if (!warning.empty() && !warned.exchange(true)) spdlog::warn("redis: {}", warning);
           });
       // An erase's generation must outlive any fill in flight (upstream reads + the put).
       worker->own_store->set_fill_window(

@@ -139,10 +139,17 @@ TEST_F(RedisClient, ErrorRepliesAreValuesNotFailures) {
 
 TEST_F(RedisClient, RedisStoreReportsReplyErrors) {
   RedisStore store(ctx_.get_executor(), options(), "cc-client:");
-  server_->command({"HSET", "cc-client:GET:/h", "f", "v"});
-  auto r = run_awaitable(ctx_, store.get("GET:/h"));  // GET on a hash: WRONGTYPE
+  ASSERT_TRUE(run_awaitable(ctx_, store.count()).has_value());  // the bookkeeping exists
+  server_->command({"DEL", "cc-client:__expiry"});
+  server_->command({"HSET", "cc-client:__expiry", "f", "v"});
+  auto r = run_awaitable(ctx_, store.count());  // ZRANGEBYSCORE on a hash: WRONGTYPE
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error(), errc::store_reply_error);
+  // Something else at an entry's key is not an entry: the lookup (MGET) reads it as a miss.
+  server_->command({"HSET", "cc-client:GET:/h", "f", "v"});
+  auto h = run_awaitable(ctx_, store.get("GET:/h"));
+  ASSERT_TRUE(h.has_value()) << h.error().message();
+  EXPECT_FALSE(*h);
   store.stop();
 }
 

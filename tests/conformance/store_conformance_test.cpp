@@ -439,23 +439,26 @@ TEST_F(RedisStoreOnly, ForeignKeysInTheSameRedisSurvive) {
   auto other_count = run(other.count());
   ASSERT_TRUE(other_count.has_value());
   EXPECT_EQ(*other_count, 1u);
-  // Only our own bookkeeping keys are gone; nothing under our prefix is left behind except
-  // the planted key that was never ours to index, and the invalidation epoch that fill tokens
-  // compare against (one counter, kept on purpose).
+  // Nothing under our prefix is left behind except the planted key that was never ours to
+  // index, the epoch that entries and fill tokens are checked against, and the empty
+  // bookkeeping structures, kept with a sentinel member so that an eviction shows.
   auto keys = server->command({"KEYS", "cc-test:*"});
   std::vector<std::string> names;
   for (const auto& key : keys.elements) names.push_back(key.str);
   std::sort(names.begin(), names.end());
-  EXPECT_EQ(names, (std::vector<std::string>{"cc-test:GET:/planted", "cc-test:__gen"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"cc-test:GET:/planted", "cc-test:__gen",
+                                             "cc-test:__gens", "cc-test:__index", "cc-test:__keyns",
+                                             "cc-test:__namespaces"}));
+  EXPECT_EQ(server->command({"ZCARD", "cc-test:__index"}).integer, 1);
   other.stop();
 }
 
 // The locally computed script SHA-1s are the ones Redis computes.
 TEST_F(RedisStoreOnly, ScriptHashesMatchTheServer) {
   RedisServer* server = server_;
-  for (const auto* script :
-       {&redis::RedisStore::put_script(), &redis::RedisStore::erase_script(),
-        &redis::RedisStore::clear_script(), &redis::RedisStore::count_script()}) {
+  for (const auto* script : {&redis::RedisStore::put_script(), &redis::RedisStore::erase_script(),
+                             &redis::RedisStore::clear_script(), &redis::RedisStore::count_script(),
+                             &redis::RedisStore::setup_script()}) {
     EXPECT_EQ(server->command({"SCRIPT", "LOAD", script->body}).str, script->sha1);
   }
 }

@@ -120,7 +120,7 @@ std::optional<std::string> RedisServer::binary() {
   return std::nullopt;
 }
 
-RedisServer::RedisServer() {
+RedisServer::RedisServer(std::vector<std::string> extra_args) : extra_args_(std::move(extra_args)) {
   auto path = binary();
   if (!path) throw std::runtime_error("redis-server is not installed");
   binary_ = *path;
@@ -157,6 +157,7 @@ void RedisServer::start(std::chrono::milliseconds timeout) {
   std::vector<std::string> args{binary_, "--port",       port, "--bind", "127.0.0.1", "--save",
                                 "",      "--appendonly", "no", "--dir",  dir,         "--daemonize",
                                 "no"};
+  args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   process_.emplace(std::move(args), ChildProcess::Env{}, dir_ / "redis.log");
   pid_ = process_->pid();
 

@@ -31,7 +31,8 @@ class RedisServer {
   static std::optional<std::string> binary();
 
   // Starts the server and waits until it answers PING. Throws std::runtime_error on failure.
-  RedisServer();
+  // `extra_args` are appended to the command line (e.g. {"--maxmemory", "3mb"}), restarts too.
+  explicit RedisServer(std::vector<std::string> extra_args = {});
   ~RedisServer();
   RedisServer(const RedisServer&) = delete;
   RedisServer& operator=(const RedisServer&) = delete;
@@ -57,6 +58,7 @@ class RedisServer {
   bool answers_as_ours() const;
 
   std::string binary_;
+  std::vector<std::string> extra_args_;
   std::filesystem::path dir_;
   std::uint16_t port_ = 0;
   pid_t pid_ = -1;

@@ -48,9 +48,15 @@ struct Client::State {
   std::atomic<CircuitBreaker::State> breaker_state{CircuitBreaker::State::Closed};
 
   ConnectionOptions connection_options() const {
-    return {
-        options.host,        options.port,   options.password, options.db, options.connect_timeout,
-        options.max_pending, options.scripts};
+    return {options.host,
+            options.port,
+            options.password,
+            options.db,
+            options.connect_timeout,
+            options.max_pending,
+            options.scripts,
+            options.setup_commands,
+            options.on_setup_reply};
   }
 
   std::shared_ptr<Connection> pick() {

@@ -48,6 +48,9 @@ class Client {
     std::size_t max_pending = 4096;                   // per connection
     CircuitBreaker::Options breaker{};
     std::vector<std::string> scripts;  // SCRIPT LOADed on every new connection
+    // Run on every new connection after the scripts (see ConnectionOptions).
+    std::vector<std::vector<std::string>> setup_commands;
+    std::function<void(std::size_t index, const Reply& reply)> on_setup_reply;
   };
 
   // Called after each execute() (also when it failed fast). `command` is the first argument.

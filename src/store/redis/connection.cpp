@@ -123,6 +123,13 @@ asio::awaitable<error_code> Connection::handshake(Clock::time_point deadline) {
     if (!reply) co_return reply.error();
     if (reply->type != Reply::Type::String) co_return errc::store_reply_error;
   }
+  for (std::size_t i = 0; i < options_.setup_commands.size(); ++i) {
+    const auto& command = options_.setup_commands[i];
+    const std::vector<std::string_view> args(command.begin(), command.end());
+    auto reply = co_await send(args, remaining(deadline));
+    if (!reply) co_return reply.error();
+    if (options_.on_setup_reply) options_.on_setup_reply(i, *reply);
+  }
   co_return error_code{};
 }
 

@@ -35,6 +35,10 @@ struct ConnectionOptions {
   // Lua scripts to SCRIPT LOAD during the handshake, so EVALSHA on this connection never meets
   // NOSCRIPT (whose EVAL retry would be ordered after commands sent meanwhile).
   std::vector<std::string> scripts;
+  // Commands run after the scripts are loaded, each reply (error replies too: they do not fail
+  // the handshake) handed to on_setup_reply with the command's index.
+  std::vector<std::vector<std::string>> setup_commands;
+  std::function<void(std::size_t index, const Reply& reply)> on_setup_reply;
 };
 
 // Always owned by a shared_ptr (create()): the reader and writer coroutines keep it alive

@@ -3,6 +3,7 @@
 #include <boost/uuid/detail/sha1.hpp>
 
 #include <array>
+#include <charconv>
 #include <cstdio>
 
 namespace cachecar::store::redis {
@@ -12,14 +13,14 @@ using boost::system::error_code;
 
 namespace {
 
-// Shared by every script. ARGV[1] is the key prefix. "Forgetting" a logical key removes it
-// from the bookkeeping structures (index, expiry, namespace); "dropping" also deletes the
-// entry and reports whether it existed. Batches stay ≤ 1000 keys: unpack() pushes every
-// element onto Lua's C stack (LUAI_MAXCSTACK is 8000).
+// Shared by every script. KEYS[1..6] are the bookkeeping keys (RedisStore::book_keys_), each
+// script's own keys follow; ARGV[1] is the key prefix, for the keys found at run time. A
+// "forgotten" logical key leaves the bookkeeping structures (index, expiry, namespace);
+// "dropping" also deletes the entry and reports whether it existed. Batches stay ≤ 1000 keys:
+// unpack() pushes every element onto Lua's C stack (LUAI_MAXCSTACK is 8000).
 constexpr std::string_view kPrelude = R"lua(
 local p = ARGV[1]
-local index, expiry = p .. '__index', p .. '__expiry'
-local keyns, nslist = p .. '__keyns', p .. '__namespaces'
+local gen, index, expiry, keyns, nslist, gens = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 -- Fill fences: an erase bumps the generation of each target's path (or, for prefixes and
 -- clears, the epoch); a put with a token stores only if both are still what its fill read.
 -- Path generations expire after ARGV-given windows: longer than any fill can take.
@@ -28,15 +29,28 @@ local function path_of(k)
   local q = string.find(k, '[? ]')
   return q and string.sub(k, 1, q - 1) or k
 end
-local function bump_path(k, window)
-  local g = p .. '__gen:' .. path_of(k)
-  redis.call('INCR', g)
-  redis.call('PEXPIRE', g, window)
-end
-local function bump_epoch() redis.call('INCR', p .. '__gen') end
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+-- A value never used before (Redis's clock in microseconds and a count within the script), so
+-- that a generation Redis evicted and a later erase recreated never equals what a token read.
+local seq = 0
+local function unique()
+  local t = redis.call('TIME')
+  seq = seq + 1
+  return t[1] .. '.' .. t[2] .. '.' .. seq
+end
+local epoch  -- KEYS[1]'s value '<id>:<n>', read by check_bookkeeping()
+local function bump_path(k, window)
+  redis.call('SET', p .. '__gen:' .. path_of(k), unique(), 'PX', window)
+  -- Registered until it expires, so that a put notices when Redis evicted it.
+  redis.call('ZADD', gens, now_ms() + tonumber(window), path_of(k))
+end
+local function bump_epoch()
+  local id, n = string.match(epoch, '^(.*):(%d+)$')
+  epoch = id .. ':' .. (tonumber(n) + 1)
+  redis.call('SET', gen, epoch)
 end
 local function unlink_ns(k, ns)
   local nsk = p .. '__ns:' .. ns
@@ -75,18 +89,71 @@ local function purge_expired(limit)
   forget(gone)
   return #due, #gone
 end
+-- Entries Redis evicted leave their members behind until their TTLs pass, however long. A put
+-- checks a few random members and forgets the dead ones, and goes on while it finds some, so
+-- the index stays close to the live entries.
+local function sweep(limit)
+  local checked = 0
+  while checked < limit do
+    local dead = {}
+    for _, k in ipairs(redis.call('ZRANDMEMBER', index, 4)) do
+      if k ~= '' and redis.call('EXISTS', p .. k) == 0 then dead[#dead + 1] = k end
+    end
+    forget(dead)
+    if #dead == 0 then return end
+    checked = checked + 4
+  end
+end
+-- The bookkeeping epoch (design note in docs/architecture.md, "Redis"). Redis may evict any
+-- of these keys (allkeys-*); each one that must survive holds a sentinel member '' (never a
+-- logical key), so its loss shows as its absence. After a loss some entries can no longer be
+-- found by erases: the bookkeeping starts again under a new <id>. Entries carry the <id> they
+-- were stored under and lookups ignore any other; fill tokens contain the epoch.
+local function rebuild()
+  for _, ns in ipairs(redis.call('SMEMBERS', nslist)) do
+    if ns ~= '' then redis.call('UNLINK', p .. '__ns:' .. ns) end
+  end
+  redis.call('UNLINK', index, expiry, keyns, nslist, gens)
+  epoch = unique() .. ':0'
+  redis.call('SET', gen, epoch)
+  redis.call('ZADD', index, 0, '')
+  redis.call('HSET', keyns, '', '')
+  redis.call('SADD', nslist, '')
+  redis.call('ZADD', gens, 'inf', '')
+end
+local function check_bookkeeping()
+  epoch = redis.call('GET', gen)
+  if not epoch or not string.find(epoch, '^[%d.]+:%d+$') or
+     redis.call('EXISTS', index, keyns, nslist, gens) < 4 then
+    rebuild()
+  end
+end
+-- A namespace still listed whose set is gone: its entries cannot be found any more.
+local function check_namespace(ns, nsk)
+  if redis.call('SISMEMBER', nslist, ns) == 1 and redis.call('EXISTS', nsk) == 0 then rebuild() end
+end
 )lua";
 
+// KEYS: bookkeeping, the entry, its path generation, the namespace's set (with a namespace).
 // ARGV: prefix, key, value, ttl_ms, namespace ("" = none), fill token ("" = none: store).
 // Returns 1 when stored, 0 when the token is stale (a write overtook the fill).
+// The stored value ends with the epoch's <id> and its length in one byte (entry_of() in C++).
 constexpr std::string_view kPutBody = R"lua(
 local k, ttl, ns, token = ARGV[2], ARGV[4], ARGV[5], ARGV[6]
+check_bookkeeping()
+if ns ~= '' then check_namespace(ns, KEYS[9]) end
 if token ~= '' then
-  local now = (redis.call('GET', p .. '__gen') or '') .. ':' ..
-              (redis.call('GET', p .. '__gen:' .. path_of(k)) or '')
-  if now ~= token then return 0 end
+  local path_gen = redis.call('GET', KEYS[8])
+  if token ~= epoch .. '|' .. (path_gen or '') then return 0 end
+  if not path_gen then
+    -- Absent, as the fill saw it. But if an erase registered one that has not expired yet,
+    -- Redis evicted it, and that erase may have come after the fill's lookup.
+    local until_ms = redis.call('ZSCORE', gens, path_of(k))
+    if until_ms and tonumber(until_ms) > now_ms() then return 0 end
+  end
 end
-redis.call('SET', p .. k, ARGV[3], 'PX', ttl)
+local id = string.match(epoch, '^(.*):')
+redis.call('SET', KEYS[7], ARGV[3] .. id .. string.char(#id), 'PX', ttl)
 redis.call('ZADD', index, 0, k)
 redis.call('ZADD', expiry, now_ms() + tonumber(ttl), k)
 local old = redis.call('HGET', keyns, k) or ''
@@ -101,14 +168,20 @@ if old ~= ns then
   end
 end
 purge_expired(16)
+sweep(32)
 return 1
 )lua";
 
+// KEYS: bookkeeping, then the entry and the path generation of each exact or path target.
 // ARGV: prefix, generation window (ms), then (kind, key) pairs; kind "e" exact, "v" path and
 // variants, "p" prefix.
 // Ranges of the lexicographic index: every string starting with s lies in [s, upper(s)).
+// Generations are bumped before anything is deleted: a script that fails half-way returns an
+// error (the caller keeps the invalidation pending), never a deletion without its bump.
 constexpr std::string_view kEraseBody = R"lua(
 local total = 0
+check_bookkeeping()
+redis.call('ZREMRANGEBYSCORE', gens, '-inf', now_ms())
 local function upper(s)
   local i = #s
   while i > 0 do
@@ -119,7 +192,7 @@ local function upper(s)
   return nil
 end
 local function drop_range(prefix)
-  local lo = prefix == '' and '-' or ('[' .. prefix)
+  local lo = prefix == '' and '(' or ('[' .. prefix)  -- '(': all but the sentinel ''
   local hi = upper(prefix)
   hi = hi and ('(' .. hi) or '+'
   while true do
@@ -144,24 +217,31 @@ end
 return total
 )lua";
 
+// KEYS: bookkeeping, the namespace's set (with a namespace).
 // ARGV: prefix, namespace or absent (= everything under the prefix).
 constexpr std::string_view kClearBody = R"lua(
 local total = 0
+check_bookkeeping()
+if #ARGV >= 2 then check_namespace(ARGV[2], KEYS[7]) end
 bump_epoch()
 if #ARGV < 2 then
   while true do
-    local keys = redis.call('ZRANGE', index, 0, 999)
+    local keys = redis.call('ZRANGEBYLEX', index, '(', '+', 'LIMIT', 0, 1000)
     if #keys == 0 then break end
     local names = {}
     for i, k in ipairs(keys) do names[i] = p .. k end
     total = total + redis.call('DEL', unpack(names))
     redis.call('ZREM', index, unpack(keys))
   end
-  for _, ns in ipairs(redis.call('SMEMBERS', nslist)) do redis.call('DEL', p .. '__ns:' .. ns) end
+  for _, ns in ipairs(redis.call('SMEMBERS', nslist)) do
+    if ns ~= '' then redis.call('DEL', p .. '__ns:' .. ns) end
+  end
   redis.call('DEL', expiry, keyns, nslist)
+  redis.call('HSET', keyns, '', '')
+  redis.call('SADD', nslist, '')
 else
   local ns = ARGV[2]
-  local nsk = p .. '__ns:' .. ns
+  local nsk = KEYS[7]
   while true do
     local keys = redis.call('SPOP', nsk, 1000)
     if #keys == 0 then break end
@@ -172,17 +252,33 @@ end
 return total
 )lua";
 
-// ARGV: prefix.
+// KEYS: bookkeeping. ARGV: prefix.
 constexpr std::string_view kCountBody = R"lua(
+check_bookkeeping()
 while true do
   local due, gone = purge_expired(1000)
   if due < 1000 or gone == 0 then break end
 end
-return redis.call('ZCARD', index)
+return redis.call('ZCARD', index) - 1
 )lua";
 
-RedisStore::Script make_script(std::string_view body) {
-  std::string text(kPrelude);
+// Run on every new connection, so that the epoch exists before the first lookup reads a token.
+// KEYS: bookkeeping. ARGV: prefix.
+constexpr std::string_view kSetupBody = R"lua(
+check_bookkeeping()
+return 1
+)lua";
+
+// Redis 7 refuses a script that declares no flags when it is out of memory (noeviction), or,
+// for a script without a shebang, its first command that may grow memory. Invalidations must
+// go through even then: they free memory, and a DEL whose generation bump was refused would
+// let an overtaken fill store later. Fills must not: a refused fill is a miss.
+constexpr std::string_view kMayGrowMemory = "#!lua";
+constexpr std::string_view kRunsWhenFull = "#!lua flags=allow-oom";
+
+RedisStore::Script make_script(std::string_view shebang, std::string_view body) {
+  std::string text(shebang);
+  text += kPrelude;
   text += body;
   std::string sha = sha1_hex(text);
   return {std::move(text), std::move(sha)};
@@ -201,48 +297,115 @@ std::string sha1_hex(std::string_view data) {
 }
 
 const RedisStore::Script& RedisStore::put_script() {
-  static const Script script = make_script(kPutBody);
+  static const Script script = make_script(kMayGrowMemory, kPutBody);
   return script;
 }
 const RedisStore::Script& RedisStore::erase_script() {
-  static const Script script = make_script(kEraseBody);
+  static const Script script = make_script(kRunsWhenFull, kEraseBody);
   return script;
 }
 const RedisStore::Script& RedisStore::clear_script() {
-  static const Script script = make_script(kClearBody);
+  static const Script script = make_script(kRunsWhenFull, kClearBody);
   return script;
 }
 const RedisStore::Script& RedisStore::count_script() {
-  static const Script script = make_script(kCountBody);
+  static const Script script = make_script(kRunsWhenFull, kCountBody);
   return script;
+}
+const RedisStore::Script& RedisStore::setup_script() {
+  static const Script script = make_script(kRunsWhenFull, kSetupBody);
+  return script;
+}
+
+std::string_view maxmemory_policy_warning(std::string_view policy, std::uint64_t maxmemory) {
+  if (policy == "noeviction" && maxmemory == 0) {
+    return "Redis has no maxmemory (and maxmemory-policy noeviction): it grows with the cache "
+           "until entries expire; set maxmemory with volatile-lru or volatile-lfu";
+  }
+  if (policy == "noeviction") {
+    return "Redis maxmemory-policy is noeviction: once Redis is full every fill fails (a miss) "
+           "until entries expire; volatile-lru or volatile-lfu is recommended";
+  }
+  if (policy.starts_with("allkeys-") && maxmemory != 0) {
+    return "Redis maxmemory-policy is allkeys-*: Redis may evict cachecar's bookkeeping "
+           "(index, generations), and each loss makes cachecar drop every entry stored before "
+           "it; volatile-lru or volatile-lfu is recommended";
+  }
+  return {};
 }
 
 namespace {
 
-Client::Options with_scripts(Client::Options options) {
-  for (const auto* script : {&RedisStore::put_script(), &RedisStore::erase_script(),
-                             &RedisStore::clear_script(), &RedisStore::count_script()}) {
+// The value of `field` in an INFO reply ("field:value\r\n" lines), or "".
+std::string_view info_field(std::string_view info, std::string_view field) {
+  for (std::size_t at = 0; at < info.size();) {
+    std::size_t end = info.find('\n', at);
+    if (end == std::string_view::npos) end = info.size();
+    std::string_view line = info.substr(at, end - at);
+    if (line.ends_with('\r')) line.remove_suffix(1);
+    if (line.size() > field.size() && line.starts_with(field) && line[field.size()] == ':') {
+      return line.substr(field.size() + 1);
+    }
+    at = end + 1;
+  }
+  return {};
+}
+
+// KEYS[1..6] of every script, in the prelude's order.
+std::array<std::string, 6> bookkeeping_keys(const std::string& prefix) {
+  return {prefix + "__gen",   prefix + "__index",      prefix + "__expiry",
+          prefix + "__keyns", prefix + "__namespaces", prefix + "__gens"};
+}
+
+// Every new connection loads the scripts, runs the set-up script (the bookkeeping exists
+// before the first token is read) and reads the eviction policy.
+Client::Options with_scripts(Client::Options options, const std::string& prefix,
+                             std::shared_ptr<RedisStore::ServerInfo> info) {
+  for (const auto* script :
+       {&RedisStore::put_script(), &RedisStore::erase_script(), &RedisStore::clear_script(),
+        &RedisStore::count_script(), &RedisStore::setup_script()}) {
     options.scripts.push_back(script->body);
   }
+  std::vector<std::string> setup{"EVALSHA", RedisStore::setup_script().sha1, "6"};
+  for (auto& key : bookkeeping_keys(prefix)) setup.push_back(std::move(key));
+  setup.push_back(prefix);
+  options.setup_commands.push_back(std::move(setup));
+  // INFO rather than CONFIG GET: it works where CONFIG is renamed or denied by an ACL.
+  options.setup_commands.push_back({"INFO", "memory"});
+  options.on_setup_reply = [info = std::move(info)](std::size_t index, const Reply& reply) {
+    if (index != 1 || reply.type != Reply::Type::String) return;
+    info->maxmemory_policy = std::string(info_field(reply.str, "maxmemory_policy"));
+    const auto limit = info_field(reply.str, "maxmemory");
+    info->maxmemory = 0;
+    std::from_chars(limit.data(), limit.data() + limit.size(), info->maxmemory);
+    if (info->on_policy) info->on_policy(info->maxmemory_policy, info->maxmemory);
+  };
   return options;
 }
 
 }  // namespace
 
 RedisStore::RedisStore(asio::any_io_executor executor, Client::Options options,
-                       std::string key_prefix, Client::Observer observer)
-    : client_(std::move(executor), with_scripts(std::move(options)), std::move(observer)),
+                       std::string key_prefix, Client::Observer observer, PolicyHandler on_policy)
+    : server_info_(std::make_shared<ServerInfo>(ServerInfo{{}, 0, std::move(on_policy)})),
+      client_(std::move(executor), with_scripts(std::move(options), key_prefix, server_info_),
+              std::move(observer)),
       prefix_(std::move(key_prefix)),
-      epoch_key_(prefix_ + "__gen") {}
+      epoch_key_(prefix_ + "__gen"),
+      book_keys_(bookkeeping_keys(prefix_)) {}
 
 asio::awaitable<result<Reply>> RedisStore::run_script(const Script& script,
+                                                      std::vector<std::string_view> keys,
                                                       std::vector<std::string_view> argv) {
   // push_back rather than insert({...}): GCC 12 at -O3 reports a false stringop-overflow.
+  const std::string numkeys = std::to_string(book_keys_.size() + keys.size());
   std::vector<std::string_view> args;
-  args.reserve(argv.size() + 3);
+  args.reserve(3 + book_keys_.size() + keys.size() + argv.size());
   args.push_back("EVALSHA");
   args.push_back(script.sha1);
-  args.push_back("0");
+  args.push_back(numkeys);
+  for (const auto& key : book_keys_) args.push_back(key);
+  for (auto key : keys) args.push_back(key);
   for (auto arg : argv) args.push_back(arg);
   auto reply = co_await client_.execute(args);
   if (reply && reply->is_error() && reply->str.starts_with("NOSCRIPT")) {
@@ -254,8 +417,8 @@ asio::awaitable<result<Reply>> RedisStore::run_script(const Script& script,
 }
 
 asio::awaitable<result<std::uint64_t>> RedisStore::run_counting_script(
-    const Script& script, std::vector<std::string_view> argv) {
-  auto reply = co_await run_script(script, std::move(argv));
+    const Script& script, std::vector<std::string_view> keys, std::vector<std::string_view> argv) {
+  auto reply = co_await run_script(script, std::move(keys), std::move(argv));
   if (!reply) co_return reply.error();
   if (reply->is_error()) co_return errc::store_reply_error;
   if (reply->type != Reply::Type::Integer || reply->integer < 0) {
@@ -266,11 +429,18 @@ asio::awaitable<result<std::uint64_t>> RedisStore::run_counting_script(
 
 namespace {
 
-// A GET-style reply: the value, absent, or an error.
-result<Value> value_of(Reply& reply) {
-  switch (reply.type) {
+std::string_view string_or_empty(const Reply& reply) {
+  return reply.type == Reply::Type::String ? std::string_view(reply.str) : std::string_view();
+}
+
+// An entry read together with the epoch ('<id>:<n>'): the value, absent, or an error. An entry
+// counts only under the epoch <id> it was stored with (the put script appends the <id> and its
+// length in one byte); one from before the bookkeeping was rebuilt is absent. The suffix is cut
+// off in place, so the value is not copied.
+result<Value> entry_of(Reply& entry, const Reply& epoch) {
+  switch (entry.type) {
     case Reply::Type::String:
-      return std::make_shared<const std::string>(std::move(reply.str));
+      break;
     case Reply::Type::Nil:
       return Value();
     case Reply::Type::Error:
@@ -278,10 +448,25 @@ result<Value> value_of(Reply& reply) {
     default:
       return errc::store_protocol_error;
   }
+  const std::string_view current = string_or_empty(epoch);
+  const std::size_t colon = current.find(':');
+  if (colon == std::string_view::npos || colon == 0) return Value();
+  const std::string_view id = current.substr(0, colon);
+  std::string& value = entry.str;
+  if (value.empty() || static_cast<unsigned char>(value.back()) != id.size() ||
+      value.size() < id.size() + 1 ||
+      std::string_view(value).substr(value.size() - 1 - id.size(), id.size()) != id) {
+    return Value();
+  }
+  value.resize(value.size() - 1 - id.size());
+  return std::make_shared<const std::string>(std::move(value));
 }
 
-std::string_view string_or_empty(const Reply& reply) {
-  return reply.type == Reply::Type::String ? std::string_view(reply.str) : std::string_view();
+// The fill token from the replies for the epoch and the path generation, as the put script
+// compares it.
+FillToken token_of(const Reply& epoch, const Reply& path_generation) {
+  return FillToken{std::string(string_or_empty(epoch)) + "|" +
+                   std::string(string_or_empty(path_generation))};
 }
 
 }  // namespace
@@ -300,17 +485,20 @@ asio::awaitable<result<Value>> RedisStore::get(std::string key, FillToken* token
     if (reply->type != Reply::Type::Array || reply->elements.size() != 3) {
       co_return errc::store_protocol_error;
     }
-    auto value = value_of(reply->elements[0]);
+    auto value = entry_of(reply->elements[0], reply->elements[1]);
     if (value && !*value) {
-      token->generations = std::string(string_or_empty(reply->elements[1])) + ":" +
-                           std::string(string_or_empty(reply->elements[2]));
+      *token = token_of(reply->elements[1], reply->elements[2]);
     }
     co_return value;
   }
-  const std::array<std::string_view, 2> args{"GET", name};
+  const std::array<std::string_view, 3> args{"MGET", name, epoch_key_};
   auto reply = co_await client_.execute(args);
   if (!reply) co_return reply.error();
-  co_return value_of(*reply);
+  if (reply->is_error()) co_return errc::store_reply_error;
+  if (reply->type != Reply::Type::Array || reply->elements.size() != 2) {
+    co_return errc::store_protocol_error;
+  }
+  co_return entry_of(reply->elements[0], reply->elements[1]);
 }
 
 asio::awaitable<error_code> RedisStore::put(std::string key, std::string value,
@@ -321,8 +509,13 @@ asio::awaitable<error_code> RedisStore::put(std::string key, std::string value,
   // (Braced arguments to a co_awaited call trip a GCC 12 bug: build the vector first.)
   const std::string_view generations =
       token != nullptr ? std::string_view(token->generations) : std::string_view();
+  const std::string entry = prefix_ + key;
+  const std::string path_generation = epoch_key_ + ":" + std::string(key_path(key));
+  const std::string ns_set = prefix_ + "__ns:" + ns;
+  std::vector<std::string_view> keys{entry, path_generation};
+  if (!ns.empty()) keys.push_back(ns_set);
   std::vector<std::string_view> argv{prefix_, key, value, ttl_ms, ns, generations};
-  auto reply = co_await run_script(put_script(), std::move(argv));
+  auto reply = co_await run_script(put_script(), std::move(keys), std::move(argv));
   if (!reply) co_return reply.error();
   if (reply->is_error()) co_return errc::store_reply_error;
   if (reply->type == Reply::Type::Integer && reply->integer == 0) {
@@ -352,19 +545,35 @@ asio::awaitable<result<std::uint64_t>> RedisStore::erase(std::vector<EraseTarget
     }
     argv.push_back(target.key);
   }
-  co_return co_await run_counting_script(erase_script(), std::move(argv));
+  // KEYS: the entry and the path generation of each exact or path target (what a prefix or
+  // the variants cover is found in the index at run time).
+  std::vector<std::string> names;
+  for (const auto& target : targets) {
+    if (target.kind == EraseTarget::Kind::Prefix) continue;
+    names.push_back(prefix_ + target.key);
+    names.push_back(epoch_key_ + ":" + std::string(key_path(target.key)));
+  }
+  std::vector<std::string_view> keys(names.begin(), names.end());
+  co_return co_await run_counting_script(erase_script(), std::move(keys), std::move(argv));
 }
 
 asio::awaitable<result<std::uint64_t>> RedisStore::clear(std::optional<std::string> ns) {
   if (ns && ns->empty()) co_return 0;
+  std::string ns_set;
+  std::vector<std::string_view> keys;
+  if (ns) {
+    ns_set = prefix_ + "__ns:" + *ns;
+    keys.push_back(ns_set);
+  }
   std::vector<std::string_view> argv{prefix_};
   if (ns) argv.push_back(*ns);
-  co_return co_await run_counting_script(clear_script(), std::move(argv));
+  co_return co_await run_counting_script(clear_script(), std::move(keys), std::move(argv));
 }
 
 asio::awaitable<result<std::uint64_t>> RedisStore::count() {
+  std::vector<std::string_view> keys;
   std::vector<std::string_view> argv{prefix_};
-  co_return co_await run_counting_script(count_script(), std::move(argv));
+  co_return co_await run_counting_script(count_script(), std::move(keys), std::move(argv));
 }
 
 asio::awaitable<result<std::chrono::microseconds>> RedisStore::ping() {

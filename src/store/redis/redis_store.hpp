@@ -1,5 +1,5 @@
 // CacheStore on Redis: one per thread (per io_context), over that thread's Client. Reads are
-// one GET; writes, erases, clears and counts are single atomic Lua scripts. Never uses
+// one MGET; writes, erases, clears and counts are single atomic Lua scripts. Never uses
 // KEYS, SCAN or FLUSHDB: other data in the same Redis database is left alone.
 #pragma once
 
@@ -8,6 +8,9 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include <array>
+#include <functional>
+#include <memory>
 #include <string>
 
 namespace cachecar::store::redis {
@@ -21,27 +24,41 @@ namespace cachecar::store::redis {
 //   P "__keyns"       hash    logical key -> namespace (only keys stored with one)
 //   P "__ns:" N       set     logical keys of namespace N
 //   P "__namespaces"  set     namespace names in use (so clear() can find every __ns: set)
+//   P "__gen"         string  the epoch '<id>:<n>': <id> changes when lost bookkeeping is
+//                             rebuilt (entries end with the <id> they were stored under);
+//                             <n> counts prefix erases and clears, for fill tokens
+//   P "__gen:" path   string  the path's generation, set by erases, PX the fill window
+//   P "__gens"        zset    path -> when its generation expires, so that a put notices one
+//                             that Redis evicted
+// Index, expiry, namespace map and list and the generation registry keep a sentinel member ''
+// so that their eviction shows as their absence (docs/architecture.md, "Redis").
 // Logical keys begin with an upper-case HTTP method and ':', so they never collide with the
-// "__" names. Scripts build key names from P inside Lua (not cluster-safe: single node only).
+// "__" names. Scripts get the keys they know up front in KEYS; those they find at run time
+// (index ranges, namespace members, random members to sweep) they build from P.
 //
 // Scripts run with EVALSHA (SHA-1 computed locally) and fall back to EVAL on NOSCRIPT, which
-// also caches them on the server again (e.g. after a Redis restart).
+// also caches them on the server again (e.g. after a Redis restart). Erase, clear and count
+// declare allow-oom (Redis 7): they must run when Redis is full under noeviction.
 //
 // Ordering: every operation queues its (first) command before it first suspends (see
 // Client::execute), so a put followed by a get on the same thread reaches Redis in that order
 // (one connection). Exception: a put that meets NOSCRIPT re-sends itself as EVAL afterwards.
 //
-// Known limit: an entry evicted by Redis's maxmemory policy stays in the index until an erase
-// or clear meets it, so count() may overstate until then.
+// Entries evicted by Redis's maxmemory policy leave the index as puts sample it (a few random
+// members per put), so count() may overstate by a fraction until then.
 class RedisStore final : public CacheStore {
  public:
   static constexpr std::string_view kDefaultKeyPrefix = "cachecar:";
+
+  // Called on the store's executor with the server's maxmemory-policy ("" if unknown) and
+  // maxmemory (bytes, 0 = no limit) each time a connection comes up.
+  using PolicyHandler = std::function<void(std::string_view policy, std::uint64_t maxmemory)>;
 
   // Starts connecting in the background (see Client). The store must outlive every coroutine
   // using it, and is destroyed on its executor's thread (or once its io_context stopped).
   RedisStore(boost::asio::any_io_executor executor, Client::Options options,
              std::string key_prefix = std::string(kDefaultKeyPrefix),
-             Client::Observer observer = {});
+             Client::Observer observer = {}, PolicyHandler on_policy = {});
 
   boost::asio::awaitable<result<Value>> get(std::string key, FillToken* token = nullptr) override;
   boost::asio::awaitable<boost::system::error_code> put(std::string key, std::string value,
@@ -60,6 +77,10 @@ class RedisStore final : public CacheStore {
   // store round trip) can take, or a fill that outlived it could store overtaken data.
   void set_fill_window(std::chrono::milliseconds window) { fill_window_ = window; }
 
+  // The server's maxmemory-policy as read by the last connection ("" until then, or when
+  // INFO is denied). Executor thread only.
+  const std::string& maxmemory_policy() const noexcept { return server_info_->maxmemory_policy; }
+  std::uint64_t maxmemory() const noexcept { return server_info_->maxmemory; }  // 0: no limit
   Client& client() noexcept { return client_; }
   const std::string& key_prefix() const noexcept { return prefix_; }
   void stop() { client_.stop(); }
@@ -73,19 +94,36 @@ class RedisStore final : public CacheStore {
   static const Script& erase_script();
   static const Script& clear_script();
   static const Script& count_script();
+  static const Script& setup_script();
+
+  // What a new connection learnt about the server (shared with the connection's set-up).
+  struct ServerInfo {
+    std::string maxmemory_policy;
+    std::uint64_t maxmemory = 0;
+    PolicyHandler on_policy;
+  };
 
  private:
-  // EVALSHA (0 keys) with `argv`; EVAL when the server does not know the script.
+  // EVALSHA with the bookkeeping keys, then `keys`, as KEYS and `argv` as ARGV; EVAL when the
+  // server does not know the script.
   boost::asio::awaitable<result<Reply>> run_script(const Script& script,
+                                                   std::vector<std::string_view> keys,
                                                    std::vector<std::string_view> argv);
   boost::asio::awaitable<result<std::uint64_t>> run_counting_script(
-      const Script& script, std::vector<std::string_view> argv);
+      const Script& script, std::vector<std::string_view> keys, std::vector<std::string_view> argv);
 
+  std::shared_ptr<ServerInfo> server_info_;  // before client_: its connections use it
   Client client_;
   std::string prefix_;
-  std::string epoch_key_;  // prefix + "__gen"
+  std::string epoch_key_;                 // prefix + "__gen"
+  std::array<std::string, 6> book_keys_;  // KEYS[1..6] of every script
   std::chrono::milliseconds fill_window_{std::chrono::minutes(10)};
 };
+
+// Why a maxmemory-policy hurts cachecar ("" when it does not): noeviction makes fills fail
+// once Redis is full (or, without maxmemory, lets Redis grow), allkeys-* may evict the
+// bookkeeping. volatile-lru/lfu is recommended.
+std::string_view maxmemory_policy_warning(std::string_view policy, std::uint64_t maxmemory);
 
 // Lowercase hex SHA-1 of `data`.
 std::string sha1_hex(std::string_view data);

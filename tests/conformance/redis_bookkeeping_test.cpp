@@ -1,0 +1,332 @@
+// RedisStore's bookkeeping (index, expiry, namespaces, generations) when Redis runs out of
+// memory: under noeviction invalidations still succeed; under eviction the bookkeeping stays
+// bounded, and a lost bookkeeping key never lets cachecar serve or store what it can no longer
+// invalidate. Evictions of single keys are reproduced with DEL, which is what Redis does.
+#include "store/redis/redis_store.hpp"
+#include "support/redis_server.hpp"
+#include "support/run_awaitable.hpp"
+#include "support/wait_until.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+
+#include <algorithm>
+#include <iostream>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace cachecar::store::redis {
+namespace {
+
+using namespace std::chrono_literals;
+using Kind = EraseTarget::Kind;
+using test::RedisServer;
+
+constexpr std::string_view kPrefix = "cc-book:";
+
+class RedisBookkeeping : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    if (store_) store_->stop();
+    ctx_.restart();
+    ctx_.run_for(5s);
+    store_.reset();
+  }
+
+  // A redis-server with `extra` arguments and a store on it.
+  void start(std::vector<std::string> extra = {}) {
+    if (!RedisServer::binary()) GTEST_SKIP() << "redis-server is not installed";
+    server_ = std::make_unique<RedisServer>(std::move(extra));
+    Client::Options o;
+    o.host = server_->host();
+    o.port = server_->port();
+    o.command_timeout = 2s;
+    o.connect_timeout = 2s;
+    store_ = std::make_unique<RedisStore>(ctx_.get_executor(), o, std::string(kPrefix));
+  }
+
+  template <class T>
+  T run(boost::asio::awaitable<T> coroutine) {
+    return test::run_awaitable(ctx_, std::move(coroutine));
+  }
+
+  boost::system::error_code put(const std::string& key, const std::string& value,
+                                const std::string& ns = "", const FillToken* token = nullptr) {
+    return run(store_->put(key, value, 1h, ns, token));
+  }
+  std::optional<std::string> get(const std::string& key) {
+    auto r = run(store_->get(key));
+    EXPECT_TRUE(r.has_value()) << r.error().message();
+    return r && *r ? std::optional<std::string>(**r) : std::nullopt;
+  }
+  FillToken token_for(const std::string& key) {
+    FillToken token;
+    auto r = run(store_->get(key, &token));
+    EXPECT_TRUE(r.has_value()) << r.error().message();
+    return token;
+  }
+  std::string name(std::string_view suffix) const {
+    return std::string(kPrefix) + std::string(suffix);
+  }
+  long long zcard(std::string_view suffix) const {
+    return server_->command({"ZCARD", name(suffix)}).integer;
+  }
+  long long live_entries() const {
+    return static_cast<long long>(server_->command({"KEYS", name("GET:*")}).elements.size());
+  }
+
+  // `fills` puts of `value_bytes` each, distinct keys; returns how many were refused.
+  int flood(int fills, std::size_t value_bytes) {
+    const std::string value(value_bytes, 'v');
+    int refused = 0;
+    for (int i = 0; i < fills; ++i) {
+      if (put("GET:/flood/" + std::to_string(i), value)) ++refused;
+    }
+    return refused;
+  }
+
+  boost::asio::io_context ctx_;
+  std::unique_ptr<RedisServer> server_;
+  std::unique_ptr<RedisStore> store_;
+};
+
+// A full Redis under noeviction refuses fills, but a write's invalidation must still happen,
+// generation bump included: a fill that read its token before the erase must not store
+// afterwards, when memory is free again.
+TEST_F(RedisBookkeeping, InvalidationsSucceedWhenRedisIsFullUnderNoeviction) {
+  start({"--maxmemory", "3mb", "--maxmemory-policy", "noeviction"});
+  ASSERT_FALSE(put("GET:/victim", "old"));
+  ASSERT_FALSE(put("GET:/ns/1", "old", "ns"));
+  FillToken before_erase = token_for("GET:/victim?x=1");
+
+  const std::string value(32 * 1024, 'v');
+  bool full = false;
+  for (int i = 0; i < 2000 && !full; ++i) {
+    full = static_cast<bool>(put("GET:/fill/" + std::to_string(i), value));
+  }
+  ASSERT_TRUE(full) << "the fills never met maxmemory";
+  EXPECT_TRUE(put("GET:/one-more", value)) << "a fill under OOM must fail (and be a miss)";
+
+  auto erased = run(store_->erase({{Kind::PathAndVariants, "GET:/victim"}}));
+  ASSERT_TRUE(erased.has_value()) << erased.error().message();
+  EXPECT_EQ(*erased, 1u);
+  EXPECT_EQ(get("GET:/victim"), std::nullopt);
+  auto prefix = run(store_->erase({{Kind::Prefix, "GET:/fill/1"}}));
+  ASSERT_TRUE(prefix.has_value()) << prefix.error().message();
+  auto cleared = run(store_->clear(std::string("ns")));
+  ASSERT_TRUE(cleared.has_value()) << cleared.error().message();
+  EXPECT_EQ(*cleared, 1u);
+  EXPECT_EQ(get("GET:/ns/1"), std::nullopt);
+
+  server_->command({"CONFIG", "SET", "maxmemory", "0"});
+  EXPECT_EQ(put("GET:/victim?x=1", "pre-write", "", &before_erase), errc::fill_overtaken);
+  EXPECT_EQ(get("GET:/victim?x=1"), std::nullopt);
+  auto all = run(store_->clear(std::nullopt));
+  ASSERT_TRUE(all.has_value()) << all.error().message();
+}
+
+// Entries evicted by Redis leave the index and the expiry set within a bounded number of puts,
+// whatever their TTLs (an hour here).
+TEST_F(RedisBookkeeping, FloodUnderAllkeysLruKeepsTheIndexBounded) {
+  start({"--maxmemory", "3mb", "--maxmemory-policy", "allkeys-lru"});
+  flood(6000, 16 * 1024);
+  const long long live = live_entries();
+  const long long index = zcard("__index");
+  const long long expiry = zcard("__expiry");
+  std::cout << "allkeys-lru: " << live << " entries alive, " << index << " index members, "
+            << expiry << " expiry members\n";
+  EXPECT_GT(live, 0);
+  EXPECT_LE(index, 2 * live + 16);
+  EXPECT_LE(expiry, 2 * live + 16);
+  // Redis may have evicted the index itself: whatever is still served must be reachable by
+  // an erase.
+  int served = 0;
+  int unreachable = 0;
+  for (const auto& key : server_->command({"KEYS", name("GET:*")}).elements) {
+    const std::string logical = key.str.substr(kPrefix.size());
+    if (!get(logical)) continue;
+    ++served;
+    const auto member = server_->command({"ZSCORE", name("__index"), logical});
+    if (member.type == RedisServer::Reply::Type::Nil) ++unreachable;
+  }
+  std::cout << "allkeys-lru: " << served << " served, " << unreachable << " not in the index\n";
+  EXPECT_EQ(unreachable, 0);
+}
+
+// Under volatile-* only keys with a TTL are evicted: the entries, never the bookkeeping. Fills
+// go on working and what is stored stays valid.
+TEST_F(RedisBookkeeping, FloodUnderVolatileLruEvictsEntriesNeverTheBookkeeping) {
+  start({"--maxmemory", "3mb", "--maxmemory-policy", "volatile-lru"});
+  ASSERT_FALSE(put("GET:/ns/first", "v", "ns"));
+  const std::string epoch = server_->command({"GET", name("__gen")}).str;
+  const int refused = flood(6000, 16 * 1024);
+  EXPECT_EQ(refused, 0);
+  const long long live = live_entries();
+  const long long index = zcard("__index");
+  std::cout << "volatile-lru: " << live << " entries alive, " << index << " index members\n";
+  for (auto key : {"__index", "__expiry", "__keyns", "__namespaces", "__gen"}) {
+    EXPECT_EQ(server_->command({"EXISTS", name(key)}).integer, 1) << key;
+  }
+  EXPECT_EQ(server_->command({"GET", name("__gen")}).str, epoch);
+  EXPECT_LE(index, 2 * live + 16);
+  EXPECT_LE(zcard("__expiry"), 2 * live + 16);
+  ASSERT_FALSE(put("GET:/last", "v"));
+  EXPECT_EQ(get("GET:/last"), "v");
+}
+
+// The index lost (evicted under allkeys-*): a later erase cannot find the variants stored
+// before, so they must not be served any more.
+TEST_F(RedisBookkeeping, EntriesStoredBeforeTheIndexWasLostAreNotServed) {
+  start();
+  ASSERT_FALSE(put("GET:/a?page=2", "old"));
+  ASSERT_FALSE(put("GET:/b", "old"));
+  server_->command({"DEL", name("__index")});
+  auto erased = run(store_->erase({{Kind::PathAndVariants, "GET:/a"}}));
+  ASSERT_TRUE(erased.has_value()) << erased.error().message();
+  EXPECT_EQ(get("GET:/a?page=2"), std::nullopt);
+  EXPECT_EQ(get("GET:/b"), std::nullopt);     // no erase can reach it either
+  ASSERT_FALSE(put("GET:/a?page=2", "new"));  // caching resumes
+  EXPECT_EQ(get("GET:/a?page=2"), "new");
+  auto again = run(store_->erase({{Kind::PathAndVariants, "GET:/a"}}));
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(*again, 1u);
+}
+
+TEST_F(RedisBookkeeping, EntriesOfALostNamespaceSetAreNotServedAfterItsClear) {
+  start();
+  ASSERT_FALSE(put("GET:/n/1", "old", "posts"));
+  ASSERT_FALSE(put("GET:/n/2", "old", "posts"));
+  server_->command({"DEL", name("__ns:posts")});
+  auto cleared = run(store_->clear(std::string("posts")));
+  ASSERT_TRUE(cleared.has_value()) << cleared.error().message();
+  EXPECT_EQ(get("GET:/n/1"), std::nullopt);
+  EXPECT_EQ(get("GET:/n/2"), std::nullopt);
+}
+
+TEST_F(RedisBookkeeping, ALostNamespaceMapInvalidatesWhatWasStoredBefore) {
+  start();
+  ASSERT_FALSE(put("GET:/n/1", "old", "posts"));
+  server_->command({"DEL", name("__keyns")});
+  ASSERT_FALSE(put("GET:/n/1", "moved", "users"));  // the old namespace can no longer be found
+  ASSERT_FALSE(put("GET:/n/2", "v", "posts"));
+  auto cleared = run(store_->clear(std::string("users")));
+  ASSERT_TRUE(cleared.has_value()) << cleared.error().message();
+  EXPECT_EQ(get("GET:/n/1"), std::nullopt);
+  EXPECT_EQ(get("GET:/n/2"), "v");
+}
+
+// A fill read no epoch (none had been needed yet); a prefix erase created it; Redis evicted it.
+// The put must not find "absent" equal to "absent".
+TEST_F(RedisBookkeeping, AnEvictedEpochNeverLetsAnOvertakenFillStore) {
+  start();
+  FillToken token = token_for("GET:/p/1");
+  auto erased = run(store_->erase({{Kind::Prefix, "GET:/p/"}}));
+  ASSERT_TRUE(erased.has_value());
+  server_->command({"DEL", name("__gen")});
+  EXPECT_EQ(put("GET:/p/1", "pre-write", "", &token), errc::fill_overtaken);
+  EXPECT_EQ(get("GET:/p/1"), std::nullopt);
+}
+
+// Same with the path generation, which a lookup usually finds absent.
+TEST_F(RedisBookkeeping, AnEvictedPathGenerationNeverLetsAnOvertakenFillStore) {
+  start();
+  ASSERT_FALSE(put("GET:/warm", "v"));  // the bookkeeping exists
+  FillToken token = token_for("GET:/u/1?full=1");
+  auto erased = run(store_->erase({{Kind::PathAndVariants, "GET:/u/1"}}));
+  ASSERT_TRUE(erased.has_value());
+  server_->command({"DEL", name("__gen:GET:/u/1")});
+  EXPECT_EQ(put("GET:/u/1?full=1", "pre-write", "", &token), errc::fill_overtaken);
+  EXPECT_EQ(get("GET:/u/1?full=1"), std::nullopt);
+
+  // An erase after the eviction makes a generation a token taken before it has never seen.
+  FillToken second = token_for("GET:/u/1");
+  ASSERT_TRUE(run(store_->erase({{Kind::Exact, "GET:/u/1"}})).has_value());
+  server_->command({"DEL", name("__gen:GET:/u/1")});
+  ASSERT_TRUE(run(store_->erase({{Kind::Exact, "GET:/u/1"}})).has_value());
+  EXPECT_EQ(put("GET:/u/1", "pre-write", "", &second), errc::fill_overtaken);
+
+  FillToken fresh = token_for("GET:/u/1");  // read after everything: stores
+  EXPECT_FALSE(put("GET:/u/1", "new", "", &fresh));
+  EXPECT_EQ(get("GET:/u/1"), "new");
+}
+
+// An invalidation whose generation bump fails reports an error (the caller keeps it pending)
+// and deletes nothing: a deletion without its bump would let an overtaken fill store later.
+TEST_F(RedisBookkeeping, AnEraseThatCannotBumpItsGenerationFailsWithoutDeleting) {
+  start();
+  ASSERT_FALSE(put("GET:/a", "v"));
+  server_->command({"DEL", name("__gen")});
+  server_->command({"HSET", name("__gen"), "not", "a string"});  // WRONGTYPE for GET and SET
+  auto erased = run(store_->erase({{Kind::Exact, "GET:/a"}}));
+  EXPECT_FALSE(erased.has_value());
+  EXPECT_EQ(server_->command({"EXISTS", name("GET:/a")}).integer, 1);
+}
+
+// Scripts name the keys they know up front in KEYS (ACLs check them, Redis Cluster routes by
+// them). The slow log records every command with its arguments.
+TEST_F(RedisBookkeeping, ScriptsDeclareTheKeysTheyKnowUpFront) {
+  start({"--slowlog-log-slower-than", "0", "--slowlog-max-len", "1000"});
+  ASSERT_FALSE(put("GET:/k?x=1", "v", "ns"));
+  ASSERT_TRUE(run(store_->erase({{Kind::PathAndVariants, "GET:/k"}})).has_value());
+  ASSERT_TRUE(run(store_->clear(std::string("ns"))).has_value());
+  ASSERT_TRUE(run(store_->count()).has_value());
+  auto log = server_->command({"SLOWLOG", "GET", "1000"});
+  std::vector<std::set<std::string>> declared;  // per script call, oldest last
+  for (const auto& entry : log.elements) {
+    if (entry.elements.size() < 4) continue;
+    const auto& args = entry.elements[3].elements;
+    if (args.size() < 3 || (args[0].str != "EVALSHA" && args[0].str != "EVAL")) continue;
+    const std::size_t n = std::stoul(args[2].str);
+    std::set<std::string> keys;
+    for (std::size_t i = 3; i < 3 + n && i < args.size(); ++i) keys.insert(args[i].str);
+    declared.push_back(std::move(keys));
+  }
+  ASSERT_GE(declared.size(), 4u);
+  std::reverse(declared.begin(), declared.end());
+  const auto& put_keys = declared[declared.size() - 4];
+  const auto& erase_keys = declared[declared.size() - 3];
+  const auto& clear_keys = declared[declared.size() - 2];
+  const auto& count_keys = declared[declared.size() - 1];
+  for (auto key :
+       {"GET:/k?x=1", "__index", "__expiry", "__gen", "__gen:GET:/k", "__keyns", "__ns:ns"}) {
+    EXPECT_TRUE(put_keys.contains(name(key))) << "put: " << key;
+  }
+  for (auto key : {"GET:/k", "__index", "__expiry", "__gen", "__gen:GET:/k"}) {
+    EXPECT_TRUE(erase_keys.contains(name(key))) << "erase: " << key;
+  }
+  for (auto key : {"__index", "__gen", "__ns:ns", "__namespaces"}) {
+    EXPECT_TRUE(clear_keys.contains(name(key))) << "clear: " << key;
+  }
+  for (auto key : {"__index", "__expiry"}) {
+    EXPECT_TRUE(count_keys.contains(name(key))) << "count: " << key;
+  }
+}
+
+// cachecar reads the eviction policy when it connects (INFO, which works where CONFIG is
+// renamed or denied) so that it can warn about policies that hurt it.
+TEST_F(RedisBookkeeping, TheEvictionPolicyIsReadOnConnect) {
+  start({"--maxmemory", "3mb", "--maxmemory-policy", "allkeys-lru", "--rename-command", "CONFIG",
+         ""});
+  ASSERT_FALSE(put("GET:/k", "v"));
+  EXPECT_EQ(store_->maxmemory_policy(), "allkeys-lru");
+  EXPECT_EQ(store_->maxmemory(), 3u << 20);
+}
+
+TEST(MaxmemoryPolicy, WarnsAboutPoliciesThatHurtTheCache) {
+  constexpr std::uint64_t kLimit = 3 << 20;
+  EXPECT_EQ(maxmemory_policy_warning("volatile-lru", kLimit), "");
+  EXPECT_EQ(maxmemory_policy_warning("volatile-lfu", kLimit), "");
+  EXPECT_EQ(maxmemory_policy_warning("", kLimit), "");  // unknown: nothing to say
+  EXPECT_NE(maxmemory_policy_warning("noeviction", kLimit), "");
+  EXPECT_NE(maxmemory_policy_warning("noeviction", 0), "");  // Redis's default: no limit
+  EXPECT_NE(maxmemory_policy_warning("allkeys-lru", kLimit), "");
+  EXPECT_NE(maxmemory_policy_warning("allkeys-lfu", kLimit), "");
+  EXPECT_NE(maxmemory_policy_warning("allkeys-random", kLimit), "");
+  EXPECT_EQ(maxmemory_policy_warning("allkeys-lru", 0), "");  // never evicts without a limit
+}
+
+}  // namespace
+}  // namespace cachecar::store::redis
