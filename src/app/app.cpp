@@ -50,6 +50,8 @@ proxy::ProxyOptions proxy_options(const config::Config& config) {
   }
   options.cache = config.cache;
   options.bypass_param = config.bypass_param;
+  options.bypass_token = config.bypass_token;
+  options.trusted_proxies = config.trusted_proxies;
   options.hosts = config.hosts;
   options.upstream_base_path = config.upstream.base_path;
   options.upstream_host_header = config.upstream.address.to_string();

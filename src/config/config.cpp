@@ -32,15 +32,17 @@ constexpr std::size_t kMaxIdleUpstreamConnections = 65'536;
 constexpr std::uint64_t kMinHeaderBytes = 1024;
 constexpr std::string_view kDefaultRedisUrl = "redis://127.0.0.1:6379/0";
 
-constexpr std::array<std::string_view, 9> kTopKeys = {
-    "listen", "threads", "upstream", "redis", "admin", "cache", "limits", "log", "rules"};
+constexpr std::array<std::string_view, 10> kTopKeys = {
+    "listen", "threads", "upstream", "redis",           "admin",
+    "cache",  "limits",  "log",      "trusted_proxies", "rules"};
 constexpr std::array<std::string_view, 4> kUpstreamKeys = {"url", "connect_timeout", "timeout",
                                                            "max_idle_connections"};
 constexpr std::array<std::string_view, 5> kRedisKeys = {"url", "key_prefix", "timeout",
                                                         "connections", "memory_max_size"};
 constexpr std::array<std::string_view, 3> kAdminKeys = {"listen", "token", "allow_unauthenticated"};
-constexpr std::array<std::string_view, 7> kCacheKeys = {
-    "default_ttl", "max_ttl", "max_body_size", "bypass_param", "l1", "coalesce_wait", "hosts"};
+constexpr std::array<std::string_view, 8> kCacheKeys = {
+    "default_ttl", "max_ttl", "max_body_size", "bypass_param",
+    "l1",          "coalesce_wait", "hosts",   "bypass_token"};
 constexpr std::array<std::string_view, 3> kL1Keys = {"enabled", "max_bytes", "max_ttl"};
 constexpr std::array<std::string_view, 5> kLimitsKeys = {
     "max_header_size", "max_request_body_size", "client_header_timeout", "client_idle_timeout",
@@ -173,6 +175,8 @@ class Loader {
   std::uint64_t size(const Field& field) const;
   std::uint64_t integer(const Field& field, std::uint64_t min, std::uint64_t max) const;
   bool boolean(const Field& field) const;
+  // A secret compared with a request field value: printable ASCII, no spaces, never echoed.
+  void check_token(const Located& value, std::string_view path) const;
 
   void read_duration(const Section& s, std::string_view key, milliseconds& out) const {
     if (const auto* field = s.get(key)) out = duration(*field);
@@ -187,6 +191,7 @@ class Loader {
   void read_hosts(const Section& cache, Config& config) const;
   void read_limits(const Section& root, Config& config) const;
   void read_log(const Section& root, Config& config) const;
+  void read_trusted_proxies(const Section& root, Config& config) const;
   void read_rules(const Section& root, Config& config) const;
   policy::Rule read_rule(const YAML::Node& node, const std::string& path,
                          const std::string& fallback_where, const Config& config) const;
@@ -300,6 +305,14 @@ bool Loader::boolean(const Field& field) const {
   return out;
 }
 
+void Loader::check_token(const Located& value, std::string_view path) const {
+  // Compared with a request header's value, so only visible ASCII can ever match.
+  if (std::any_of(value.text.begin(), value.text.end(),
+                  [](char c) { return c <= 0x20 || c >= 0x7f; })) {
+    fail(value.where, path, "must be printable ASCII without spaces (the value is not shown)");
+  }
+}
+
 void Loader::read_listen(const Section& root, Config& config) const {
   if (auto value = scalar_or_env(root, "listen", "CACHECAR_LISTEN")) {
     auto parsed = parse_host_port(value->text);
@@ -401,12 +414,7 @@ void Loader::read_admin(const Section& root, Config& config, std::string& listen
     listen_where = value->where;
   }
   if (auto value = scalar_or_env(s, "token", "CACHECAR_ADMIN_TOKEN")) {
-    // Compared with the bearer token of a request header, so only visible ASCII can ever match.
-    if (std::any_of(value->text.begin(), value->text.end(),
-                    [](char c) { return c <= 0x20 || c >= 0x7f; })) {
-      fail(value->where, "admin.token",
-           "must be printable ASCII without spaces (the value is not shown)");
-    }
+    check_token(*value, "admin.token");
     out.token = std::move(value->text);
   }
   if (const auto* field = s.get("allow_unauthenticated")) {
@@ -438,6 +446,14 @@ void Loader::read_cache(const Section& root, Config& config) const {
                value.text + "'");
     }
     config.bypass_param = value.text;
+  }
+  if (auto value = scalar_or_env(s, "bypass_token", "CACHECAR_BYPASS_TOKEN")) {
+    check_token(*value, "cache.bypass_token");
+    if (!value->text.empty() && config.bypass_param.empty()) {
+      fail(value->where, "cache.bypass_token",
+           "cache.bypass_param is \"\" (no bypass), so a bypass token does nothing; remove it");
+    }
+    config.bypass_token = std::move(value->text);
   }
   if (const auto* field = s.get("coalesce_wait")) {
     config.coalesce_wait = duration(*field, /*allow_zero=*/true);
@@ -550,6 +566,27 @@ void Loader::read_log(const Section& root, Config& config) const {
     out.format = value.text;
   }
   if (const auto* field = s.get("access_log")) out.access_log = boolean(*field);
+}
+
+// trusted_proxies: [CIDR or address, ...]. Only these peers' forwarding fields are believed.
+void Loader::read_trusted_proxies(const Section& root, Config& config) const {
+  const auto* field = root.get("trusted_proxies");
+  if (field == nullptr || field->value.IsNull()) return;
+  if (!field->value.IsSequence()) {
+    fail(where(*field), field->path,
+         "expected a list of IP addresses or CIDR ranges (e.g. [10.0.0.0/8, \"::1\"]), got " +
+             std::string(kind_name(field->value)));
+  }
+  std::vector<core::CidrRange> ranges;
+  for (std::size_t i = 0; i < field->value.size(); ++i) {
+    const Field item{field->key, field->value[i], field->path + "[" + std::to_string(i) + "]"};
+    const auto text = scalar(item, "an IP address or CIDR range");
+    std::string error;
+    auto range = core::CidrRange::parse(text.text, &error);
+    if (!range) fail(text.where, item.path, error);
+    ranges.push_back(*range);
+  }
+  config.trusted_proxies = core::CidrSet(std::move(ranges));
 }
 
 void Loader::read_rules(const Section& root, Config& config) const {
@@ -785,6 +822,7 @@ Config Loader::load(std::string_view yaml) {
     read_cache(root, config);
     read_limits(root, config);
     read_log(root, config);
+    read_trusted_proxies(root, config);
     read_rules(root, config);
 
     const auto& admin = config.admin;

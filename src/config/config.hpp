@@ -2,6 +2,7 @@
 // Loading throws ConfigError (start-up only); everything after that reads these plain structs.
 #pragma once
 
+#include "core/cidr.hpp"
 #include "policy/cache_key.hpp"
 #include "policy/cacheability.hpp"
 #include "policy/rules.hpp"
@@ -85,6 +86,8 @@ struct Config {
   AdminConfig admin;
   policy::CacheLimits cache;
   std::string bypass_param = "nocache";
+  // cache.bypass_token: when set, the bypass also needs "X-Cachecar-Bypass: <token>".
+  std::string bypass_token;
   // cache.hosts: Host aliases sharing one canonical name; when set, other hosts are not cached.
   policy::HostAliases hosts;
   L1Config l1;
@@ -92,6 +95,8 @@ struct Config {
   std::chrono::milliseconds coalesce_wait{5'000};
   LimitsConfig limits;
   LogConfig log;
+  // Peers whose X-Forwarded-* and Forwarded fields are believed (empty: nobody's).
+  core::CidrSet trusted_proxies;
   policy::RuleSet rules;
 };
 
@@ -101,7 +106,7 @@ EnvLookup process_env();
 
 // Parses and validates. `source` names the text in messages. Env overrides (CACHECAR_LISTEN,
 // CACHECAR_UPSTREAM_URL, CACHECAR_REDIS_URL, CACHECAR_ADMIN_LISTEN, CACHECAR_ADMIN_TOKEN,
-// CACHECAR_LOG_LEVEL) are applied before validation. Throws ConfigError.
+// CACHECAR_BYPASS_TOKEN, CACHECAR_LOG_LEVEL) are applied before validation. Throws ConfigError.
 Config load_config_text(std::string_view yaml, std::string_view source, const EnvLookup& env);
 Config load_config_file(const std::string& path, const EnvLookup& env);
 

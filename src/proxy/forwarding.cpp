@@ -1,5 +1,6 @@
 #include "proxy/forwarding.hpp"
 
+#include "core/constant_time.hpp"
 #include "core/strings.hpp"
 #include "net/wire.hpp"
 
@@ -34,6 +35,14 @@ bool is_conditional(std::string_view name) noexcept {
          iequals(name, "if-range") || iequals(name, "range");
 }
 
+// What a client says about earlier hops and its own scheme and host. RFC 7239 §8.1: these
+// fields can be set by anyone on the path, the client included, so they are believed only from
+// a trusted proxy; from anyone else cachecar is the first hop and writes them itself.
+bool is_forwarding_field(std::string_view name) noexcept {
+  return iequals(name, "x-forwarded-for") || iequals(name, "x-forwarded-proto") ||
+         iequals(name, "x-forwarded-host") || iequals(name, "forwarded");
+}
+
 }  // namespace
 
 std::string render_upstream_request(const http::request_header<>& request,
@@ -57,6 +66,8 @@ std::string render_upstream_request(const http::request_header<>& request,
       continue;
     }
     if (head.strip_conditionals && is_conditional(name)) continue;
+    if (iequals(name, kBypassTokenField)) continue;
+    if (!head.trusted_peer && is_forwarding_field(name)) continue;
     if (iequals(name, "x-forwarded-for")) {
       if (!forwarded_for.empty()) forwarded_for.append(", ");
       forwarded_for.append(value);
@@ -86,6 +97,19 @@ std::string render_upstream_request(const http::request_header<>& request,
   }
   out.append("\r\n");
   return out;
+}
+
+bool bypass_authorized(const http::request_header<>& request, std::string_view token) noexcept {
+  if (token.empty()) return true;
+  std::size_t lines = 0;
+  std::string_view presented;
+  for (const auto& field : request) {
+    if (iequals(field.name_string(), kBypassTokenField)) {
+      ++lines;
+      presented = field.value();
+    }
+  }
+  return lines == 1 && core::constant_time_equals(presented, token);
 }
 
 policy::HeaderList collect_headers(const http::response_header<>& response) {

@@ -26,6 +26,8 @@ struct UpstreamRequestHead {
   std::string_view method;
   std::string target;  // base path + path + query, bypass param already removed
   std::string_view client_ip;
+  // The client is one of `trusted_proxies`: its forwarding fields are kept (see below).
+  bool trusted_peer = false;
   std::string_view default_host;  // Host to send when the client sent none
   BodyFraming framing = BodyFraming::None;
   std::uint64_t content_length = 0;  // with ContentLength
@@ -33,9 +35,19 @@ struct UpstreamRequestHead {
 };
 
 // "METHOD target HTTP/1.1\r\n" + forwardable client fields + Host + X-Forwarded-For/-Proto +
-// framing + "\r\n". Drops hop-by-hop fields, Expect, and the client's framing fields.
+// framing + "\r\n". Drops hop-by-hop fields, Expect, the client's framing fields and
+// kBypassTokenField. From a trusted peer the client's X-Forwarded-* and Forwarded are kept and
+// client_ip is appended to X-Forwarded-For; from any other peer they are dropped, and
+// X-Forwarded-For is client_ip alone and X-Forwarded-Proto is "http".
 std::string render_upstream_request(const http::request_header<>& request,
                                     const UpstreamRequestHead& head);
+
+// Carries the token that lets a request bypass the cache; never forwarded, never logged.
+inline constexpr std::string_view kBypassTokenField = "X-Cachecar-Bypass";
+
+// Whether a request may use the bypass param: always when no token is configured, otherwise
+// only with exactly one kBypassTokenField line equal to `token` (compared in constant time).
+bool bypass_authorized(const http::request_header<>& request, std::string_view token) noexcept;
 
 // All fields of an upstream response in order (for policy decisions and entries).
 policy::HeaderList collect_headers(const http::response_header<>& response);

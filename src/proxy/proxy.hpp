@@ -2,6 +2,7 @@
 // with streaming relay, storing, and invalidation on writes. Uses policy/ for every decision.
 #pragma once
 
+#include "core/cidr.hpp"
 #include "metrics/metrics.hpp"
 #include "net/http_types.hpp"
 #include "net/listener.hpp"
@@ -31,6 +32,9 @@ struct ProxyOptions {
   std::chrono::milliseconds coalesce_wait{5'000};
   policy::CacheLimits cache;
   std::string bypass_param = "nocache";
+  std::string bypass_token;  // "" = the bypass needs no X-Cachecar-Bypass token
+  // Peers whose X-Forwarded-* and Forwarded fields are kept (empty: nobody's).
+  core::CidrSet trusted_proxies;
   policy::HostAliases hosts;  // cache.hosts; empty = every valid Host is its own name
   std::string upstream_base_path;    // prepended to every forwarded path
   std::string upstream_host_header;  // Host sent when the client sent none

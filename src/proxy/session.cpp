@@ -179,6 +179,8 @@ class Session {
     error_code ec;
     auto remote = stream_.socket().remote_endpoint(ec);
     if (!ec) client_ip_ = remote.address().to_string();
+    // Once per connection: every request on it comes from the same peer.
+    trusted_peer_ = options_.trusted_proxies.contains(client_ip_);
   }
 
   asio::awaitable<void> run();
@@ -222,6 +224,7 @@ class Session {
   metrics::Metrics::ClientConnection open_connection_;  // the open client connections gauge
   beast::flat_buffer buffer_;
   std::string client_ip_;
+  bool trusted_peer_ = false;  // client_ip_ is in trusted_proxies
   std::unique_ptr<char[]> relay_buffer_;
 };
 
@@ -428,7 +431,9 @@ asio::awaitable<bool> Session::serve_cacheable(Exchange& x, const policy::Rule& 
     co_return co_await forward(x);
   }
   x.try_store = true;
-  if (policy::query_flag_set(x.query, options_.bypass_param)) {
+  // Without the configured token the param is ignored (forward() strips it either way).
+  if (policy::query_flag_set(x.query, options_.bypass_param) &&
+      bypass_authorized(x.parser.get(), options_.bypass_token)) {
     x.outcome = CacheOutcome::Bypass;
     x.fwd = "bypass";
     // Refreshes the entry without a fill token: fencing it would cost a store round trip
@@ -533,6 +538,7 @@ asio::awaitable<bool> Session::forward(Exchange& x) {
     head.target.append(query);
   }
   head.client_ip = client_ip_;
+  head.trusted_peer = trusted_peer_;
   head.default_host = options_.upstream_host_header;
   head.strip_conditionals = x.try_store;
   if (x.body_streaming) {

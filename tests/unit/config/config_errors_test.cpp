@@ -54,7 +54,7 @@ INSTANTIATE_TEST_SUITE_P(
     testing::Values(
         ErrorCase{"UnknownTopLevelKey", kUp + "listen_port: 8080\n", 3, "listen_port",
                   "unknown key; allowed keys: listen, threads, upstream, redis, admin, cache, "
-                  "limits, log, rules"},
+                  "limits, log, trusted_proxies, rules"},
         ErrorCase{"UnknownNestedKey", kUp + "  retries: 3\n", 3, "upstream.retries",
                   "allowed keys: url, connect_timeout, timeout, max_idle_connections"},
         ErrorCase{"UnknownRuleKey", rule("match: GET /a\n    ttl: 1s\n    tll: 5s\n"), 6,

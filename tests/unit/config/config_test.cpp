@@ -5,6 +5,7 @@
 #include <map>
 #include <ostream>
 #include <string>
+#include <vector>
 
 namespace cachecar::config {
 namespace {
@@ -224,6 +225,40 @@ TEST(LoadConfig, EmptyBypassParamDisablesBypass) {
   EXPECT_EQ(load(std::string(kMinimal) + "cache:\n  bypass_param: \"\"\n").bypass_param, "");
 }
 
+TEST(LoadConfig, TrustedProxiesDefaultToNobody) {
+  EXPECT_TRUE(load(kMinimal).trusted_proxies.empty());
+  EXPECT_TRUE(load(std::string(kMinimal) + "trusted_proxies: []\n").trusted_proxies.empty());
+  EXPECT_TRUE(load(std::string(kMinimal) + "trusted_proxies:\n").trusted_proxies.empty());
+}
+
+TEST(LoadConfig, TrustedProxiesTakeCidrRangesAndSingleAddresses) {
+  const Config c = load(std::string(kMinimal) +
+                        "trusted_proxies:\n"
+                        "  - 10.0.0.0/8\n"
+                        "  - 192.0.2.7\n"
+                        "  - \"2001:db8::/32\"\n"
+                        "  - \"::1\"\n");
+  std::vector<std::string> ranges;
+  for (const auto& range : c.trusted_proxies.ranges()) ranges.push_back(range.to_string());
+  EXPECT_EQ(ranges,
+            (std::vector<std::string>{"10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32", "::1/128"}));
+  EXPECT_TRUE(c.trusted_proxies.contains("10.20.30.40"));
+  EXPECT_TRUE(c.trusted_proxies.contains("::ffff:10.20.30.40"));
+  EXPECT_FALSE(c.trusted_proxies.contains("192.0.2.8"));
+  EXPECT_TRUE(c.trusted_proxies.contains("::1"));
+}
+
+TEST(LoadConfig, BypassTokenFromTheFileOrTheEnvironment) {
+  EXPECT_EQ(load(kMinimal).bypass_token, "");
+  const std::string with_token = std::string(kMinimal) + "cache:\n  bypass_token: s3cret\n";
+  EXPECT_EQ(load(with_token).bypass_token, "s3cret");
+  EXPECT_EQ(load(with_token, env_of({{"CACHECAR_BYPASS_TOKEN", "from-env"}})).bypass_token,
+            "from-env");
+  EXPECT_EQ(load(kMinimal, env_of({{"CACHECAR_BYPASS_TOKEN", "from-env"}})).bypass_token,
+            "from-env");
+  EXPECT_EQ(load(std::string(kMinimal) + "cache:\n  bypass_token: \"\"\n").bypass_token, "");
+}
+
 TEST(LoadConfig, BooleansAcceptYamlSpellings) {
   EXPECT_FALSE(load(std::string(kMinimal) + "log:\n  access_log: no\n").log.access_log);
   EXPECT_TRUE(load(std::string(kMinimal) + "log:\n  access_log: Yes\n").log.access_log);
@@ -314,6 +349,8 @@ INSTANTIATE_TEST_SUITE_P(
                     EnvErrorCase{"AdminListenExposed", "CACHECAR_ADMIN_LISTEN", "0.0.0.0:1",
                                  "admin.listen"},
                     EnvErrorCase{"AdminToken", "CACHECAR_ADMIN_TOKEN", "has space", "admin.token"},
+                    EnvErrorCase{"BypassToken", "CACHECAR_BYPASS_TOKEN", "has space",
+                                 "cache.bypass_token"},
                     EnvErrorCase{"LogLevel", "CACHECAR_LOG_LEVEL", "loud", "log.level"}),
     [](const testing::TestParamInfo<EnvErrorCase>& param_info) { return param_info.param.name; });
 
