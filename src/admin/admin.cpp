@@ -166,6 +166,10 @@ net::asio::awaitable<SimpleResponse> AdminService::metrics_cache(const Context&)
   co_return net::json_response(200, w.take());
 }
 
+std::size_t AdminService::pending_invalidations() const {
+  return deps_.pending_invalidations ? deps_.pending_invalidations() : 0;
+}
+
 store::StoreHealth AdminService::store_health() const {
   return deps_.store_health ? deps_.store_health() : deps_.store->health();
 }
@@ -176,6 +180,7 @@ SimpleResponse AdminService::prometheus(const Context&) {
   state.store_kind = deps_.store->kind();
   state.store_connected = health.connected;
   state.circuit_state = health.state;
+  state.pending_invalidations = static_cast<std::int64_t>(pending_invalidations());
   state.upstream_connections = deps_.upstream_connections ? deps_.upstream_connections() : 0;
   SimpleResponse response{http::status::ok, 11};
   response.set(http::field::content_type, kPrometheusContentType);
@@ -189,10 +194,11 @@ net::asio::awaitable<SimpleResponse> AdminService::health(const Context&) {
   bool upstream_reachable = true;
   if (deps_.probe_upstream) upstream_reachable = co_await deps_.probe_upstream();
   // The proxy can serve while the upstream answers; without the store it serves uncached.
+  const std::size_t pending = pending_invalidations();
   std::string_view status = "healthy";
   if (!upstream_reachable) {
     status = "unhealthy";
-  } else if (!store.connected) {
+  } else if (!store.connected || store.writes_refused || pending > 0) {
     status = "degraded";
   }
   JsonWriter w;
@@ -203,6 +209,8 @@ net::asio::awaitable<SimpleResponse> AdminService::health(const Context&) {
   w.key("cache_fallback").value("enabled");
   w.key("store").value(deps_.store->kind());
   w.key("circuit_breaker").value(store.state);
+  w.key("redis_writes").value(store.writes_refused ? "refused" : "ok");
+  w.key("pending_invalidations").value(static_cast<std::uint64_t>(pending));
   w.end_object();
   const int code = upstream_reachable ? 200 : 503;
   co_return net::json_response(code, w.take());

@@ -32,6 +32,8 @@ struct AdminDependencies {
   // The store's health as reported by /health and /metrics (thread-safe); empty = that of
   // `store`. The app combines every worker's Redis client here.
   std::function<store::StoreHealth()> store_health;
+  // Write invalidations waiting to be replayed on the store (thread-safe); empty = none.
+  std::function<std::size_t()> pending_invalidations;
 };
 
 // Runs on one executor (the thread that owns `store`). Handlers never throw: store failures
@@ -56,6 +58,7 @@ class AdminService {
   net::SimpleResponse prometheus(const Context& c);
   net::SimpleResponse reset_stats(const Context& c);
   store::StoreHealth store_health() const;
+  std::size_t pending_invalidations() const;
   void log_action(const Context& c, std::string_view action, std::string_view subject,
                   std::int64_t deleted) const;
 

@@ -34,6 +34,7 @@ namespace asio = net::asio;
 constexpr auto kShutdownGrace = std::chrono::seconds(10);
 constexpr auto kDrainPoll = std::chrono::milliseconds(20);
 constexpr auto kIdleTrimInterval = std::chrono::seconds(2);
+constexpr auto kReplayInterval = std::chrono::milliseconds(100);
 
 unsigned worker_count(unsigned configured) {
   if (configured != 0) return configured;
@@ -53,6 +54,9 @@ proxy::ProxyOptions proxy_options(const config::Config& config) {
   options.bypass_token = config.bypass_token;
   options.trusted_proxies = config.trusted_proxies;
   options.hosts = config.hosts;
+  options.pending_invalidations =
+      std::make_shared<store::PendingInvalidations>(config.max_pending_invalidations);
+  options.max_pending_invalidations = config.max_pending_invalidations;
   options.upstream_base_path = config.upstream.base_path;
   options.upstream_host_header = config.upstream.address.to_string();
   if (config.upstream.address.port == 80)
@@ -117,6 +121,7 @@ store::StoreHealth combined_health(const std::vector<store::CacheStore*>& stores
     const auto health = s->health();
     combined.connected = combined.connected && health.connected;
     if (rank(health.state) > rank(combined.state)) combined.state = health.state;
+    combined.writes_refused = combined.writes_refused || health.writes_refused;
   }
   return combined;
 }
@@ -146,6 +151,8 @@ struct Worker {
   std::unique_ptr<store::redis::InvalidationListener> invalidation;
   // Worker 0 only: wakes the idle-memory trimmer.
   std::unique_ptr<asio::steady_timer> trim_timer;
+  // Worker 0 only: replays failed invalidations once its store answers again.
+  std::unique_ptr<asio::steady_timer> replay_timer;
   std::thread thread;
 };
 
@@ -155,6 +162,7 @@ struct App::State {
   metrics::Metrics metrics;
   std::unique_ptr<store::MemoryStore> shared_memory_store;  // memory:// is shared by all threads
   std::shared_ptr<store::L1Cache> l1;                       // cache.l1, shared by all threads
+  std::shared_ptr<store::PendingInvalidations> pending;    // failed invalidations, shared
   std::vector<std::unique_ptr<Worker>> workers;
   std::uint16_t proxy_port = 0;
   std::uint16_t admin_port = 0;
@@ -170,6 +178,7 @@ App::App(config::Config config) : state_(std::make_unique<State>(std::move(confi
   auto endpoint = net::resolve_bind_endpoint(cfg.listen.host, cfg.listen.port);
   ensure_port_free(endpoint);
   auto options = proxy_options(cfg);
+  state_->pending = options.pending_invalidations;
   if (cfg.l1.enabled) {
     state_->l1 = std::make_shared<store::L1Cache>(cfg.l1.max_bytes, cfg.l1.max_ttl);
     options.l1 = state_->l1;
@@ -245,6 +254,7 @@ void App::start_admin(Worker& worker) {
     return static_cast<std::int64_t>(upstream::Connection::open_connections());
   };
   // Workers are all created before start() lets the admin listener accept.
+  deps.pending_invalidations = [pending = state_->pending.get()] { return pending->size(); };
   deps.store_health = [state = state_.get()] {
     std::vector<store::CacheStore*> stores;
     for (const auto& w : state->workers) stores.push_back(w->store);
@@ -298,6 +308,27 @@ asio::awaitable<void> trim_memory_when_idle(const metrics::Metrics* metrics,
   }
 }
 
+// Failed write invalidations are retried on worker 0's store until they succeed. Lookups they
+// cover miss meanwhile (the proxy checks), so the order against hits needs nothing more.
+asio::awaitable<void> replay_invalidations(store::CacheStore* store,
+                                           store::PendingInvalidations* pending,
+                                           metrics::Metrics* metrics,
+                                           const std::atomic<bool>* stopping,
+                                           asio::steady_timer* timer) {
+  while (!stopping->load()) {
+    timer->expires_after(kReplayInterval);
+    co_await timer->async_wait(net::use_nothrow);
+    if (stopping->load()) break;
+    while (!pending->empty() && !stopping->load()) {
+      auto replayed = co_await store::replay_pending(*store, *pending);
+      if (!replayed) break;  // still failing: the store's breaker keeps this cheap
+      if (*replayed == 0) break;
+      metrics->record_invalidations_replayed(*replayed);
+      spdlog::info("replayed {} pending invalidation(s); {} left", *replayed, pending->size());
+    }
+  }
+}
+
 }  // namespace
 
 void App::start() {
@@ -313,6 +344,11 @@ void App::start() {
           worker->context,
           trim_memory_when_idle(&state_->metrics, &state_->stopping, worker->trim_timer.get()),
           asio::detached);
+      worker->replay_timer = std::make_unique<asio::steady_timer>(worker->context);
+      asio::co_spawn(worker->context,
+                     replay_invalidations(worker->store, state_->pending.get(), &state_->metrics,
+                                          &state_->stopping, worker->replay_timer.get()),
+                     asio::detached);
     }
     worker->thread = std::thread([w = worker.get()] { w->context.run(); });
   }
@@ -347,6 +383,7 @@ void App::stop() {
       if (w->own_store) w->own_store->stop();
       if (w->invalidation) w->invalidation->stop();
       if (w->trim_timer) w->trim_timer->cancel();
+      if (w->replay_timer) w->replay_timer->cancel();
     };
     asio::co_spawn(worker->context, drain(worker.get()), asio::detached);
   }

@@ -40,9 +40,17 @@ constexpr std::array<std::string_view, 4> kUpstreamKeys = {"url", "connect_timeo
 constexpr std::array<std::string_view, 5> kRedisKeys = {"url", "key_prefix", "timeout",
                                                         "connections", "memory_max_size"};
 constexpr std::array<std::string_view, 3> kAdminKeys = {"listen", "token", "allow_unauthenticated"};
-constexpr std::array<std::string_view, 8> kCacheKeys = {
-    "default_ttl", "max_ttl", "max_body_size", "bypass_param",
-    "l1",          "coalesce_wait", "hosts",   "bypass_token"};
+// Each pending invalidation holds a few short strings: this bounds the queue to ~100 MiB.
+constexpr std::uint64_t kMaxPendingInvalidations = 1'000'000;
+constexpr std::array<std::string_view, 9> kCacheKeys = {"default_ttl",
+                                                        "max_ttl",
+                                                        "max_body_size",
+                                                        "bypass_param",
+                                                        "l1",
+                                                        "coalesce_wait",
+                                                        "max_pending_invalidations",
+                                                        "hosts",
+                                                        "bypass_token"};
 constexpr std::array<std::string_view, 3> kL1Keys = {"enabled", "max_bytes", "max_ttl"};
 constexpr std::array<std::string_view, 5> kLimitsKeys = {
     "max_header_size", "max_request_body_size", "client_header_timeout", "client_idle_timeout",
@@ -457,6 +465,10 @@ void Loader::read_cache(const Section& root, Config& config) const {
   }
   if (const auto* field = s.get("coalesce_wait")) {
     config.coalesce_wait = duration(*field, /*allow_zero=*/true);
+  }
+  if (const auto* field = s.get("max_pending_invalidations")) {
+    config.max_pending_invalidations =
+        static_cast<std::size_t>(integer(*field, 1, kMaxPendingInvalidations));
   }
   read_hosts(s, config);
   const Section l1 = optional_section(s, "l1", kL1Keys);

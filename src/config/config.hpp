@@ -93,6 +93,9 @@ struct Config {
   L1Config l1;
   // Concurrent misses for one key wait this long for the first one's response (0 = off).
   std::chrono::milliseconds coalesce_wait{5'000};
+  // Write invalidations that failed are kept (and replayed) up to this many; beyond it every
+  // lookup misses until the whole cache has been cleared once.
+  std::size_t max_pending_invalidations = 10'000;
   LimitsConfig limits;
   LogConfig log;
   // Peers whose X-Forwarded-* and Forwarded fields are believed (empty: nobody's).

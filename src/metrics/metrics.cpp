@@ -157,6 +157,8 @@ struct alignas(64) Shard {
   std::array<Cell, kRedisCommands.size() * kRedisErrors.size()> redis_errors;
   std::array<Cell, kStoreOperations.size()> store_errors;
   Cell stores, invalidated, cleared;
+  Cell worker_exceptions;
+  Cell invalidations_failed, invalidations_replayed, invalidations_overflowed;
   Histo stored_bytes;
   std::atomic<std::int64_t> client_connections{0};  // opened here minus closed here
 
@@ -489,6 +491,26 @@ std::vector<prometheus::MetricFamily> Metrics::Impl::collect(const ScrapeState& 
                  &Shard::invalidated);
   simple_counter("cachecar_cache_cleared_entries_total",
                  "Cache entries deleted by the admin API's clear routes", &Shard::cleared);
+  simple_counter("cachecar_worker_exceptions_total",
+                 "Exceptions that escaped a handler on a worker thread (logged; it goes on)",
+                 &Shard::worker_exceptions);
+  simple_counter("cachecar_invalidations_failed_total",
+                 "Write invalidations the store could not complete (kept pending, replayed)",
+                 &Shard::invalidations_failed);
+  simple_counter("cachecar_invalidations_replayed_total",
+                 "Pending invalidations completed by a later replay",
+                 &Shard::invalidations_replayed);
+  simple_counter("cachecar_invalidations_overflowed_total",
+                 "Times the pending-invalidation queue overflowed (every lookup then misses until "
+                 "the whole cache is cleared)",
+                 &Shard::invalidations_overflowed);
+  {
+    auto f = family("cachecar_pending_invalidations",
+                    "Invalidations waiting to be replayed on the store (overflow: the limit + 1)",
+                    MetricType::Gauge);
+    f.metric.push_back(gauge_metric({}, static_cast<double>(state.pending_invalidations)));
+    out.push_back(std::move(f));
+  }
   {
     auto f = family("cachecar_cache_stored_body_bytes", "Sizes of the response bodies cached",
                     MetricType::Histogram);
@@ -543,12 +565,28 @@ void Metrics::record_cleared(std::uint64_t entries) {
   impl_->shard().cleared.add(entries);
 }
 
+void Metrics::record_invalidation_failed() {
+  impl_->shard().invalidations_failed.add();
+}
+
+void Metrics::record_invalidations_replayed(std::uint64_t count) {
+  impl_->shard().invalidations_replayed.add(count);
+}
+
+void Metrics::record_invalidations_overflowed() {
+  impl_->shard().invalidations_overflowed.add();
+}
+
 void Metrics::record_store_error(std::string_view operation) {
   impl_->shard().store_errors[store_operation_index(operation)].add();
 }
 
 void Metrics::record_upstream_error() {
   impl_->shard().upstream_errors.add();
+}
+
+void Metrics::record_worker_exception() {
+  impl_->shard().worker_exceptions.add();
 }
 
 void Metrics::record_redis_command(std::string_view command, std::chrono::nanoseconds latency,

@@ -51,6 +51,7 @@ struct ScrapeState {
   std::string_view store_kind = "redis";  // "redis" | "memory" (no Redis gauges then)
   bool store_connected = true;
   std::string_view circuit_state = "closed";  // "closed" | "open" | "half-open"
+  std::int64_t pending_invalidations = 0;
 };
 
 // The JSON cache statistics (GET /metrics/cache): counts since start or the last reset_stats().
@@ -100,6 +101,14 @@ class Metrics {
   // `operation`: "get", "put", "invalidate", "decode"; anything else counts as "other".
   void record_store_error(std::string_view operation);
   void record_upstream_error();
+  // An exception escaped a handler on a worker thread (a bug: the worker logs it and goes on).
+  void record_worker_exception();
+  // A write's invalidation that the store could not complete (kept pending and replayed).
+  void record_invalidation_failed();
+  // Pending invalidations that a replay completed.
+  void record_invalidations_replayed(std::uint64_t count);
+  // The pending queue overflowed: every lookup misses until the whole store is cleared.
+  void record_invalidations_overflowed();
   // One Redis command (store::redis::Client's observer): `command` is its first argument.
   // errc::shutting_down is not counted.
   void record_redis_command(std::string_view command, std::chrono::nanoseconds latency,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "core/cidr.hpp"
+#include "core/log_limiter.hpp"
 #include "metrics/metrics.hpp"
 #include "net/http_types.hpp"
 #include "net/listener.hpp"
@@ -12,6 +13,7 @@
 #include "proxy/fill_coalescer.hpp"
 #include "store/cache_store.hpp"
 #include "store/l1_cache.hpp"
+#include "store/pending_invalidations.hpp"
 #include "upstream/pool.hpp"
 
 #include <chrono>
@@ -29,6 +31,9 @@ struct ProxyOptions {
   std::shared_ptr<const policy::RuleSet> rules;  // shared by all threads, immutable
   std::shared_ptr<FillCoalescer> coalescer;      // shared by all threads; null = no coalescing
   std::shared_ptr<store::L1Cache> l1;            // shared by all threads; null = no L1 tier
+  // Failed write invalidations awaiting replay; shared by all threads; null = none kept.
+  std::shared_ptr<store::PendingInvalidations> pending_invalidations;
+  std::size_t max_pending_invalidations = 10'000;  // for the overflow message
   std::chrono::milliseconds coalesce_wait{5'000};
   policy::CacheLimits cache;
   std::string bypass_param = "nocache";
@@ -68,6 +73,7 @@ class Proxy {
   metrics::Metrics& metrics_;
   net::ConnectionTracker& tracker_;
   std::shared_ptr<spdlog::logger> access_logger_;  // null = default logger
+  core::LogLimiter invalidation_error_log_;
 };
 
 }  // namespace cachecar::proxy

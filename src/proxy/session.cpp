@@ -7,6 +7,7 @@
 #include "policy/entry.hpp"
 #include "policy/invalidation.hpp"
 #include "policy/uri.hpp"
+#include "store/pending_invalidations.hpp"
 #include "proxy/forwarding.hpp"
 #include "proxy/proxy.hpp"
 
@@ -189,6 +190,7 @@ class Session {
   asio::awaitable<bool> handle(RequestParser& parser);
   asio::awaitable<bool> receive_request_body(Exchange& x);
   asio::awaitable<bool> serve_cacheable(Exchange& x, const policy::Rule& rule);
+  asio::awaitable<void> read_fill_token(Exchange& x);
   asio::awaitable<void> reject_body(Exchange& x, const error_code& ec);
   asio::awaitable<void> close_gracefully();
   asio::awaitable<bool> write_hit(Exchange& x, const policy::EntryView& entry);
@@ -199,6 +201,7 @@ class Session {
                                                    std::optional<ResponseParser>& response,
                                                    bool head_request);
   asio::awaitable<void> invalidate(Exchange& x, const http::response_header<>& response);
+  void keep_pending(std::vector<store::EraseTarget>& targets, const error_code& ec);
   asio::awaitable<bool> relay_response(Exchange& x, std::unique_ptr<upstream::Connection> conn,
                                        ResponseParser& response);
   asio::awaitable<bool> stream_response(Exchange& x, std::unique_ptr<upstream::Connection> conn,
@@ -430,16 +433,24 @@ asio::awaitable<bool> Session::serve_cacheable(Exchange& x, const policy::Rule& 
     x.detail = "authorization";
     co_return co_await forward(x);
   }
-  x.try_store = true;
+  // Until a failed invalidation that names this key is replayed, the store's copy may predate
+  // the write: neither served nor refreshed.
+  x.try_store = !options_.pending_invalidations ||
+                 !options_.pending_invalidations->covers(core::logical_key(x.key));
   // Without the configured token the param is ignored (forward() strips it either way).
   if (policy::query_flag_set(x.query, options_.bypass_param) &&
       bypass_authorized(x.parser.get(), options_.bypass_token)) {
     x.outcome = CacheOutcome::Bypass;
     x.fwd = "bypass";
-    // Refreshes the entry without a fill token: fencing it would cost a store round trip
-    // before asking the upstream (measured: the miss path went from +0.15 to +0.22 ms over the
-    // origin, past the 0.2 ms budget; read alongside the upstream request, still +0.18-0.19).
-    // So an explicit refresh racing a write to the same path can keep pre-write data (TTL).
+    if (x.try_store) co_await read_fill_token(x);
+    co_return co_await forward(x);
+  }
+  if (!x.try_store) {
+    // A failed invalidation of this key is still pending: the store may hold pre-write data.
+    proxy_.metrics_.record_lookup(x.key, false);
+    x.outcome = CacheOutcome::Miss;
+    x.fwd = "miss";
+    x.detail = "pending-invalidation";
     co_return co_await forward(x);
   }
   auto* l1 = options_.l1.get();
@@ -499,6 +510,22 @@ asio::awaitable<bool> Session::serve_cacheable(Exchange& x, const policy::Rule& 
     x.lease = std::move(joined.lease);
   }
   co_return co_await forward(x);
+}
+
+// An explicit refresh stores what it fetches, so, like a fill after a miss, it reads the fill
+// token before asking the upstream: a write that overtakes it keeps its response out of the
+// store. Without a token it does not store at all (an unconditional put could keep pre-write
+// data). Costs one store round trip on bypasses.
+asio::awaitable<void> Session::read_fill_token(Exchange& x) {
+  auto token = co_await proxy_.store_.read_fill_token(x.key);
+  if (token) {
+    x.fill_token = std::move(*token);
+    co_return;
+  }
+  proxy_.metrics_.record_store_error("get");
+  log_store_error("get", token.error());
+  x.try_store = false;
+  x.detail = "store-error";
 }
 
 void Session::finish_client_head(std::string& head, const Exchange& x) const {
@@ -673,15 +700,37 @@ asio::awaitable<void> Session::invalidate(Exchange& x, const http::response_head
   }
   // L1 is cleared after Redis: a concurrent L1 fill that read the old value before the Redis
   // erase took its token before this erase, so it cannot land afterwards.
-  const auto l1_targets = options_.l1 ? targets : std::vector<store::EraseTarget>{};
-  auto erased = co_await proxy_.store_.erase(std::move(targets));
-  if (options_.l1) options_.l1->erase(l1_targets);
+  auto sent = targets;
+  auto erased = co_await proxy_.store_.erase(std::move(sent));
+  if (options_.l1) options_.l1->erase(targets);
   if (!erased) {
     proxy_.metrics_.record_store_error("invalidate");
-    log_store_error("invalidate", erased.error());
+    keep_pending(targets, erased.error());
     co_return;
   }
   proxy_.metrics_.record_invalidated(*erased);
+}
+
+// The write succeeded at the origin but its invalidation did not reach the store: the old
+// entries must not be served (here) until a replay has erased them, and the loss is never
+// silent.
+void Session::keep_pending(std::vector<store::EraseTarget>& targets, const error_code& ec) {
+  proxy_.metrics_.record_invalidation_failed();
+  const std::string described = store::describe_targets(targets);
+  std::uint64_t suppressed = 0;
+  if (proxy_.invalidation_error_log_.allow(&suppressed)) {
+    spdlog::error("invalidation of {} failed: {}; kept pending until the store answers ({} similar "
+                  "errors suppressed)",
+                  described, ec.message(), suppressed);
+  }
+  auto* pending = options_.pending_invalidations.get();
+  if (!pending) return;
+  if (pending->add(std::move(targets)) == store::PendingInvalidations::Added::Overflowed) {
+    proxy_.metrics_.record_invalidations_overflowed();
+    spdlog::error("more than {} invalidations pending: every lookup misses until the whole "
+                  "cache has been cleared",
+                  options_.max_pending_invalidations);
+  }
 }
 
 // Awaited before the response is written: once a client has a response, the entry is in the

@@ -54,6 +54,9 @@ inline std::string_view key_path(std::string_view key) noexcept {
 struct StoreHealth {
   bool connected = true;
   std::string_view state = "closed";  // circuit state: "closed", "open", "half-open"
+  // The store answers reads but refused the last write with an error reply (Redis full under
+  // noeviction, a read-only replica, an ACL): entries can be neither stored nor invalidated.
+  bool writes_refused = false;
 };
 
 // Contract for every member coroutine:
@@ -70,6 +73,10 @@ class CacheStore {
   // read in the same round trip: a caller about to fetch and store the value takes it here.
   virtual boost::asio::awaitable<result<Value>> get(std::string key,
                                                     FillToken* token = nullptr) = 0;
+
+  // Only the fill token for `key`, for a fill that does not look the entry up first (an
+  // explicit refresh): read before the upstream is asked, like get()'s.
+  virtual boost::asio::awaitable<result<FillToken>> read_fill_token(std::string key) = 0;
 
   // Stores value for ttl (> 0). `ns` is the rule's namespace ("" = none), for clear(ns).
   // errc::fill_overtaken (nothing stored): `token` predates an erase of the key's path. The

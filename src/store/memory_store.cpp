@@ -181,6 +181,11 @@ boost::asio::awaitable<result<Value>> MemoryStore::get(std::string key, FillToke
   co_return get_sync(key, token);
 }
 
+boost::asio::awaitable<result<FillToken>> MemoryStore::read_fill_token(std::string key) {
+  std::lock_guard lock(mutex_);
+  co_return FillToken{generations_of(key)};
+}
+
 boost::asio::awaitable<boost::system::error_code> MemoryStore::put(std::string key,
                                                                    std::string value,
                                                                    std::chrono::milliseconds ttl,

@@ -34,6 +34,7 @@ class MemoryStore final : public CacheStore {
   explicit MemoryStore(std::uint64_t max_bytes, NowMs now_ms = &MemoryStore::system_now_ms);
 
   boost::asio::awaitable<result<Value>> get(std::string key, FillToken* token = nullptr) override;
+  boost::asio::awaitable<result<FillToken>> read_fill_token(std::string key) override;
   boost::asio::awaitable<boost::system::error_code> put(std::string key, std::string value,
                                                         std::chrono::milliseconds ttl,
                                                         std::string ns,

@@ -241,7 +241,8 @@ TEST(AdminApiTest, HealthDegradesWhileRedisIsDownAndRecovers) {
   ASSERT_EQ(wait_for_health(h, "healthy", 200), "healthy");
   EXPECT_EQ(admin_json(h, "GET", "/health"), json::parse(R"({"status": "healthy",
       "redis": "connected", "upstream": "reachable", "cache_fallback": "enabled",
-      "store": "redis", "circuit_breaker": "closed"})"));
+      "store": "redis", "circuit_breaker": "closed", "redis_writes": "ok",
+      "pending_invalidations": 0})"));
 
   h.redis->kill();
   ASSERT_EQ(wait_for_health(h, "degraded", 200), "degraded");  // still 200: it can serve

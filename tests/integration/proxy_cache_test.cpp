@@ -225,6 +225,23 @@ TEST_F(ProxyCacheTest, AResponseOvertakenByAWriteIsServedButNotKept) {
   EXPECT_EQ(h.get("/api/users/9").header("X-Cache"), "HIT");
 }
 
+// ?nocache refreshes the entry, so it is fenced like a fill: its token is read before the
+// upstream is asked, and a write that overtakes it keeps its response out of the store.
+TEST_F(ProxyCacheTest, ABypassRefreshOvertakenByAWriteIsNotKept) {
+  const auto release = answer_before_then_after(h.upstream, "/api/users/11");
+  HttpResponse slow;
+  std::thread reader([&] { slow = h.get("/api/users/11?nocache=true"); });
+  ASSERT_TRUE(wait_until([&] { return h.upstream.requests("/api/users/11") == 1; }, 10s, 1ms));
+  EXPECT_EQ(h.request("PUT", "/api/users/11", {}, "{}").status, 200);
+  release->store(true);
+  reader.join();
+  EXPECT_EQ(slow.body, "{\"v\": \"before\"}");
+  EXPECT_EQ(slow.header("Cache-Status"), "cachecar; fwd=bypass; detail=overtaken-by-write");
+  auto next = h.get("/api/users/11");
+  EXPECT_EQ(next.header("X-Cache"), "MISS");
+  EXPECT_EQ(next.body, "{\"v\": \"after\"}");
+}
+
 // A reader that arrives after the write has completed must not be handed the overtaken
 // response by request coalescing: it joins the in-flight miss, but goes upstream itself.
 TEST_F(ProxyCacheTest, ReadersCoalescedOntoAnOvertakenMissFetchForThemselves) {

@@ -413,6 +413,9 @@ asio::awaitable<result<Reply>> RedisStore::run_script(const Script& script,
     args[1] = script.body;
     reply = co_await client_.execute(args);
   }
+  // Every script writes. An error reply (OOM under noeviction, READONLY on a replica, an ACL)
+  // means entries can be neither stored nor invalidated until a later write succeeds.
+  if (reply) writes_refused_.store(reply->is_error(), std::memory_order_relaxed);
   co_return reply;
 }
 
@@ -462,8 +465,8 @@ result<Value> entry_of(Reply& entry, const Reply& epoch) {
   return std::make_shared<const std::string>(std::move(value));
 }
 
-// The fill token from the replies for the epoch and the path generation, as the put script
-// compares it.
+// The fill token from the replies for the epoch and the path generation. get() and
+// read_fill_token() must build it alike: the put script compares it with the same keys.
 FillToken token_of(const Reply& epoch, const Reply& path_generation) {
   return FillToken{std::string(string_or_empty(epoch)) + "|" +
                    std::string(string_or_empty(path_generation))};
@@ -499,6 +502,19 @@ asio::awaitable<result<Value>> RedisStore::get(std::string key, FillToken* token
     co_return errc::store_protocol_error;
   }
   co_return entry_of(reply->elements[0], reply->elements[1]);
+}
+
+asio::awaitable<result<FillToken>> RedisStore::read_fill_token(std::string key) {
+  const std::string& epoch = epoch_key_;
+  const std::string path = epoch + ":" + std::string(key_path(key));
+  const std::array<std::string_view, 3> args{"MGET", epoch, path};
+  auto reply = co_await client_.execute(args);
+  if (!reply) co_return reply.error();
+  if (reply->is_error()) co_return errc::store_reply_error;
+  if (reply->type != Reply::Type::Array || reply->elements.size() != 2) {
+    co_return errc::store_protocol_error;
+  }
+  co_return token_of(reply->elements[0], reply->elements[1]);
 }
 
 asio::awaitable<error_code> RedisStore::put(std::string key, std::string value,

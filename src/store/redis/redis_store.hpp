@@ -9,6 +9,7 @@
 #include <boost/asio/any_io_executor.hpp>
 
 #include <array>
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -61,6 +62,7 @@ class RedisStore final : public CacheStore {
              Client::Observer observer = {}, PolicyHandler on_policy = {});
 
   boost::asio::awaitable<result<Value>> get(std::string key, FillToken* token = nullptr) override;
+  boost::asio::awaitable<result<FillToken>> read_fill_token(std::string key) override;
   boost::asio::awaitable<boost::system::error_code> put(std::string key, std::string value,
                                                         std::chrono::milliseconds ttl,
                                                         std::string ns,
@@ -70,7 +72,11 @@ class RedisStore final : public CacheStore {
   boost::asio::awaitable<result<std::uint64_t>> clear(std::optional<std::string> ns) override;
   boost::asio::awaitable<result<std::uint64_t>> count() override;
   boost::asio::awaitable<result<std::chrono::microseconds>> ping() override;
-  StoreHealth health() const override { return client_.health(); }
+  StoreHealth health() const override {
+    auto health = client_.health();
+    health.writes_refused = writes_refused_.load(std::memory_order_relaxed);
+    return health;
+  }
   std::string_view kind() const noexcept override { return "redis"; }
 
   // How long an erase's path generation is kept: longer than any fill (upstream request +
@@ -118,6 +124,7 @@ class RedisStore final : public CacheStore {
   std::string epoch_key_;                 // prefix + "__gen"
   std::array<std::string, 6> book_keys_;  // KEYS[1..6] of every script
   std::chrono::milliseconds fill_window_{std::chrono::minutes(10)};
+  std::atomic<bool> writes_refused_{false};  // read by /health on another thread
 };
 
 // Why a maxmemory-policy hurts cachecar ("" when it does not): noeviction makes fills fail

@@ -226,5 +226,12 @@ TEST(CacheOutcome, PrintsItsLabel) {
   EXPECT_EQ(os.str(), "uncacheable");
 }
 
+TEST(Metrics, WorkerExceptionsAreCounted) {
+  Metrics m;
+  EXPECT_EQ(sample(m.prometheus_text({}), "cachecar_worker_exceptions_total"), "0");
+  m.record_worker_exception();
+  EXPECT_EQ(sample(m.prometheus_text({}), "cachecar_worker_exceptions_total"), "1");
+}
+
 }  // namespace
 }  // namespace cachecar::metrics
