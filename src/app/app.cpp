@@ -4,6 +4,7 @@
 
 #include "admin/admin.hpp"
 #include "net/listener.hpp"
+#include "net/run_loop.hpp"
 #include "proxy/proxy.hpp"
 #include "store/memory_store.hpp"
 #include "store/redis/invalidation_listener.hpp"
@@ -105,6 +106,9 @@ admin::AdminOptions admin_options(const config::Config& config) {
     }
   }
   options.json_log = config.log.format == "json";
+  // The admin listener reads heads under the same timeouts as the proxy's.
+  options.limits.header_timeout = config.limits.client_header_timeout;
+  options.limits.idle_timeout = config.limits.client_idle_timeout;
   return options;
 }
 
@@ -350,7 +354,9 @@ void App::start() {
                                           &state_->stopping, worker->replay_timer.get()),
                      asio::detached);
     }
-    worker->thread = std::thread([w = worker.get()] { w->context.run(); });
+    worker->thread = std::thread([w = worker.get(), metrics = &state_->metrics] {
+      net::run_until_done(w->context, "worker", [metrics] { metrics->record_worker_exception(); });
+    });
   }
   const auto& cfg = state_->config;
   spdlog::info("cachecar {} listening on {}:{} ({} threads), upstream {}, store {}",

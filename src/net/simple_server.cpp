@@ -1,5 +1,7 @@
 #include "net/simple_server.hpp"
 
+#include "net/framing.hpp"
+#include "net/http_read.hpp"
 #include "net/wire.hpp"
 
 #include <spdlog/spdlog.h>
@@ -10,20 +12,6 @@
 #include <optional>
 
 namespace cachecar::net {
-namespace {
-
-// Status for a request that failed to parse; nullopt = the client went away, just close.
-std::optional<int> status_for_read_error(const error_code& ec) {
-  if (ec == http::error::header_limit) return 431;
-  if (ec == http::error::body_limit) return 413;
-  if (ec.category() == make_error_code(http::error::end_of_stream).category() &&
-      ec != http::error::end_of_stream && ec != http::error::partial_message) {
-    return 400;
-  }
-  return std::nullopt;
-}
-
-}  // namespace
 
 SimpleResponse json_response(int status, std::string body, unsigned version, bool keep_alive) {
   SimpleResponse res{static_cast<http::status>(status), version};
@@ -41,24 +29,40 @@ asio::awaitable<void> serve_simple(tcp::socket socket, SimpleHandler handler,
   beast::tcp_stream stream(std::move(socket));
   ConnectionTracker::Registration registration(tracker, stream.socket());
   beast::flat_buffer buffer;
+  buffer.max_size(read_buffer_limit(limits.max_header_bytes));
+  const RequestLimits parser_limits{limits.max_header_bytes, limits.max_body_bytes};
   bool first = true;
   while (!tracker.stopping()) {
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(limits.max_header_bytes);
-    parser.body_limit(limits.max_body_bytes);
+    RequestParser<http::string_body> parser;
+    configure_request_parser(parser, parser_limits);
     registration.set_idle(true);
-    stream.expires_after(first ? limits.header_timeout : limits.idle_timeout);
+    // As in the proxy: header timeout from the accept, or from the first byte of a later request.
+    if (!first) {
+      const auto idle_ec = co_await await_request_start(stream, buffer, limits.idle_timeout);
+      if (idle_ec) break;
+    }
     first = false;
-    auto [read_ec, read_bytes] = co_await http::async_read(stream, buffer, parser, use_nothrow);
-    registration.set_idle(false);
+    // The whole request (head and body) is due within the header timeout.
+    stream.expires_after(limits.header_timeout);
+    auto [read_ec, head_bytes] =
+        co_await http::async_read_header(stream, buffer, parser, use_nothrow);
+    std::optional<Rejection> rejection;
     if (read_ec) {
-      if (auto status = status_for_read_error(read_ec)) {
-        auto bytes = render_response(*status, "application/json",
-                                     json_error_body("bad_request", read_ec.message()), false);
-        co_await asio::async_write(stream, asio::buffer(bytes), use_nothrow);
+      rejection = rejection_for_read_error(read_ec);
+    } else {
+      rejection = check_request_framing(parser.get());
+      while (!rejection && !read_ec && !parser.is_done()) {
+        read_ec = co_await read_body_some(stream, buffer, parser);
+        if (read_ec) rejection = rejection_for_read_error(read_ec);
       }
+    }
+    registration.set_idle(false);
+    if (rejection) {
+      const std::string bytes = render_rejection(*rejection);
+      co_await asio::async_write(stream, asio::buffer(bytes), use_nothrow);
       break;
     }
+    if (read_ec) break;
     SimpleRequest request{parser.release(), remote};
     const bool keep_alive = request.message.keep_alive();
     const unsigned version = request.message.version();

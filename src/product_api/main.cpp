@@ -1,6 +1,7 @@
 // product-api: the bundled demo backend (CRUD over products in SQLite).
 #include "core/units.hpp"
 #include "net/listener.hpp"
+#include "net/run_loop.hpp"
 #include "net/simple_server.hpp"
 #include "product_api/catalog.hpp"
 #include "product_api/service.hpp"
@@ -112,7 +113,7 @@ int main(int argc, char** argv) {
     });
     spdlog::info("product-api listening on {}:{} (database {}, delay {})", host,
                  listener.local_endpoint().port(), db_path, core::format_duration(*delay));
-    context.run();
+    net::run_until_done(context, "product-api");
     database.join();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "product-api: %s\n", e.what());

@@ -2,6 +2,8 @@
 // the upstream, relay responses (buffering only cache fills, streaming the rest).
 #include "core/log_limiter.hpp"
 #include "core/strings.hpp"
+#include "net/framing.hpp"
+#include "net/http_read.hpp"
 #include "net/wire.hpp"
 #include "policy/cache_key.hpp"
 #include "policy/entry.hpp"
@@ -27,8 +29,8 @@ namespace asio = net::asio;
 namespace beast = net::beast;
 using net::error_code;
 using net::use_nothrow;
-using RequestParser = http::request_parser<http::buffer_body>;
-using ResponseParser = http::response_parser<http::buffer_body>;
+using RequestParser = net::RequestParser<http::buffer_body>;
+using ResponseParser = net::ResponseParser<http::buffer_body>;
 using metrics::CacheOutcome;
 
 constexpr std::size_t kRelayChunkBytes = 64 * 1024;
@@ -52,7 +54,7 @@ asio::awaitable<std::pair<error_code, std::size_t>> read_body_piece(Stream& stre
                                                                     std::size_t capacity) {
   parser.get().body().data = data;
   parser.get().body().size = capacity;
-  auto [ec, ignored] = co_await http::async_read_some(stream, buffer, parser, use_nothrow);
+  auto ec = co_await net::read_body_some(stream, buffer, parser);
   if (ec == http::error::need_buffer) ec = {};
   co_return std::pair{ec, capacity - parser.get().body().size};
 }
@@ -269,39 +271,37 @@ asio::awaitable<error_code> Session::send(std::string_view a, std::string_view b
 }
 
 asio::awaitable<void> Session::run() {
+  buffer_.max_size(net::read_buffer_limit(options_.max_header_bytes));
+  const net::RequestLimits limits{options_.max_header_bytes, options_.max_request_body_bytes};
   bool first = true;
   while (!proxy_.tracker_.stopping()) {
     RequestParser parser;
-    parser.header_limit(options_.max_header_bytes);
-    parser.body_limit(options_.max_request_body_bytes);
+    net::configure_request_parser(parser, limits);
     registration_.set_idle(true);
-    stream_.expires_after(first ? options_.client_header_timeout : options_.client_idle_timeout);
+    // The first head is due within the header timeout of the accept; a later one may be
+    // awaited for the idle timeout, but once its first byte is here, it gets the header timeout.
+    if (!first) {
+      auto idle_ec =
+          co_await net::await_request_start(stream_, buffer_, options_.client_idle_timeout);
+      if (idle_ec) break;
+    }
+    stream_.expires_after(options_.client_header_timeout);
     auto [ec, ignored] = co_await http::async_read_header(stream_, buffer_, parser, use_nothrow);
     registration_.set_idle(false);
     first = false;
+    std::optional<net::Rejection> rejection;
     if (ec) {
-      int status = 0;
-      if (ec == http::error::header_limit) {
-        status = 431;
-      } else if (ec == http::error::body_limit) {
-        status = 413;
-      } else if (ec.category() == make_error_code(http::error::bad_method).category() &&
-                 ec != http::error::end_of_stream && ec != http::error::partial_message) {
-        status = 400;
-      }
-      if (status != 0) {
-        auto response = net::render_response(
-            status, "application/json",
-            net::json_error_body(status == 400   ? "bad_request"
-                                 : status == 413 ? "payload_too_large"
-                                                 : "request_header_fields_too_large",
-                                 ec.message()),
-            false);
-        co_await send(response);
-      }
+      rejection = net::rejection_for_read_error(ec);
+    } else {
+      rejection = net::check_request_framing(parser.get());
+    }
+    if (rejection) {
+      // Refused before the body: it is unread, so the connection cannot go on.
+      const std::string response = net::render_rejection(*rejection);
+      co_await send(response);
       break;
     }
-    if (!co_await handle(parser)) break;
+    if (ec || !co_await handle(parser)) break;
   }
   co_await close_gracefully();
 }
@@ -392,13 +392,18 @@ asio::awaitable<bool> Session::receive_request_body(Exchange& x) {
   co_return true;
 }
 
-// The client's body could not be read. Over the limit: 413 (chunked bodies only find out
-// here); anything else (timeout, reset) leaves no one to answer.
+// The client's body could not be read: over the limit (chunked bodies only find out here)
+// 413, trailers too large 431, invalid chunked framing 400; a timeout or reset leaves no one
+// to answer. The connection closes either way: where the next request starts is unknown.
 asio::awaitable<void> Session::reject_body(Exchange& x, const error_code& ec) {
   x.keep_alive = false;
-  if (ec != http::error::body_limit) co_return;
-  const std::string body = net::json_error_body("payload_too_large", ec.message());
-  co_await respond(x, 413, body);
+  const auto rejection = net::rejection_for_read_error(ec);
+  if (!rejection) co_return;
+  x.fwd = "request";
+  x.detail = {};
+  x.stored = false;
+  const std::string body = net::json_error_body(rejection->code, rejection->detail);
+  co_await respond(x, rejection->status, body);
 }
 
 // The Host the origin sees (the client's, or the default sent without one) selects the variant:
@@ -604,6 +609,8 @@ asio::awaitable<bool> Session::forward(Exchange& x) {
     bool client_failed = false;
     auto ec = co_await send_request(x, *conn, head_bytes, &client_failed);
     if (client_failed) {
+      // The upstream has a partial request: abort it (never pooled), then answer the client.
+      conn->stream.close();
       co_await reject_body(x, ec);
       co_return false;
     }
@@ -669,9 +676,11 @@ asio::awaitable<error_code> Session::send_request(Exchange& x, upstream::Connect
 asio::awaitable<error_code> Session::read_response_header(upstream::Connection& conn,
                                                           std::optional<ResponseParser>& response,
                                                           bool head_request) {
+  conn.buffer.max_size(net::read_buffer_limit(kMaxUpstreamHeaderBytes));
   for (;;) {
     response.emplace();
     response->header_limit(kMaxUpstreamHeaderBytes);
+    response->trailer_limit(kMaxUpstreamHeaderBytes);
     response->body_limit(boost::none);  // large bodies stream through
     if (head_request) response->skip(true);
     conn.stream.expires_after(options_.upstream_timeout);
@@ -679,7 +688,14 @@ asio::awaitable<error_code> Session::read_response_header(upstream::Connection& 
         co_await http::async_read_header(conn.stream, conn.buffer, *response, use_nothrow);
     if (ec) co_return ec;
     const int status = response->get().result_int();
-    if (status < 100 || status >= 200 || status == 101) co_return error_code{};
+    if (status < 100 || status >= 200 || status == 101) {
+      // RFC 9112 §6.1: only chunked is removed and re-framed; anything else would be relayed
+      // (or stored) under the wrong framing. 502, and the connection is not reused.
+      if (!net::response_framing_ok(response->get())) {
+        co_return make_error_code(http::error::bad_transfer_encoding);
+      }
+      co_return error_code{};
+    }
     // Interim 1xx responses (e.g. 100 Continue): we answered Expect ourselves, skip them.
   }
 }

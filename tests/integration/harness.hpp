@@ -25,6 +25,7 @@ struct HarnessOptions {
   std::string log;            // extra lines under `log:` (indented by 2), e.g. the format
   bool memory_store = false;  // memory:// instead of the Redis fixture
   std::string upstream_timeout = "2s";
+  std::string upstream_url;  // set: this upstream instead of the stub (e.g. a raw-bytes server)
   unsigned threads = 1;
 };
 
@@ -40,7 +41,9 @@ class Harness {
     std::string yaml;
     yaml += "listen: \"127.0.0.1:0\"\n";
     yaml += "threads: " + std::to_string(options_.threads) + "\n";
-    yaml += "upstream:\n  url: \"" + upstream.url() +
+    const std::string upstream_url =
+        options_.upstream_url.empty() ? upstream.url() : options_.upstream_url;
+    yaml += "upstream:\n  url: \"" + upstream_url +
             "\"\n  connect_timeout: 1s\n  timeout: " + options_.upstream_timeout + "\n";
     yaml += "redis:\n  url: \"" +
             (options_.memory_store ? std::string("memory://")
