@@ -16,7 +16,7 @@ namespace cachecar::policy {
 // unreserved characters decoded, other escapes upper-case; reserved characters keep their form,
 // so '+' and "%2B" differ), sorted by name only (stable: repeated params keep their order),
 // joined with '&'. Empty params ("a=1&&b") are dropped; a param without '=' keeps no '='.
-// A malformed '%' is kept as it is (the proxy refuses such targets before building a key).
+// A malformed '%' is a literal '%' ("%25"; the proxy refuses such targets before building a key).
 std::string build_cache_key(std::string_view method, std::string_view path,
                             std::string_view raw_query,
                             const std::optional<std::vector<std::string>>& key_query,

@@ -58,8 +58,10 @@ void append_escape(std::string& out, unsigned char c) {
 }
 
 // §6.2.2.1 and §6.2.2.2: decode escaped unreserved characters, upper-case the other escapes;
-// bytes not allowed literally are escaped. A '%' without two hex digits is copied as it is and
-// counted as malformed.
+// bytes not allowed literally are escaped. A '%' without two hex digits is a literal '%' (what a
+// lenient origin reads), so it is written "%25" and counted as malformed: written as it is, it
+// could form an escape with what follows ("%%34%31" would become "%41") and the result would
+// no longer normalise to itself.
 bool append_normalized(std::string& out, std::string_view text, Part part) {
   bool well_formed = true;
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -69,7 +71,7 @@ bool append_normalized(std::string& out, std::string_view text, Part part) {
       const int lo = hi >= 0 ? hex_value(text[i + 2]) : -1;
       if (hi < 0 || lo < 0) {
         well_formed = false;
-        out += '%';
+        append_escape(out, '%');
         continue;
       }
       const auto decoded = static_cast<unsigned char>(hi * 16 + lo);

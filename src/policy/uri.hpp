@@ -18,9 +18,9 @@ std::ostream& operator<<(std::ostream& os, TargetStatus status);
 
 struct NormalizedTarget {
   TargetStatus status = TargetStatus::Ok;
-  std::string target;          // the normalised "/path[?query]" when status is Ok
-  std::size_t path_size = 0;   // target[0, path_size) is the path
-  bool has_query = false;      // a '?' follows the path (possibly with an empty query)
+  std::string target;         // the normalised "/path[?query]" when status is Ok
+  std::size_t path_size = 0;  // target[0, path_size) is the path
+  bool has_query = false;     // a '?' follows the path (possibly with an empty query)
 
   bool ok() const noexcept { return status == TargetStatus::Ok; }
   std::string_view path() const noexcept { return std::string_view(target).substr(0, path_size); }
@@ -39,12 +39,12 @@ struct NormalizedTarget {
 NormalizedTarget normalize_target(std::string_view target);
 
 // The same for a path outside a request (a Location header's): never fails; a malformed '%' is
-// kept as it is.
+// taken as a literal '%' ("%25").
 std::string normalize_path(std::string_view path);
 
 // Appends `text` (one query item, or any URI component) in normalised form: unreserved escapes
 // decoded, other escapes upper-cased, bytes not allowed in a query encoded. A malformed '%' is
-// kept as it is; returns false when there was one.
+// taken as a literal '%' ("%25"); returns false when there was one.
 bool append_normalized_query_part(std::string& out, std::string_view text);
 
 // RFC 3986 §5.2.4 on an absolute path ("/a/./b/../c" -> "/a/c").

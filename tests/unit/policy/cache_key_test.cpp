@@ -60,9 +60,11 @@ INSTANTIATE_TEST_SUITE_P(
         KeyCase{"EncodedAmpersandStaysInValue", "q=a%26b", std::nullopt, "GET:/api/posts/?q=a%26b"},
         KeyCase{"EncodedNameDecoded", "%61=1", std::nullopt, "GET:/api/posts/?a=1"},
         KeyCase{"EncodedBypassNameDropped", "no%63ache=1&a=1", std::nullopt, "GET:/api/posts/?a=1"},
-        KeyCase{"MalformedEscapeKeptAsIs", "q=100%&r=%zz", std::nullopt,
-                "GET:/api/posts/?q=100%&r=%zz"},
-        KeyCase{"TruncatedEscapeKeptAsIs", "q=%4", std::nullopt, "GET:/api/posts/?q=%4"},
+        KeyCase{"MalformedEscapeIsLiteralPercent", "q=100%&r=%zz", std::nullopt,
+                "GET:/api/posts/?q=100%25&r=%25zz"},
+        KeyCase{"TruncatedEscape", "q=%4", std::nullopt, "GET:/api/posts/?q=%254"},
+        KeyCase{"MalformedEscapeCannotFormANewOne", "q=%%34%31", std::nullopt,
+                "GET:/api/posts/?q=%2541"},
         KeyCase{"Utf8BytesEncoded", "q=\xC3\xA9", std::nullopt, "GET:/api/posts/?q=%C3%A9"},
         KeyCase{"ValueWithEquals", "q=a=b", std::nullopt, "GET:/api/posts/?q=a=b"}),
     [](const testing::TestParamInfo<KeyCase>& param_info) { return param_info.param.name; });
@@ -87,6 +89,16 @@ TEST(BuildCacheKey, OrderOfDuplicatesMatters) {
             build_cache_key("GET", "/p", "page=2&page=1", std::nullopt, "nocache"));
   EXPECT_EQ(build_cache_key("GET", "/p", "page=1&x=0&page=2", std::nullopt, "nocache"),
             build_cache_key("GET", "/p", "x=0&page=1&page=2", std::nullopt, "nocache"));
+}
+
+// A key's own query builds the same key (what the proxy forwards is keyed the same way).
+TEST(BuildCacheKey, IsIdempotent) {
+  for (std::string query : {"b=%7e&a=1&a=0", "q=%%34%31", "q=100%", "x=a+b&x=%2b", "%61=\xff"}) {
+    const auto key = build_cache_key("GET", "/p", query, std::nullopt, "nocache");
+    const auto again = split_target(std::string_view(key).substr(4));
+    EXPECT_EQ(build_cache_key("GET", again.path, again.query, std::nullopt, "nocache"), key)
+        << query;
+  }
 }
 
 TEST(BuildCacheKey, MethodAndPathVerbatim) {

@@ -32,30 +32,29 @@ TEST_P(NormalizeTargetTest, Normalizes) {
 
 INSTANTIATE_TEST_SUITE_P(
     Policy, NormalizeTargetTest,
-    testing::Values(
-        TargetCase{"Plain", "/api/users/52", "/api/users/52"},
-        TargetCase{"Root", "/", "/"},
-        TargetCase{"DecodesUnreservedDigits", "/api/users/%35%32", "/api/users/52"},
-        TargetCase{"DecodesUnreservedLettersAndMarks", "/%61%2D%2e%5F%7e", "/a-._~"},
-        TargetCase{"UpperCasesOtherEscapes", "/a%2fb%c3%a9", "/a%2Fb%C3%A9"},
-        TargetCase{"EncodedSlashStaysEncoded", "/files/a%2Fb", "/files/a%2Fb"},
-        TargetCase{"RemovesDotDot", "/api/users/0/../53", "/api/users/53"},
-        TargetCase{"RemovesDot", "/a/./b", "/a/b"},
-        TargetCase{"DotDotAboveRoot", "/../../a", "/a"},
-        TargetCase{"TrailingDotDotKeepsSlash", "/a/b/..", "/a/"},
-        TargetCase{"TrailingDotKeepsSlash", "/a/.", "/a/"},
-        TargetCase{"EncodedDotsAreDotSegments", "/a/%2E%2e/b", "/b"},
-        TargetCase{"DotsInNamesStay", "/a/..b/.c/...", "/a/..b/.c/..."},
-        TargetCase{"EmptySegmentsStay", "//a//b", "//a//b"},
-        TargetCase{"QueryEscapesNormalized", "/p?q=%7e%2b&r=%41", "/p?q=~%2B&r=A"},
-        TargetCase{"QueryKeepsPlus", "/p?q=a+b", "/p?q=a+b"},
-        TargetCase{"QueryKeepsReserved", "/p?q=a:b/c?d@e;f", "/p?q=a:b/c?d@e;f"},
-        TargetCase{"QueryDotsUntouched", "/p/../q?x=/../y", "/q?x=/../y"},
-        TargetCase{"EmptyQueryKept", "/p?", "/p?"},
-        TargetCase{"EncodesBytesNotInAUri", "/a b\"<>\\^`{|}\x01\xff",
-                   "/a%20b%22%3C%3E%5C%5E%60%7B%7C%7D%01%FF"},
-        TargetCase{"EncodesHash", "/a#b?c#d", "/a%23b?c%23d"},
-        TargetCase{"EncodedPercentStays", "/a%25b", "/a%25b"}),
+    testing::Values(TargetCase{"Plain", "/api/users/52", "/api/users/52"},
+                    TargetCase{"Root", "/", "/"},
+                    TargetCase{"DecodesUnreservedDigits", "/api/users/%35%32", "/api/users/52"},
+                    TargetCase{"DecodesUnreservedLettersAndMarks", "/%61%2D%2e%5F%7e", "/a-._~"},
+                    TargetCase{"UpperCasesOtherEscapes", "/a%2fb%c3%a9", "/a%2Fb%C3%A9"},
+                    TargetCase{"EncodedSlashStaysEncoded", "/files/a%2Fb", "/files/a%2Fb"},
+                    TargetCase{"RemovesDotDot", "/api/users/0/../53", "/api/users/53"},
+                    TargetCase{"RemovesDot", "/a/./b", "/a/b"},
+                    TargetCase{"DotDotAboveRoot", "/../../a", "/a"},
+                    TargetCase{"TrailingDotDotKeepsSlash", "/a/b/..", "/a/"},
+                    TargetCase{"TrailingDotKeepsSlash", "/a/.", "/a/"},
+                    TargetCase{"EncodedDotsAreDotSegments", "/a/%2E%2e/b", "/b"},
+                    TargetCase{"DotsInNamesStay", "/a/..b/.c/...", "/a/..b/.c/..."},
+                    TargetCase{"EmptySegmentsStay", "//a//b", "//a//b"},
+                    TargetCase{"QueryEscapesNormalized", "/p?q=%7e%2b&r=%41", "/p?q=~%2B&r=A"},
+                    TargetCase{"QueryKeepsPlus", "/p?q=a+b", "/p?q=a+b"},
+                    TargetCase{"QueryKeepsReserved", "/p?q=a:b/c?d@e;f", "/p?q=a:b/c?d@e;f"},
+                    TargetCase{"QueryDotsUntouched", "/p/../q?x=/../y", "/q?x=/../y"},
+                    TargetCase{"EmptyQueryKept", "/p?", "/p?"},
+                    TargetCase{"EncodesBytesNotInAUri", "/a b\"<>\\^`{|}\x01\xff",
+                               "/a%20b%22%3C%3E%5C%5E%60%7B%7C%7D%01%FF"},
+                    TargetCase{"EncodesHash", "/a#b?c#d", "/a%23b?c%23d"},
+                    TargetCase{"EncodedPercentStays", "/a%25b", "/a%25b"}),
     [](const testing::TestParamInfo<TargetCase>& param_info) { return param_info.param.name; });
 
 TEST(NormalizeTarget, SplitsPathAndQuery) {
@@ -84,6 +83,9 @@ TEST(NormalizeTarget, RejectsMalformedEscapes) {
 TEST(NormalizePath, LenientAboutMalformedEscapes) {
   EXPECT_EQ(normalize_path("/api/users/%35%32"), "/api/users/52");
   EXPECT_EQ(normalize_path("/a/./%zz/../b%2f"), "/a/b%2F");
+  // A stray '%' is a literal one: it must not form an escape with what follows.
+  EXPECT_EQ(normalize_path("/%%34%31"), "/%2541");
+  EXPECT_EQ(normalize_path(normalize_path("/%%34%31")), "/%2541");
 }
 
 TEST(RemoveDotSegments, FollowsRfc3986Examples) {
