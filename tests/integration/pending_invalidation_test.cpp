@@ -94,6 +94,30 @@ TEST(PendingInvalidationTest, InvalidationWhileRedisIsStalledIsReplayedWhenItRet
   EXPECT_NE(h.get("/api/items/2").body, before.body);
 }
 
+// A Redis at maxmemory under noeviction refuses every write that may grow it, scripts too unless
+// they declare allow-oom: invalidations do, so they still complete; fills are refused (misses).
+TEST(PendingInvalidationTest, AFullRedisUnderNoevictionStillInvalidates) {
+  Harness h{HarnessOptions{.rules = kRules}};
+  ASSERT_EQ(h.get("/api/items/4").header("X-Cache"), "MISS");
+  ASSERT_EQ(h.get("/api/items/4").header("X-Cache"), "HIT");
+  h.redis->command({"CONFIG", "SET", "maxmemory-policy", "noeviction"});
+  h.redis->command({"CONFIG", "SET", "maxmemory", "1"});  // below what it uses: full
+
+  EXPECT_EQ(h.request("PUT", "/api/items/4", {}, "{}").status, 200);
+  EXPECT_EQ(pending(h), 0u);  // the erase itself succeeded
+  EXPECT_FALSE(h.redis_has("GET:/api/items/4"));
+  auto refill = h.get("/api/items/4");
+  EXPECT_EQ(refill.header("X-Cache"), "MISS");
+  EXPECT_EQ(refill.header("Cache-Status"), "cachecar; fwd=miss; detail=store-error");
+  const auto full = health(h);
+  EXPECT_EQ(full.at("redis_writes"), "refused");
+  EXPECT_EQ(full.at("status"), "degraded");
+
+  h.redis->command({"CONFIG", "SET", "maxmemory", "0"});
+  EXPECT_EQ(h.get("/api/items/4").header("Cache-Status"), "cachecar; fwd=miss; stored");
+  EXPECT_EQ(health(h).at("redis_writes"), "ok");
+}
+
 TEST(PendingInvalidationTest, OverflowMakesEveryLookupMissUntilTheCacheIsCleared) {
   Harness h{HarnessOptions{.rules = kRules, .cache = "  max_pending_invalidations: 1\n"}};
   for (const auto* target : {"/api/items/1", "/api/items/2", "/api/items/3"}) {

@@ -414,8 +414,13 @@ asio::awaitable<result<Reply>> RedisStore::run_script(const Script& script,
     reply = co_await client_.execute(args);
   }
   // Every script writes. An error reply (OOM under noeviction, READONLY on a replica, an ACL)
-  // means entries can be neither stored nor invalidated until a later write succeeds.
-  if (reply) writes_refused_.store(reply->is_error(), std::memory_order_relaxed);
+  // means entries cannot be stored or invalidated until a later write of the same kind
+  // succeeds. Fills and erases are tracked apart: under noeviction erases still run (allow-oom)
+  // while fills are refused, and one must not hide the other.
+  if (reply) {
+    auto& refused = &script == &put_script() ? fills_refused_ : erases_refused_;
+    refused.store(reply->is_error(), std::memory_order_relaxed);
+  }
   co_return reply;
 }
 

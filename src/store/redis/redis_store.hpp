@@ -74,7 +74,8 @@ class RedisStore final : public CacheStore {
   boost::asio::awaitable<result<std::chrono::microseconds>> ping() override;
   StoreHealth health() const override {
     auto health = client_.health();
-    health.writes_refused = writes_refused_.load(std::memory_order_relaxed);
+    health.writes_refused = fills_refused_.load(std::memory_order_relaxed) ||
+                            erases_refused_.load(std::memory_order_relaxed);
     return health;
   }
   std::string_view kind() const noexcept override { return "redis"; }
@@ -124,7 +125,9 @@ class RedisStore final : public CacheStore {
   std::string epoch_key_;                 // prefix + "__gen"
   std::array<std::string, 6> book_keys_;  // KEYS[1..6] of every script
   std::chrono::milliseconds fill_window_{std::chrono::minutes(10)};
-  std::atomic<bool> writes_refused_{false};  // read by /health on another thread
+  // The last fill / the last erase, clear or count got an error reply; read by /health.
+  std::atomic<bool> fills_refused_{false};
+  std::atomic<bool> erases_refused_{false};
 };
 
 // Why a maxmemory-policy hurts cachecar ("" when it does not): noeviction makes fills fail

@@ -31,6 +31,8 @@ struct Fixture {
     deps.metrics = &metrics;
     deps.probe_upstream = [this] { return probe(&this->upstream_up); };
     deps.upstream_connections = [] { return std::int64_t{2}; };
+    deps.pending_invalidations = [this] { return pending; };
+    deps.store_health = [this] { return health; };
     service = std::make_unique<AdminService>(std::move(options), std::move(deps));
   }
 
@@ -50,6 +52,8 @@ struct Fixture {
   store::MemoryStore store{1 << 20};
   metrics::Metrics metrics;
   bool upstream_up;
+  std::size_t pending = 0;
+  store::StoreHealth health;
   std::unique_ptr<AdminService> service;
 };
 
@@ -116,12 +120,31 @@ TEST(AdminService, HealthFollowsTheUpstreamProbe) {
   EXPECT_EQ(r.result_int(), 200);
   EXPECT_EQ(up.body(r), json::parse(R"({"status": "healthy", "redis": "connected",
       "upstream": "reachable", "cache_fallback": "enabled", "store": "memory",
-      "circuit_breaker": "closed"})"));
+      "circuit_breaker": "closed", "redis_writes": "ok", "pending_invalidations": 0})"));
   Fixture down({}, false);
   r = down.call(http::verb::get, "/health");
   EXPECT_EQ(r.result_int(), 503);
   EXPECT_EQ(down.body(r).at("status"), "unhealthy");
   EXPECT_EQ(down.body(r).at("upstream"), "unreachable");
+}
+
+// The proxy still serves (200), but the cache is not doing its job: writes refused, or
+// invalidations waiting for their replay.
+TEST(AdminService, HealthIsDegradedWhileWritesAreRefusedOrInvalidationsPending) {
+  Fixture f;
+  f.health.writes_refused = true;
+  auto r = f.call(http::verb::get, "/health");
+  EXPECT_EQ(r.result_int(), 200);
+  EXPECT_EQ(f.body(r).at("status"), "degraded");
+  EXPECT_EQ(f.body(r).at("redis_writes"), "refused");
+
+  f.health.writes_refused = false;
+  f.pending = 3;
+  r = f.call(http::verb::get, "/health");
+  EXPECT_EQ(f.body(r).at("status"), "degraded");
+  EXPECT_EQ(f.body(r).at("pending_invalidations"), 3);
+  EXPECT_NE(f.call(http::verb::get, "/metrics").body().find("cachecar_pending_invalidations 3"),
+            std::string::npos);
 }
 
 TEST(AdminService, PingReportsTheRoundTrip) {
