@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <memory>
+#include <ostream>
 #include <thread>
 
 namespace cachecar::test {
@@ -94,6 +95,9 @@ struct TrailerCase {
   const char* name;
   std::size_t value_bytes;
 };
+void PrintTo(const TrailerCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class RequestTrailerTest : public ::testing::TestWithParam<TrailerCase> {};
 
@@ -174,6 +178,9 @@ struct CodingCase {
   std::string head_fields;  // after "Host: a\r\n"
   int status;
 };
+void PrintTo(const CodingCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class RequestCodingTest : public ::testing::TestWithParam<CodingCase> {};
 
@@ -219,6 +226,9 @@ struct ResponseCodingCase {
   const char* name;
   std::string response;
 };
+void PrintTo(const ResponseCodingCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class ResponseCodingTest : public ::testing::TestWithParam<ResponseCodingCase> {};
 
@@ -249,6 +259,9 @@ struct ChunkCase {
   const char* name;
   std::string body;
 };
+void PrintTo(const ChunkCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class InvalidChunkTest : public ::testing::TestWithParam<ChunkCase> {};
 
@@ -283,6 +296,9 @@ struct HostCase {
   std::string request;
   int status;
 };
+void PrintTo(const HostCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class HostTest : public ::testing::TestWithParam<HostCase> {};
 
