@@ -440,8 +440,7 @@ asio::awaitable<bool> Session::serve_cacheable(Exchange& x, const policy::Rule& 
   }
   // Until a failed invalidation that names this key is replayed, the store's copy may predate
   // the write: neither served nor refreshed.
-  x.try_store = !options_.pending_invalidations ||
-                 !options_.pending_invalidations->covers(core::logical_key(x.key));
+  x.try_store = !options_.pending_invalidations || !options_.pending_invalidations->covers(x.key);
   // Without the configured token the param is ignored (forward() strips it either way).
   if (policy::query_flag_set(x.query, options_.bypass_param) &&
       bypass_authorized(x.parser.get(), options_.bypass_token)) {
