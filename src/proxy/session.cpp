@@ -280,7 +280,7 @@ asio::awaitable<void> Session::run() {
     registration_.set_idle(true);
     // The first head is due within the header timeout of the accept; a later one may be
     // awaited for the idle timeout, but once its first byte is here, it gets the header timeout.
-    if (!first) {
+    if (!first && buffer_.size() == 0) {  // pipelined bytes: no wait, no coroutine frame
       auto idle_ec =
           co_await net::await_request_start(stream_, buffer_, options_.client_idle_timeout);
       if (idle_ec) break;
