@@ -1,8 +1,10 @@
 // The upstream side of the proxy: response heads and bodies parsed as
-// Session::read_response_header and the relay parse them (response_parser<buffer_body>, a
-// 64 KiB head limit, no body limit, interim 1xx responses skipped, HEAD responses without a
-// body). Input: the raw bytes an upstream sends on one connection.
+// Session::read_response_header and the relay parse them (net::ResponseParser<buffer_body>, a
+// 64 KiB head and trailer limit, a bounded read buffer, no body limit, interim 1xx responses
+// skipped, net::response_framing_ok, HEAD responses without a body). Input: the raw bytes an
+// upstream sends on one connection.
 #include "fuzz_support.hpp"
+#include "net/framing.hpp"
 
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/buffer_body.hpp>
@@ -16,7 +18,7 @@ namespace {
 
 namespace http = boost::beast::http;
 using cachecar::fuzz::ByteStream;
-using ResponseParser = http::response_parser<http::buffer_body>;
+using ResponseParser = cachecar::net::ResponseParser<http::buffer_body>;
 
 constexpr std::uint32_t kMaxUpstreamHeaderBytes = 64 * 1024;  // as in proxy/session.cpp
 constexpr std::size_t kBodyPieceBytes = 4096;
@@ -24,17 +26,22 @@ constexpr std::size_t kBodyPieceBytes = 4096;
 void read_response(std::string_view bytes, std::size_t piece, bool head_request) {
   ByteStream stream(bytes, piece);
   boost::beast::flat_buffer buffer;
+  buffer.max_size(cachecar::net::read_buffer_limit(kMaxUpstreamHeaderBytes));
   std::optional<ResponseParser> response;
   boost::system::error_code ec;
   for (;;) {
     response.emplace();
     response->header_limit(kMaxUpstreamHeaderBytes);
+    response->trailer_limit(kMaxUpstreamHeaderBytes);
     response->body_limit(boost::none);
     if (head_request) response->skip(true);
     http::read_header(stream, buffer, *response, ec);
     if (ec) return;  // 502
     const int status = response->get().result_int();
-    if (status < 100 || status >= 200 || status == 101) break;
+    if (status < 100 || status >= 200 || status == 101) {
+      if (!cachecar::net::response_framing_ok(response->get())) return;  // 502
+      break;
+    }
   }
 
   std::array<char, kBodyPieceBytes> chunk;
