@@ -1,5 +1,7 @@
 #include "net/framing.hpp"
 
+#include <cctype>
+
 #include "core/strings.hpp"
 #include "net/wire.hpp"
 
@@ -44,6 +46,38 @@ Codings read_codings(const Fields& fields) {
   return c;
 }
 
+// RFC 9110 §7.2 / RFC 3986 §3.2.2: Host = uri-host [ ":" port ], uri-host an IP-literal in
+// brackets, an IPv4 address or a reg-name (unreserved, pct-encoded, sub-delims). Empty is valid
+// (a target without authority). Anything else is refused rather than keyed or forwarded.
+bool valid_host_value(std::string_view host) {
+  std::string_view name = host;
+  std::string_view port;
+  if (host.starts_with('[')) {
+    const auto close = host.find(']');
+    if (close == std::string_view::npos) return false;
+    for (char c : host.substr(1, close - 1)) {
+      if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.') return false;
+    }
+    const auto rest = host.substr(close + 1);
+    if (!rest.empty() && rest.front() != ':') return false;
+    if (!rest.empty()) port = rest.substr(1);
+    name = {};
+  } else if (const auto colon = host.rfind(':'); colon != std::string_view::npos) {
+    name = host.substr(0, colon);
+    port = host.substr(colon + 1);
+  }
+  for (char c : port) {
+    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+  }
+  for (char c : name) {
+    const bool unreserved =
+        std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' || c == '~';
+    const bool sub_delim = std::string_view("!$&'()*+,;=").find(c) != std::string_view::npos;
+    if (!unreserved && !sub_delim && c != '%') return false;
+  }
+  return true;
+}
+
 Rejection bad_request(std::string_view detail) {
   return Rejection{400, "bad_request", std::string(detail)};
 }
@@ -60,6 +94,9 @@ std::optional<Rejection> check_request_framing(const http::request_header<>& hea
   const auto hosts = head.count(http::field::host);
   if (hosts > 1) return bad_request("more than one Host field");
   if (hosts == 0 && head.version() >= 11) return bad_request("an HTTP/1.1 request needs Host");
+  if (hosts == 1 && !valid_host_value(head[http::field::host])) {
+    return bad_request("invalid Host field value");
+  }
 
   const auto codings = read_codings(head);
   if (!codings.present) return std::nullopt;

@@ -933,9 +933,22 @@ asio::awaitable<bool> Session::respond_upstream_failure(Exchange& x, const error
   x.stored = false;
   // Locals, not temporaries in a ?: inside co_await: GCC 12 destroys those twice.
   const int status = timeout ? 504 : 502;
-  const std::string body =
-      timeout ? net::json_error_body("gateway_timeout", "the upstream did not answer in time")
-              : net::json_error_body("bad_gateway", "the upstream is unreachable");
+  // A response that arrived but cannot be relayed (bad framing, oversized head or trailers) is
+  // not an unreachable upstream: say which, so an operator looks in the right place.
+  const bool invalid_response = ec.category() == http::make_error_code(http::error::bad_method)
+                                                     .category() &&
+                                ec != http::error::end_of_stream &&
+                                ec != http::error::partial_message;
+  std::string body;
+  if (timeout) {
+    body = net::json_error_body("gateway_timeout", "the upstream did not answer in time");
+  } else if (invalid_response) {
+    body = net::json_error_body("bad_gateway",
+                                "the upstream sent a response that cannot be relayed: " +
+                                    ec.message());
+  } else {
+    body = net::json_error_body("bad_gateway", "the upstream is unreachable");
+  }
   co_return co_await respond(x, status, body);
 }
 

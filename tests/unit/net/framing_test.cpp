@@ -46,6 +46,17 @@ TEST(RequestFraming, HostRules) {
   EXPECT_EQ(status_of(check("", 10)), 0);
   EXPECT_EQ(status_of(check("Host: a\r\nHost: b\r\n", 10)), 400);
   EXPECT_EQ(status_of(check("Host:\r\n")), 0);  // RFC 9112 §3.2: empty when no authority
+  // RFC 9112 §3.2: a Host with an invalid value is a 400 too.
+  for (const char* valid :
+       {"Host: api.example.com\r\n", "Host: api.example.com:8080\r\n", "Host: 127.0.0.1:80\r\n",
+        "Host: [::1]:8080\r\n", "Host: [::1]\r\n", "Host: my_host.local\r\n"}) {
+    EXPECT_EQ(status_of(check(valid)), 0) << valid;
+  }
+  for (const char* invalid :
+       {"Host: a b\r\n", "Host: a/b\r\n", "Host: a@b\r\n", "Host: a:port\r\n", "Host: [::1\r\n",
+        "Host: [::1]x\r\n", "Host: a\"b\r\n", "Host: evil.example/../x\r\n"}) {
+    EXPECT_EQ(status_of(check(invalid)), 400) << invalid;
+  }
 }
 
 struct CodingCase {
