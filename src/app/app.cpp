@@ -166,7 +166,7 @@ struct App::State {
   metrics::Metrics metrics;
   std::unique_ptr<store::MemoryStore> shared_memory_store;  // memory:// is shared by all threads
   std::shared_ptr<store::L1Cache> l1;                       // cache.l1, shared by all threads
-  std::shared_ptr<store::PendingInvalidations> pending;    // failed invalidations, shared
+  std::shared_ptr<store::PendingInvalidations> pending;     // failed invalidations, shared
   std::vector<std::unique_ptr<Worker>> workers;
   std::uint16_t proxy_port = 0;
   std::uint16_t admin_port = 0;

@@ -494,10 +494,11 @@ void Loader::read_hosts(const Section& cache, Config& config) const {
   const auto* field = cache.get("hosts");
   if (field == nullptr) return;
   if (!field->value.IsMap()) {
-    fail(where(*field), field->path,
-         "expected a map of host names to lists of aliases (e.g. {\"api.example.com\": [\"api\"]}), "
-         "got " +
-             std::string(kind_name(field->value)));
+    fail(
+        where(*field), field->path,
+        "expected a map of host names to lists of aliases (e.g. {\"api.example.com\": [\"api\"]}), "
+        "got " +
+            std::string(kind_name(field->value)));
   }
   const std::string map_where = where(*field);
   auto host_name = [&](const YAML::Node& node, const std::string& path) {

@@ -40,7 +40,7 @@ struct ProxyOptions {
   std::string bypass_token;  // "" = the bypass needs no X-Cachecar-Bypass token
   // Peers whose X-Forwarded-* and Forwarded fields are kept (empty: nobody's).
   core::CidrSet trusted_proxies;
-  policy::HostAliases hosts;  // cache.hosts; empty = every valid Host is its own name
+  policy::HostAliases hosts;         // cache.hosts; empty = every valid Host is its own name
   std::string upstream_base_path;    // prepended to every forwarded path
   std::string upstream_host_header;  // Host sent when the client sent none
   std::chrono::milliseconds upstream_timeout{30'000};

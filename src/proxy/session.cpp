@@ -9,9 +9,9 @@
 #include "policy/entry.hpp"
 #include "policy/invalidation.hpp"
 #include "policy/uri.hpp"
-#include "store/pending_invalidations.hpp"
 #include "proxy/forwarding.hpp"
 #include "proxy/proxy.hpp"
+#include "store/pending_invalidations.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
@@ -333,7 +333,7 @@ asio::awaitable<bool> Session::handle(RequestParser& parser) {
   // always names what the origin resolves ("/a/%35%32" and "/a/x/../52" are "/a/52").
   x.normalized = policy::normalize_target(request.target());
   x.target = x.normalized.ok() ? std::string_view(x.normalized.target)
-                                : std::string_view(request.target());
+                               : std::string_view(request.target());
   x.keep_alive = request.keep_alive() && !proxy_.tracker_.stopping();
   x.head_only = request.method() == http::verb::head;
   x.has_authorization = request.find(http::field::authorization) != request.end();
@@ -412,9 +412,9 @@ asio::awaitable<void> Session::reject_body(Exchange& x, const error_code& ec) {
 std::optional<std::string> Session::cache_host(const Exchange& x) const {
   const auto& request = x.parser.get();
   const auto field = request.find(http::field::host);
-  const auto host = policy::normalize_host(
-      field != request.end() ? std::string_view(field->value())
-                             : std::string_view(options_.upstream_host_header));
+  const auto host = policy::normalize_host(field != request.end()
+                                               ? std::string_view(field->value())
+                                               : std::string_view(options_.upstream_host_header));
   if (!host) return std::nullopt;
   const auto canonical = options_.hosts.canonical(*host);
   if (!canonical) return std::nullopt;
@@ -734,17 +734,19 @@ void Session::keep_pending(std::vector<store::EraseTarget>& targets, const error
   const std::string described = store::describe_targets(targets);
   std::uint64_t suppressed = 0;
   if (proxy_.invalidation_error_log_.allow(&suppressed)) {
-    spdlog::error("invalidation of {} failed: {}; kept pending until the store answers ({} similar "
-                  "errors suppressed)",
-                  described, ec.message(), suppressed);
+    spdlog::error(
+        "invalidation of {} failed: {}; kept pending until the store answers ({} similar "
+        "errors suppressed)",
+        described, ec.message(), suppressed);
   }
   auto* pending = options_.pending_invalidations.get();
   if (!pending) return;
   if (pending->add(std::move(targets)) == store::PendingInvalidations::Added::Overflowed) {
     proxy_.metrics_.record_invalidations_overflowed();
-    spdlog::error("more than {} invalidations pending: every lookup misses until the whole "
-                  "cache has been cleared",
-                  options_.max_pending_invalidations);
+    spdlog::error(
+        "more than {} invalidations pending: every lookup misses until the whole "
+        "cache has been cleared",
+        options_.max_pending_invalidations);
   }
 }
 
@@ -935,17 +937,15 @@ asio::awaitable<bool> Session::respond_upstream_failure(Exchange& x, const error
   const int status = timeout ? 504 : 502;
   // A response that arrived but cannot be relayed (bad framing, oversized head or trailers) is
   // not an unreachable upstream: say which, so an operator looks in the right place.
-  const bool invalid_response = ec.category() == http::make_error_code(http::error::bad_method)
-                                                     .category() &&
-                                ec != http::error::end_of_stream &&
-                                ec != http::error::partial_message;
+  const bool invalid_response =
+      ec.category() == http::make_error_code(http::error::bad_method).category() &&
+      ec != http::error::end_of_stream && ec != http::error::partial_message;
   std::string body;
   if (timeout) {
     body = net::json_error_body("gateway_timeout", "the upstream did not answer in time");
   } else if (invalid_response) {
-    body = net::json_error_body("bad_gateway",
-                                "the upstream sent a response that cannot be relayed: " +
-                                    ec.message());
+    body = net::json_error_body(
+        "bad_gateway", "the upstream sent a response that cannot be relayed: " + ec.message());
   } else {
     body = net::json_error_body("bad_gateway", "the upstream is unreachable");
   }

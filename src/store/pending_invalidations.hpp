@@ -48,7 +48,7 @@ class PendingInvalidations {
   struct Batch {
     bool clear_all = false;
     std::vector<EraseTarget> targets;
-    std::uint64_t last = 0;  // sequence of the newest queued invalidation included
+    std::uint64_t last = 0;             // sequence of the newest queued invalidation included
     std::uint64_t failures_before = 0;  // add() calls seen when the batch was taken
   };
   std::optional<Batch> next_batch(std::size_t max_targets = 1000) const;

@@ -325,8 +325,7 @@ INSTANTIATE_TEST_SUITE_P(
                       HostCase{"twice_in_http10",
                                "GET /health HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", 400},
                       HostCase{"missing_in_http10", "GET /health HTTP/1.0\r\n\r\n", 200},
-                      HostCase{"invalid_value", "GET /health HTTP/1.1\r\nHost: a b/c\r\n\r\n",
-                               400},
+                      HostCase{"invalid_value", "GET /health HTTP/1.1\r\nHost: a b/c\r\n\r\n", 400},
                       HostCase{"present", "GET /health HTTP/1.1\r\nHost: a\r\n\r\n", 200}),
     [](const auto& test) { return std::string(test.param.name); });
 

@@ -341,17 +341,16 @@ TEST_P(EnvOverrideErrorTest, NamesTheVariable) {
 
 INSTANTIATE_TEST_SUITE_P(
     Config, EnvOverrideErrorTest,
-    testing::Values(EnvErrorCase{"Listen", "CACHECAR_LISTEN", "8080", "listen"},
-                    EnvErrorCase{"UpstreamUrl", "CACHECAR_UPSTREAM_URL", "ftp://h", "upstream.url"},
-                    EnvErrorCase{"EmptyUpstreamUrl", "CACHECAR_UPSTREAM_URL", "", "upstream.url"},
-                    EnvErrorCase{"RedisUrl", "CACHECAR_REDIS_URL", "mysql://h", "redis.url"},
-                    EnvErrorCase{"AdminListen", "CACHECAR_ADMIN_LISTEN", "nope", "admin.listen"},
-                    EnvErrorCase{"AdminListenExposed", "CACHECAR_ADMIN_LISTEN", "0.0.0.0:1",
-                                 "admin.listen"},
-                    EnvErrorCase{"AdminToken", "CACHECAR_ADMIN_TOKEN", "has space", "admin.token"},
-                    EnvErrorCase{"BypassToken", "CACHECAR_BYPASS_TOKEN", "has space",
-                                 "cache.bypass_token"},
-                    EnvErrorCase{"LogLevel", "CACHECAR_LOG_LEVEL", "loud", "log.level"}),
+    testing::Values(
+        EnvErrorCase{"Listen", "CACHECAR_LISTEN", "8080", "listen"},
+        EnvErrorCase{"UpstreamUrl", "CACHECAR_UPSTREAM_URL", "ftp://h", "upstream.url"},
+        EnvErrorCase{"EmptyUpstreamUrl", "CACHECAR_UPSTREAM_URL", "", "upstream.url"},
+        EnvErrorCase{"RedisUrl", "CACHECAR_REDIS_URL", "mysql://h", "redis.url"},
+        EnvErrorCase{"AdminListen", "CACHECAR_ADMIN_LISTEN", "nope", "admin.listen"},
+        EnvErrorCase{"AdminListenExposed", "CACHECAR_ADMIN_LISTEN", "0.0.0.0:1", "admin.listen"},
+        EnvErrorCase{"AdminToken", "CACHECAR_ADMIN_TOKEN", "has space", "admin.token"},
+        EnvErrorCase{"BypassToken", "CACHECAR_BYPASS_TOKEN", "has space", "cache.bypass_token"},
+        EnvErrorCase{"LogLevel", "CACHECAR_LOG_LEVEL", "loud", "log.level"}),
     [](const testing::TestParamInfo<EnvErrorCase>& param_info) { return param_info.param.name; });
 
 TEST(LoadConfig, RedisErrorsNeverEchoThePassword) {

@@ -120,8 +120,7 @@ TEST(HostAliases, MapsAliasesAndRefusesUnknownHosts) {
   EXPECT_EQ(hosts.canonical("api"), std::optional<std::string_view>("api.example.com"));
   EXPECT_EQ(hosts.canonical("api.example.com:443"),
             std::optional<std::string_view>("api.example.com"));
-  EXPECT_EQ(hosts.canonical("api.example.com"),
-            std::optional<std::string_view>("api.example.com"));
+  EXPECT_EQ(hosts.canonical("api.example.com"), std::optional<std::string_view>("api.example.com"));
   EXPECT_EQ(hosts.canonical("evil.example"), std::nullopt);
   EXPECT_EQ(hosts.canonical("api.example.com:8080"), std::nullopt);
 }
