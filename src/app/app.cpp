@@ -315,7 +315,7 @@ asio::awaitable<void> trim_memory_when_idle(const metrics::Metrics* metrics,
 // Failed write invalidations are retried on worker 0's store until they succeed. Lookups they
 // cover miss meanwhile (the proxy checks), so the order against hits needs nothing more.
 asio::awaitable<void> replay_invalidations(store::CacheStore* store,
-                                           store::PendingInvalidations* pending,
+                                           store::PendingInvalidations* pending, store::L1Cache* l1,
                                            metrics::Metrics* metrics,
                                            const std::atomic<bool>* stopping,
                                            asio::steady_timer* timer) {
@@ -324,12 +324,29 @@ asio::awaitable<void> replay_invalidations(store::CacheStore* store,
     co_await timer->async_wait(net::use_nothrow);
     if (stopping->load()) break;
     while (!pending->empty() && !stopping->load()) {
-      auto replayed = co_await store::replay_pending(*store, *pending);
+      auto replayed = co_await store::replay_pending(*store, *pending, l1);
       if (!replayed) break;  // still failing: the store's breaker keeps this cheap
       if (*replayed == 0) break;
       metrics->record_invalidations_replayed(*replayed);
       spdlog::info("replayed {} pending invalidation(s); {} left", *replayed, pending->size());
     }
+  }
+}
+
+// Pending invalidations live in this process only: one last attempt, and what still cannot be
+// replayed is named in the log, so an operator can invalidate it by hand.
+template <class State>
+asio::awaitable<void> replay_before_exit(store::CacheStore* store, State* state) {
+  auto& pending = *state->pending;
+  if (pending.empty()) co_return;
+  auto replayed = co_await store::replay_pending(*store, pending, state->l1.get());
+  if (replayed && *replayed > 0) state->metrics.record_invalidations_replayed(*replayed);
+  if (auto left = pending.next_batch()) {
+    std::string what = "everything (the queue overflowed)";
+    if (!left->clear_all) what = store::describe_targets(left->targets);
+    spdlog::error(
+        "shutting down with {} invalidation(s) not replayed; still stale in the store: {}",
+        pending.size(), what);
   }
 }
 
@@ -349,10 +366,11 @@ void App::start() {
           trim_memory_when_idle(&state_->metrics, &state_->stopping, worker->trim_timer.get()),
           asio::detached);
       worker->replay_timer = std::make_unique<asio::steady_timer>(worker->context);
-      asio::co_spawn(worker->context,
-                     replay_invalidations(worker->store, state_->pending.get(), &state_->metrics,
-                                          &state_->stopping, worker->replay_timer.get()),
-                     asio::detached);
+      asio::co_spawn(
+          worker->context,
+          replay_invalidations(worker->store, state_->pending.get(), state_->l1.get(),
+                               &state_->metrics, &state_->stopping, worker->replay_timer.get()),
+          asio::detached);
     }
     worker->thread = std::thread([w = worker.get(), metrics = &state_->metrics] {
       net::run_until_done(w->context, "worker", [metrics] { metrics->record_worker_exception(); });
@@ -371,7 +389,7 @@ void App::start() {
 void App::stop() {
   if (state_->stopping.exchange(true)) return;
   for (auto& worker : state_->workers) {
-    auto drain = [](Worker* w) -> asio::awaitable<void> {
+    auto drain = [](Worker* w, State* state) -> asio::awaitable<void> {
       w->listener->stop();
       if (w->admin_listener) w->admin_listener->stop();
       w->tracker.shutdown();
@@ -386,12 +404,13 @@ void App::stop() {
       w->tracker.close_all();
       w->admin_tracker.close_all();
       w->pool->close_idle();
+      if (w->replay_timer) co_await replay_before_exit(w->store, state);
       if (w->own_store) w->own_store->stop();
       if (w->invalidation) w->invalidation->stop();
       if (w->trim_timer) w->trim_timer->cancel();
       if (w->replay_timer) w->replay_timer->cancel();
     };
-    asio::co_spawn(worker->context, drain(worker.get()), asio::detached);
+    asio::co_spawn(worker->context, drain(worker.get(), state_.get()), asio::detached);
   }
   if (!state_->started) {
     // Threads never ran: run the drain inline so destruction finds no pending work.

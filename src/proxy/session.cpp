@@ -193,6 +193,7 @@ class Session {
   asio::awaitable<bool> receive_request_body(Exchange& x);
   asio::awaitable<bool> serve_cacheable(Exchange& x, const policy::Rule& rule);
   asio::awaitable<void> read_fill_token(Exchange& x);
+  bool covered_by_pending(const Exchange& x) const;
   asio::awaitable<void> reject_body(Exchange& x, const error_code& ec);
   asio::awaitable<void> close_gracefully();
   asio::awaitable<bool> write_hit(Exchange& x, const policy::EntryView& entry);
@@ -203,7 +204,7 @@ class Session {
                                                    std::optional<ResponseParser>& response,
                                                    bool head_request);
   asio::awaitable<void> invalidate(Exchange& x, const http::response_header<>& response);
-  void keep_pending(std::vector<store::EraseTarget>& targets, const error_code& ec);
+  void keep_pending(const std::vector<store::EraseTarget>& targets, const error_code& ec);
   asio::awaitable<bool> relay_response(Exchange& x, std::unique_ptr<upstream::Connection> conn,
                                        ResponseParser& response);
   asio::awaitable<bool> stream_response(Exchange& x, std::unique_ptr<upstream::Connection> conn,
@@ -440,7 +441,7 @@ asio::awaitable<bool> Session::serve_cacheable(Exchange& x, const policy::Rule& 
   }
   // Until a failed invalidation that names this key is replayed, the store's copy may predate
   // the write: neither served nor refreshed.
-  x.try_store = !options_.pending_invalidations || !options_.pending_invalidations->covers(x.key);
+  x.try_store = !covered_by_pending(x);
   // Without the configured token the param is ignored (forward() strips it either way).
   if (policy::query_flag_set(x.query, options_.bypass_param) &&
       bypass_authorized(x.parser.get(), options_.bypass_token)) {
@@ -478,6 +479,10 @@ asio::awaitable<bool> Session::serve_cacheable(Exchange& x, const policy::Rule& 
   if (!found) {
     proxy_.metrics_.record_store_error("get");
     log_store_error("get", found.error());
+    // No fill token was read, and a put without one is unconditional: it could keep a response
+    // that a write (whose invalidation may land meanwhile, or be replayed later) overtook.
+    x.try_store = false;
+    x.detail = "store-error";
   } else {
     value = std::move(*found);
   }
@@ -489,7 +494,7 @@ asio::awaitable<bool> Session::serve_cacheable(Exchange& x, const policy::Rule& 
         const auto ttl =
             std::min(rule.ttl.value_or(options_.cache.default_ttl), options_.cache.max_ttl);
         const auto left = ttl - std::chrono::milliseconds(unix_now_ms() - entry->stored_at_ms);
-        if (left.count() > 0) l1->fill(x.key, value, left, token);
+        if (left.count() > 0 && !covered_by_pending(x)) l1->fill(x.key, value, left, token);
       }
       proxy_.metrics_.record_lookup(x.key, true);
       x.outcome = CacheOutcome::Hit;
@@ -498,11 +503,12 @@ asio::awaitable<bool> Session::serve_cacheable(Exchange& x, const policy::Rule& 
     }
     proxy_.metrics_.record_store_error("decode");
     log_store_error("decode", make_error_code(errc::corrupt_entry));
+    co_await read_fill_token(x);  // the lookup found an entry, so it brought no token
   }
   proxy_.metrics_.record_lookup(x.key, false);
   x.outcome = CacheOutcome::Miss;
   x.fwd = "miss";
-  if (options_.coalescer && options_.coalesce_wait.count() > 0) {
+  if (x.try_store && options_.coalescer && options_.coalesce_wait.count() > 0) {
     auto joined = co_await options_.coalescer->join(x.key, options_.coalesce_wait);
     if (joined.entry) {
       if (auto entry = policy::decode_entry(*joined.entry)) {
@@ -514,6 +520,10 @@ asio::awaitable<bool> Session::serve_cacheable(Exchange& x, const policy::Rule& 
     x.lease = std::move(joined.lease);
   }
   co_return co_await forward(x);
+}
+
+bool Session::covered_by_pending(const Exchange& x) const {
+  return options_.pending_invalidations && options_.pending_invalidations->covers(x.key);
 }
 
 // An explicit refresh stores what it fetches, so, like a fill after a miss, it reads the fill
@@ -613,6 +623,7 @@ asio::awaitable<bool> Session::forward(Exchange& x) {
       co_await reject_body(x, ec);
       co_return false;
     }
+    const bool sent = !ec;
     if (!ec) ec = co_await read_response_header(*conn, response, upstream_head);
     if (!ec) break;
     // An idle keep-alive connection the upstream closed fails at once; try a fresh one.
@@ -620,6 +631,12 @@ asio::awaitable<bool> Session::forward(Exchange& x) {
       continue;
     }
     proxy_.metrics_.record_upstream_call(std::chrono::steady_clock::now() - upstream_start, false);
+    if (sent && policy::is_invalidating_method(x.method)) {
+      // The origin may have applied the write although its answer is lost or cannot be
+      // relayed (RFC 9111 §4.4 invalidates on success; unknown is treated as success here).
+      const http::response_header<> no_response;
+      co_await invalidate(x, no_response);
+    }
     co_return co_await respond_upstream_failure(x, ec);
   }
   proxy_.metrics_.record_upstream_call(std::chrono::steady_clock::now() - upstream_start, true);
@@ -689,8 +706,10 @@ asio::awaitable<error_code> Session::read_response_header(upstream::Connection& 
     const int status = response->get().result_int();
     if (status < 100 || status >= 200 || status == 101) {
       // RFC 9112 §6.1: only chunked is removed and re-framed; anything else would be relayed
-      // (or stored) under the wrong framing. 502, and the connection is not reused.
-      if (!net::response_framing_ok(response->get())) {
+      // (or stored) under the wrong framing. 502, and the connection is not reused. A response
+      // without a body (to HEAD, 204, 304: RFC 9112 §6.3) has nothing to frame.
+      const bool bodiless = head_request || status == 204 || status == 304;
+      if (!bodiless && !net::response_framing_ok(response->get())) {
         co_return make_error_code(http::error::bad_transfer_encoding);
       }
       co_return error_code{};
@@ -717,19 +736,21 @@ asio::awaitable<void> Session::invalidate(Exchange& x, const http::response_head
   // erase took its token before this erase, so it cannot land afterwards.
   auto sent = targets;
   auto erased = co_await proxy_.store_.erase(std::move(sent));
-  if (options_.l1) options_.l1->erase(targets);
   if (!erased) {
     proxy_.metrics_.record_store_error("invalidate");
+    // Pending before L1 is cleared: a lookup that misses L1 from now on also sees it pending,
+    // so it cannot refill L1 with the old entry from the store.
     keep_pending(targets, erased.error());
-    co_return;
   }
+  if (options_.l1) options_.l1->erase(targets);
+  if (!erased) co_return;
   proxy_.metrics_.record_invalidated(*erased);
 }
 
 // The write succeeded at the origin but its invalidation did not reach the store: the old
 // entries must not be served (here) until a replay has erased them, and the loss is never
 // silent.
-void Session::keep_pending(std::vector<store::EraseTarget>& targets, const error_code& ec) {
+void Session::keep_pending(const std::vector<store::EraseTarget>& targets, const error_code& ec) {
   proxy_.metrics_.record_invalidation_failed();
   const std::string described = store::describe_targets(targets);
   std::uint64_t suppressed = 0;
@@ -741,7 +762,7 @@ void Session::keep_pending(std::vector<store::EraseTarget>& targets, const error
   }
   auto* pending = options_.pending_invalidations.get();
   if (!pending) return;
-  if (pending->add(std::move(targets)) == store::PendingInvalidations::Added::Overflowed) {
+  if (pending->add(targets) == store::PendingInvalidations::Added::Overflowed) {
     proxy_.metrics_.record_invalidations_overflowed();
     spdlog::error(
         "more than {} invalidations pending: every lookup misses until the whole "
@@ -762,8 +783,13 @@ asio::awaitable<void> Session::store_response(Exchange& x, const policy::HeaderL
   auto entry = policy::encode_entry(generated_at_ms, x.status, reason, headers, body);
   store::Value for_waiters;
   if (x.lease) for_waiters = std::make_shared<const std::string>(entry);
-  auto ec = co_await proxy_.store_.put(x.key, std::move(entry), ttl, x.rule->cache_namespace,
-                                       &x.fill_token);
+  // A write whose invalidation failed while this fill was in flight may have answered its client
+  // already: its replay has not run, so the token cannot tell. Same outcome as overtaken.
+  error_code ec = make_error_code(errc::fill_overtaken);
+  if (!covered_by_pending(x)) {
+    ec = co_await proxy_.store_.put(x.key, std::move(entry), ttl, x.rule->cache_namespace,
+                                    &x.fill_token);
+  }
   if (ec == errc::fill_overtaken) {
     // A write (through any cachecar sharing the store) invalidated this key after our token
     // was read, before asking the upstream: the response may predate it. It is served to its

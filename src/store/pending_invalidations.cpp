@@ -1,6 +1,7 @@
 #include "store/pending_invalidations.hpp"
 
 #include "core/stored_key.hpp"
+#include "store/l1_cache.hpp"
 
 #include <algorithm>
 
@@ -111,7 +112,8 @@ std::size_t PendingInvalidations::completed(const Batch& batch) {
 }
 
 boost::asio::awaitable<result<std::size_t>> replay_pending(CacheStore& store,
-                                                           PendingInvalidations& pending) {
+                                                           PendingInvalidations& pending,
+                                                           L1Cache* l1) {
   auto batch = pending.next_batch();
   if (!batch) co_return std::size_t{0};
   // Named locals moved in, not temporaries: GCC 12 destroys prvalue coroutine arguments twice.
@@ -119,10 +121,12 @@ boost::asio::awaitable<result<std::size_t>> replay_pending(CacheStore& store,
     std::optional<std::string> everything;
     auto cleared = co_await store.clear(std::move(everything));
     if (!cleared) co_return cleared.error();
+    if (l1) l1->invalidate_all();
   } else {
     auto targets = batch->targets;
     auto erased = co_await store.erase(std::move(targets));
     if (!erased) co_return erased.error();
+    if (l1) l1->erase(batch->targets);
   }
   co_return pending.completed(*batch);
 }

@@ -16,6 +16,8 @@
 
 namespace cachecar::store {
 
+class L1Cache;
+
 // Thread-safe, shared by every worker of a process. Bounded: past `max_pending` queued
 // invalidations the queue is dropped and replaced by "everything is pending" until one
 // clear() of the whole store succeeds, so an invalidation is never lost — at the price of
@@ -76,8 +78,11 @@ class PendingInvalidations {
 // One replay attempt on `store` (on its executor): erases the next batch, or clears the store
 // after an overflow. Returns how many queued invalidations it completed (0 when nothing was
 // pending), or the store's error (everything stays pending).
+// With `l1`, what the batch names is dropped from it before the batch counts as done: L1 may
+// have been filled from the store before the erase landed.
 boost::asio::awaitable<result<std::size_t>> replay_pending(CacheStore& store,
-                                                           PendingInvalidations& pending);
+                                                           PendingInvalidations& pending,
+                                                           L1Cache* l1 = nullptr);
 
 // "GET:/a (path and variants), GET:/b* (prefix)" — for log lines.
 std::string describe_targets(const std::vector<EraseTarget>& targets);

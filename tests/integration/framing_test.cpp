@@ -244,6 +244,13 @@ TEST_P(ResponseCodingTest, Gets502AndIsNotStored) {
   EXPECT_EQ(h.get("/other/1").status, 502);
 }
 
+// RFC 9112 §6.3: a 204 or 304 has no body, so its transfer codings frame nothing: relayed.
+TEST(FramingTest, ABodilessResponseWithTransferCodingsIsRelayed) {
+  RawUpstream upstream("HTTP/1.1 204 No Content\r\nTransfer-Encoding: gzip, chunked\r\n\r\n");
+  Harness h{HarnessOptions{.rules = kRules, .upstream_url = upstream.url()}};
+  EXPECT_EQ(h.get("/other/1").status, 204);
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Codings, ResponseCodingTest,
     ::testing::Values(

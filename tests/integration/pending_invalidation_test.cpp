@@ -118,6 +118,35 @@ TEST(PendingInvalidationTest, AFullRedisUnderNoevictionStillInvalidates) {
   EXPECT_EQ(health(h).at("redis_writes"), "ok");
 }
 
+// A miss whose lookup failed read no fill token; storing its answer unconditionally could keep
+// a response that a concurrent write overtook. It is served, not stored.
+TEST(PendingInvalidationTest, AMissWhoseLookupFailedIsNotStored) {
+  Harness h{HarnessOptions{.rules = kRules}};
+  ASSERT_EQ(h.get("/api/items/5").header("X-Cache"), "MISS");  // the connection is up
+  h.redis->command({"ACL", "SETUSER", "default", "-mget"});     // lookups fail, puts work
+  const auto miss = h.get("/api/items/5?x=1");
+  EXPECT_EQ(miss.status, 200);
+  EXPECT_EQ(miss.header("Cache-Status"), "cachecar; fwd=miss; detail=store-error");
+  EXPECT_FALSE(h.redis_has("GET:/api/items/5?x=1"));
+  h.redis->command({"ACL", "SETUSER", "default", "+mget"});
+  EXPECT_EQ(h.get("/api/items/5?x=1").header("Cache-Status"), "cachecar; fwd=miss; stored");
+}
+
+// The origin may have applied a write whose answer never came back (here: too slow): its
+// invalidation runs anyway.
+TEST(PendingInvalidationTest, AWriteWithoutAnAnswerStillInvalidates) {
+  Harness h{HarnessOptions{.rules = kRules, .upstream_timeout = "300ms"}};
+  h.upstream.on("/api/items/6", [](const SeenRequest& request, std::size_t) {
+    StubReply reply;
+    if (request.method == "PUT") reply.delay = std::chrono::seconds(2);
+    return reply;
+  });
+  ASSERT_EQ(h.get("/api/items/6").header("X-Cache"), "MISS");
+  ASSERT_EQ(h.get("/api/items/6").header("X-Cache"), "HIT");
+  EXPECT_EQ(h.request("PUT", "/api/items/6", {}, "{}").status, 504);
+  EXPECT_EQ(h.get("/api/items/6").header("X-Cache"), "MISS");
+}
+
 TEST(PendingInvalidationTest, OverflowMakesEveryLookupMissUntilTheCacheIsCleared) {
   Harness h{HarnessOptions{.rules = kRules, .cache = "  max_pending_invalidations: 1\n"}};
   for (const auto* target : {"/api/items/1", "/api/items/2", "/api/items/3"}) {
