@@ -243,9 +243,10 @@ at_upstream_kill=$((duration * 55 / 100))
 kill_and_restart() {  # kill_and_restart NAME AT PID-VARIABLE START-FUNCTION NOTE: one outage
   local name=$1 at=$2 var=$3 restart=$4 note=$5 pid=${!3}
   sleep_until "$at" || return 1
+  # Recorded before the signal: requests in flight when it lands fail inside the window.
+  record "${name}_kill" "SIGKILL pid $pid"
   kill -KILL "$pid" || true
   wait "$pid" 2>/dev/null || true
-  record "${name}_kill" "SIGKILL pid $pid"
   sleep_until $((at + outage)) || return 1
   "$restart"
   record "${name}_up" "restarted, pid ${!var} ($note)"
@@ -255,8 +256,8 @@ run_schedule() {
     "no persistence: the cache is empty" || return 0
 
   sleep_until "$at_redis_stop" || return 0
-  kill -STOP "$redis_pid" || true
   record redis_stop "SIGSTOP pid $redis_pid (accepts TCP, answers nothing)"
+  kill -STOP "$redis_pid" || true
   sleep_until $((at_redis_stop + outage)) || { kill -CONT "$redis_pid" || true; return 0; }
   kill -CONT "$redis_pid" || true
   record redis_cont "SIGCONT pid $redis_pid"
