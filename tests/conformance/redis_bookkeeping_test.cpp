@@ -156,8 +156,8 @@ TEST_F(RedisBookkeeping, FloodUnderAllkeysLruKeepsTheIndexBounded) {
   for (const auto& logical : served) {
     if (get(logical)) ++still_served;
   }
-  std::cout << "allkeys-lru: " << served.size() << " served before a prefix erase, "
-            << still_served << " after\n";
+  std::cout << "allkeys-lru: " << served.size() << " served before a prefix erase, " << still_served
+            << " after\n";
   EXPECT_EQ(still_served, 0);
 }
 

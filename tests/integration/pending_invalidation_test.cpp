@@ -123,7 +123,7 @@ TEST(PendingInvalidationTest, AFullRedisUnderNoevictionStillInvalidates) {
 TEST(PendingInvalidationTest, AMissWhoseLookupFailedIsNotStored) {
   Harness h{HarnessOptions{.rules = kRules}};
   ASSERT_EQ(h.get("/api/items/5").header("X-Cache"), "MISS");  // the connection is up
-  h.redis->command({"ACL", "SETUSER", "default", "-mget"});     // lookups fail, puts work
+  h.redis->command({"ACL", "SETUSER", "default", "-mget"});    // lookups fail, puts work
   const auto miss = h.get("/api/items/5?x=1");
   EXPECT_EQ(miss.status, 200);
   EXPECT_EQ(miss.header("Cache-Status"), "cachecar; fwd=miss; detail=store-error");
