@@ -9,9 +9,9 @@
 #include "policy/entry.hpp"
 #include "policy/invalidation.hpp"
 #include "policy/uri.hpp"
-#include "proxy/forwarding.hpp"
 #include "proxy/proxy.hpp"
 #include "store/pending_invalidations.hpp"
+#include "upstream/forwarding.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
@@ -27,11 +27,18 @@ namespace {
 
 namespace asio = net::asio;
 namespace beast = net::beast;
+namespace http = net::http;
 using net::error_code;
 using net::use_nothrow;
 using RequestParser = net::RequestParser<http::buffer_body>;
 using ResponseParser = net::ResponseParser<http::buffer_body>;
 using metrics::CacheOutcome;
+using upstream::BodyFraming;
+using upstream::UpstreamRequestHead;
+using upstream::append_relayable_fields;
+using upstream::bypass_authorized;
+using upstream::collect_headers;
+using upstream::render_upstream_request;
 
 constexpr std::size_t kRelayChunkBytes = 64 * 1024;
 constexpr std::uint32_t kMaxUpstreamHeaderBytes = 64 * 1024;

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-namespace cachecar::proxy {
+namespace cachecar::upstream {
 
 namespace http = net::http;
 
@@ -58,4 +58,4 @@ policy::HeaderList collect_headers(const http::response_header<>& response);
 void append_relayable_fields(std::string& out, const policy::HeaderList& headers,
                              bool keep_content_length);
 
-}  // namespace cachecar::proxy
+}  // namespace cachecar::upstream

@@ -1,10 +1,10 @@
-#include "proxy/forwarding.hpp"
+#include "upstream/forwarding.hpp"
 
 #include "core/constant_time.hpp"
 #include "core/strings.hpp"
 #include "net/wire.hpp"
 
-namespace cachecar::proxy {
+namespace cachecar::upstream {
 
 using core::iequals;
 
@@ -133,4 +133,4 @@ void append_relayable_fields(std::string& out, const policy::HeaderList& headers
   }
 }
 
-}  // namespace cachecar::proxy
+}  // namespace cachecar::upstream

@@ -1,6 +1,6 @@
 // The request head sent upstream: which forwarding fields survive from which peer, and the
 // bypass token field.
-#include "proxy/forwarding.hpp"
+#include "upstream/forwarding.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-namespace cachecar::proxy {
+namespace cachecar::upstream {
 namespace {
 
 using Fields = std::vector<std::pair<std::string, std::string>>;
@@ -128,4 +128,4 @@ TEST(BypassAuthorized, TheTokenComesInExactlyOneFieldLine) {
 }
 
 }  // namespace
-}  // namespace cachecar::proxy
+}  // namespace cachecar::upstream
