@@ -13,10 +13,11 @@ build_dir=build/fuzz
 jobs=${CACHECAR_JOBS:-$(nproc)}
 
 # -O1 without NDEBUG: Beast's and our asserts stay on; line tables are enough for stack traces.
+# Warnings are errors when CACHECAR_WERROR=ON (scripts/test.sh sets it), as in the test build.
 CC=clang CXX=clang++ cmake -S . -B "$build_dir" -G Ninja \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" \
-  -DCACHECAR_FUZZ=ON -DCACHECAR_BUILD_TESTS=OFF \
+  -DCACHECAR_FUZZ=ON -DCACHECAR_BUILD_TESTS=OFF -DCACHECAR_WERROR="${CACHECAR_WERROR:-OFF}" \
   -DCACHECAR_SANITIZE=address,undefined >/dev/null
 
 all_targets=()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # README command (2), and what CI runs: installs dependencies, builds everything with
-# AddressSanitizer + UndefinedBehaviorSanitizer, replays the fuzz corpora (clang, libFuzzer), and
-# runs the whole test suite with ctest.
+# AddressSanitizer + UndefinedBehaviorSanitizer and warnings as errors (CACHECAR_WERROR, off in a
+# plain CMake build), replays the fuzz corpora (clang, libFuzzer), and runs the whole test suite
+# with ctest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,7 +12,7 @@ bash scripts/install-deps.sh
 # every input that once crashed it, then runs a short fixed-seed batch of new mutations; a crash,
 # leak, sanitizer report or timeout fails. Longer fuzzing: scripts/fuzz.sh.
 fuzz_regression() {
-  bash scripts/fuzz.sh --build-only
+  CACHECAR_WERROR=ON bash scripts/fuzz.sh --build-only
   local source name inputs out
   for source in fuzz/*_fuzz.cpp; do
     name=$(basename "$source" _fuzz.cpp)
@@ -37,6 +38,7 @@ jobs=${CACHECAR_JOBS:-$(nproc)}
 cmake -S . -B "$build_dir" -G Ninja \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCACHECAR_SANITIZE="$sanitize" \
+  -DCACHECAR_WERROR=ON \
   -DCACHECAR_BUILD_TESTS=ON >/dev/null
 ninja -C "$build_dir" -j "$jobs"
 
