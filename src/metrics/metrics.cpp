@@ -35,8 +35,9 @@ constexpr std::array<std::string_view, 8> kMethods{"GET",   "HEAD",   "POST",   
                                                    "PATCH", "DELETE", "OPTIONS", "OTHER"};
 constexpr std::array<std::string_view, 6> kStatusClasses{"1xx", "2xx", "3xx",
                                                          "4xx", "5xx", "other"};
-constexpr std::array<std::string_view, 5> kStoreOperations{"get", "put", "invalidate", "decode",
-                                                           "other"};
+constexpr std::array<StoreOperation, 5> kStoreOperations{
+    StoreOperation::Get, StoreOperation::Put, StoreOperation::Invalidate, StoreOperation::Decode,
+    StoreOperation::Other};
 constexpr std::array<std::string_view, 9> kRedisCommands{
     "MGET", "GET", "EVALSHA", "EVAL", "PING", "SCRIPT", "AUTH", "SELECT", "OTHER"};
 constexpr std::array<std::string_view, 5> kRedisErrors{"timeout", "unavailable", "protocol",
@@ -62,11 +63,17 @@ std::size_t status_class_index(int status) noexcept {
   return kStatusClasses.size() - 1;
 }
 
-std::size_t store_operation_index(std::string_view operation) noexcept {
-  for (std::size_t i = 0; i + 1 < kStoreOperations.size(); ++i) {
-    if (operation == kStoreOperations[i]) return i;
-  }
-  return kStoreOperations.size() - 1;
+static_assert(
+    [] {
+      for (std::size_t i = 0; i < kStoreOperations.size(); ++i) {
+        if (static_cast<std::size_t>(kStoreOperations[i]) != i) return false;
+      }
+      return true;
+    }(),
+    "kStoreOperations lists StoreOperation in declaration order");
+
+std::size_t store_operation_index(StoreOperation operation) noexcept {
+  return static_cast<std::size_t>(operation) % kStoreOperations.size();
 }
 
 std::size_t redis_command_index(std::string_view command) noexcept {
@@ -105,7 +112,8 @@ struct Buckets {
 constexpr std::uint64_t kUs = 1'000;
 constexpr std::uint64_t kMs = 1'000'000;
 constexpr std::uint64_t kS = 1'000'000'000;
-// Request latencies: a hit is ~0.1 ms, a miss is the upstream's time.
+// Request latencies: hits take a fraction of a millisecond (fine buckets there), a miss takes
+// the upstream's time.
 constexpr Buckets kRequestBuckets{
     {100 * kUs, 250 * kUs, 500 * kUs, 1 * kMs, 2500 * kUs, 5 * kMs, 10 * kMs, 25 * kMs, 50 * kMs,
      100 * kMs, 250 * kMs, 500 * kMs, 1 * kS, 2500 * kMs, 5 * kS, 10 * kS},
@@ -255,6 +263,26 @@ std::string_view to_string(CacheOutcome outcome) noexcept {
 
 std::ostream& operator<<(std::ostream& os, CacheOutcome outcome) {
   return os << to_string(outcome);
+}
+
+std::string_view to_string(StoreOperation operation) noexcept {
+  switch (operation) {
+    case StoreOperation::Get:
+      return "get";
+    case StoreOperation::Put:
+      return "put";
+    case StoreOperation::Invalidate:
+      return "invalidate";
+    case StoreOperation::Decode:
+      return "decode";
+    case StoreOperation::Other:
+      return "other";
+  }
+  return "other";
+}
+
+std::ostream& operator<<(std::ostream& os, StoreOperation operation) {
+  return os << to_string(operation);
 }
 
 struct Metrics::Impl {
@@ -474,7 +502,8 @@ std::vector<prometheus::MetricFamily> Metrics::Impl::collect(const ScrapeState& 
     for (std::size_t i = 0; i < kStoreOperations.size(); ++i) {
       std::uint64_t value = 0;
       for (const auto& s : shards) value += s->store_errors[i].get();
-      f.metric.push_back(counter_metric({{"operation", std::string(kStoreOperations[i])}}, value));
+      f.metric.push_back(
+          counter_metric({{"operation", std::string(to_string(kStoreOperations[i]))}}, value));
     }
     out.push_back(std::move(f));
   }
@@ -577,8 +606,18 @@ void Metrics::record_invalidations_overflowed() {
   impl_->shard().invalidations_overflowed.add();
 }
 
-void Metrics::record_store_error(std::string_view operation) {
+void Metrics::record_store_error(StoreOperation operation) {
   impl_->shard().store_errors[store_operation_index(operation)].add();
+}
+
+// transitional: removed when proxy/ uses StoreOperation
+void Metrics::record_store_error(std::string_view operation) {
+  for (auto known : kStoreOperations) {
+    if (known != StoreOperation::Other && to_string(known) == operation) {
+      return record_store_error(known);
+    }
+  }
+  record_store_error(StoreOperation::Other);
 }
 
 void Metrics::record_upstream_error() {

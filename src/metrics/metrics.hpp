@@ -28,6 +28,18 @@ enum class CacheOutcome {
 std::string_view to_string(CacheOutcome outcome) noexcept;  // "hit", "miss", ...
 std::ostream& operator<<(std::ostream& os, CacheOutcome outcome);
 
+// The cache operation that failed (the `operation` label of cachecar_store_errors_total).
+enum class StoreOperation {
+  Get,         // a lookup or a fill-token read
+  Put,         // a fill
+  Invalidate,  // a write's or the admin API's erase
+  Decode,      // a stored entry that did not decode
+  // transitional: removed when proxy/ uses StoreOperation (what an unknown name counts as)
+  Other,
+};
+std::string_view to_string(StoreOperation operation) noexcept;  // "get", "put", ...
+std::ostream& operator<<(std::ostream& os, StoreOperation operation);
+
 // One finished client request.
 struct RequestRecord {
   CacheOutcome outcome = CacheOutcome::Pass;
@@ -98,7 +110,9 @@ class Metrics {
   // Entries deleted by the admin API's clear routes.
   void record_cleared(std::uint64_t entries);
   // A cache operation that failed (and so became a miss / no-op).
-  // `operation`: "get", "put", "invalidate", "decode"; anything else counts as "other".
+  void record_store_error(StoreOperation operation);
+  // transitional: removed when proxy/ uses StoreOperation
+  // The operation by its label ("get", "put", "invalidate", "decode"); any other counts as Other.
   void record_store_error(std::string_view operation);
   void record_upstream_error();
   // An exception escaped a handler on a worker thread (a bug: the worker logs it and goes on).

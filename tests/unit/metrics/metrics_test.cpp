@@ -7,6 +7,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace cachecar::metrics {
@@ -112,6 +113,42 @@ TEST(Metrics, LabelValuesAreBounded) {
   EXPECT_EQ(sample(text, R"(cachecar_redis_command_duration_seconds_count{command="OTHER"})"), "1");
   EXPECT_EQ(text.find("BREW"), std::string::npos);
   EXPECT_EQ(text.find("/not/configured"), std::string::npos);
+}
+
+TEST(Metrics, StoreErrorsAreLabelledByTheirOperation) {
+  const std::vector<std::pair<StoreOperation, std::string>> cases{
+      {StoreOperation::Get, "get"},
+      {StoreOperation::Put, "put"},
+      {StoreOperation::Invalidate, "invalidate"},
+      {StoreOperation::Decode, "decode"},
+  };
+  Metrics m;
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    for (std::size_t n = 0; n <= i; ++n) m.record_store_error(cases[i].first);
+  }
+  const auto text = m.prometheus_text({});
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const auto& [operation, label] = cases[i];
+    EXPECT_EQ(to_string(operation), label);
+    std::ostringstream printed;
+    printed << operation;
+    EXPECT_EQ(printed.str(), label);
+    EXPECT_EQ(sample(text, "cachecar_store_errors_total{operation=\"" + label + "\"}"),
+              std::to_string(i + 1))
+        << label;
+  }
+  EXPECT_EQ(sample(text, R"(cachecar_store_errors_total{operation="other"})"), "0");
+  EXPECT_EQ(m.snapshot().store_errors, 10u);
+}
+
+// transitional: goes with record_store_error(std::string_view)
+TEST(Metrics, StoreErrorNamedByItsLabelCountsAsThatOperation) {
+  Metrics m;
+  m.record_store_error("put");
+  m.record_store_error("Put");  // labels are exact: a near miss is "other"
+  const auto text = m.prometheus_text({});
+  EXPECT_EQ(sample(text, R"(cachecar_store_errors_total{operation="put"})"), "1");
+  EXPECT_EQ(sample(text, R"(cachecar_store_errors_total{operation="other"})"), "1");
 }
 
 TEST(Metrics, HistogramsAreCumulativeWithSecondsAndBytes) {
