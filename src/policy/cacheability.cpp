@@ -113,6 +113,16 @@ std::ostream& operator<<(std::ostream& os, NotStored reason) {
   return os << detail_text(reason);
 }
 
+std::chrono::milliseconds rule_lifetime(const Rule& rule, const CacheLimits& limits) noexcept {
+  return std::min(rule.ttl.value_or(limits.default_ttl), limits.max_ttl);
+}
+
+std::chrono::milliseconds remaining_lifetime(std::chrono::milliseconds lifetime,
+                                             std::int64_t generated_at_ms,
+                                             std::int64_t now_ms) noexcept {
+  return lifetime - std::chrono::milliseconds(now_ms - generated_at_ms);
+}
+
 StoreDecision decide_store(const Rule& rule, const ResponseView& response,
                            bool request_has_authorization, std::uint64_t body_bytes,
                            const CacheLimits& limits) {
@@ -132,8 +142,7 @@ StoreDecision decide_store(const Rule& rule, const ResponseView& response,
   }
   if (vary_prevents_storing(headers)) return refuse(NotStored::Vary);
 
-  const auto ttl = std::min(rule.ttl.value_or(limits.default_ttl), limits.max_ttl);
-  return StoreDecision{NotStored::None, ttl};
+  return StoreDecision{NotStored::None, rule_lifetime(rule, limits)};
 }
 
 bool is_unstorable_header(std::string_view name) noexcept {

@@ -37,9 +37,18 @@ struct StoreDecision {
   bool store() const noexcept { return reason == NotStored::None; }
 };
 
+// How long a rule keeps its entries: its ttl (else the default), capped at max_ttl.
+std::chrono::milliseconds rule_lifetime(const Rule& rule, const CacheLimits& limits) noexcept;
+
+// What is left of `lifetime` for a response generated at generated_at_ms (unix ms), at now_ms;
+// zero or less once it has expired.
+std::chrono::milliseconds remaining_lifetime(std::chrono::milliseconds lifetime,
+                                             std::int64_t generated_at_ms,
+                                             std::int64_t now_ms) noexcept;
+
 // For a GET whose rule has a ttl. `body_bytes` may be a lower bound when the body is still
-// streaming (TooLarge as soon as it exceeds the limit). TTL = rule ttl (else default), capped
-// at max_ttl. With rule.cache_private, no-store/private/Set-Cookie do not prevent storing.
+// streaming (TooLarge as soon as it exceeds the limit). TTL = rule_lifetime(). With
+// rule.cache_private, no-store/private/Set-Cookie do not prevent storing.
 StoreDecision decide_store(const Rule& rule, const ResponseView& response,
                            bool request_has_authorization, std::uint64_t body_bytes,
                            const CacheLimits& limits);

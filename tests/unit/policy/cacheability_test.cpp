@@ -193,5 +193,19 @@ TEST(HttpView, FindHeaderIsCaseInsensitiveAndReturnsFirst) {
   EXPECT_FALSE(has_header({}, "Vary"));
 }
 
+TEST(RuleLifetime, IsTheRuleTtlCappedAtMaxTtlOrTheDefault) {
+  EXPECT_EQ(rule_lifetime(cached_rule(milliseconds(120'000)), limits()), milliseconds(120'000));
+  EXPECT_EQ(rule_lifetime(cached_rule(milliseconds(7'200'000)), limits()), milliseconds(3'600'000));
+  Rule no_ttl = cached_rule();
+  no_ttl.ttl.reset();
+  EXPECT_EQ(rule_lifetime(no_ttl, limits()), milliseconds(60'000));
+}
+
+TEST(RemainingLifetime, CountsFromWhenTheResponseWasGenerated) {
+  EXPECT_EQ(remaining_lifetime(milliseconds(10'000), 1'000'000, 1'004'000), milliseconds(6'000));
+  EXPECT_EQ(remaining_lifetime(milliseconds(10'000), 1'000'000, 1'010'000), milliseconds(0));
+  EXPECT_LT(remaining_lifetime(milliseconds(10'000), 1'000'000, 1'020'000).count(), 0);
+}
+
 }  // namespace
 }  // namespace cachecar::policy
