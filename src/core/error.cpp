@@ -20,10 +20,6 @@ class CachecarCategory final : public boost::system::error_category {
         return "cache store returned an error";
       case errc::upstream_connect_failed:
         return "cannot connect to upstream";
-      case errc::upstream_protocol_error:
-        return "upstream protocol error";
-      case errc::body_too_large:
-        return "body too large";
       case errc::corrupt_entry:
         return "corrupt cache entry";
       case errc::shutting_down:

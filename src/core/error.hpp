@@ -16,8 +16,6 @@ enum class errc {
   store_protocol_error,     // the store answered something we could not parse
   store_reply_error,        // the store answered with an error reply
   upstream_connect_failed,  // could not open a connection to the upstream
-  upstream_protocol_error,  // the upstream sent something that is not HTTP/1.x
-  body_too_large,           // a body exceeded its configured limit
   corrupt_entry,            // a cached entry failed to deserialise
   shutting_down,            // the component is stopping
   fill_overtaken,           // not stored: a write invalidated the key while it was fetched

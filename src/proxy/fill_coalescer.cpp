@@ -83,9 +83,4 @@ void FillCoalescer::finish(const std::string& key, const std::shared_ptr<Flight>
   }
 }
 
-std::size_t FillCoalescer::in_flight() const {
-  std::lock_guard lock(mutex_);
-  return flights_.size();
-}
-
 }  // namespace cachecar::proxy

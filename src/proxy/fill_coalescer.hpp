@@ -52,12 +52,10 @@ class FillCoalescer {
   // the caller's executor. Never throws.
   boost::asio::awaitable<Joined> join(std::string key, std::chrono::milliseconds max_wait);
 
-  std::size_t in_flight() const;
-
  private:
   void finish(const std::string& key, const std::shared_ptr<Flight>& flight, store::Value entry);
 
-  mutable std::mutex mutex_;
+  std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<Flight>> flights_;
 };
 
