@@ -1,10 +1,9 @@
 #include "store/redis/redis_store.hpp"
 
-#include <boost/uuid/detail/sha1.hpp>
+#include <openssl/evp.h>
 
 #include <array>
 #include <charconv>
-#include <cstdio>
 
 namespace cachecar::store::redis {
 
@@ -286,14 +285,22 @@ RedisStore::Script make_script(std::string_view shebang, std::string_view body) 
 
 }  // namespace
 
+// SHA-1 because EVALSHA names a script by the SHA-1 of its text; nothing here relies on it for
+// security.
 std::string sha1_hex(std::string_view data) {
-  boost::uuids::detail::sha1 hash;
-  hash.process_bytes(data.data(), data.size());
-  unsigned int digest[5];
-  hash.get_digest(digest);
-  char hex[41];
-  for (int i = 0; i < 5; ++i) std::snprintf(hex + 8 * i, 9, "%08x", digest[i]);
-  return std::string(hex, 40);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha1(), nullptr) != 1) {
+    return {};  // only when libcrypto itself is broken; no script has the empty name
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(2 * length);
+  for (unsigned int i = 0; i < length; ++i) {
+    hex.push_back(kHex[digest[i] >> 4]);
+    hex.push_back(kHex[digest[i] & 0xf]);
+  }
+  return hex;
 }
 
 const RedisStore::Script& RedisStore::put_script() {
