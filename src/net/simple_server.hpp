@@ -1,12 +1,11 @@
-// A small HTTP/1.1 server loop for handlers that work on whole messages (admin API, bundled
-// backend, test upstreams). The proxy has its own streaming session; this one buffers bodies.
+// HTTP/1.1 serving for handlers that work on whole messages (admin API, bundled backend, test
+// upstreams): ServerConnection's loop (as the proxy's) with a handler that buffers bodies.
 #pragma once
 
 #include "net/http_types.hpp"
 #include "net/listener.hpp"
+#include "net/server_connection.hpp"
 
-#include <chrono>
-#include <cstdint>
 #include <functional>
 
 namespace cachecar::net {
@@ -19,16 +18,12 @@ struct SimpleRequest {
 using SimpleResponse = http::response<http::string_body>;
 using SimpleHandler = std::function<asio::awaitable<SimpleResponse>(SimpleRequest&)>;
 
-struct SimpleServerLimits {
-  std::uint32_t max_header_bytes = 16 * 1024;
-  std::uint64_t max_body_bytes = 1 << 20;
-  std::chrono::milliseconds header_timeout{10'000};
-  std::chrono::milliseconds idle_timeout{60'000};
-};
+using SimpleServerLimits = ServerLimits;
 
 // Serves requests on `socket` until the client closes, an error occurs or the tracker stops.
-// Malformed requests get 400, oversized heads 431, oversized bodies 413; then the connection
-// closes. The handler must not throw; if it does, the client gets a 500 and the connection closes.
+// Refusals are the proxy's (ServerConnection: 400, 413, 431, 501 with the same JSON error
+// codes); then the connection closes. The handler should not throw; if it does, the client gets
+// a 500 and the connection closes.
 asio::awaitable<void> serve_simple(tcp::socket socket, SimpleHandler handler,
                                    SimpleServerLimits limits, ConnectionTracker& tracker);
 
