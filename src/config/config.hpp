@@ -64,7 +64,7 @@ struct LimitsConfig {
   std::chrono::milliseconds client_body_timeout{30'000};    // per body read / response write
 };
 
-// The in-process tier in front of Redis (issue 5): hot entries served without a round trip.
+// The in-process tier in front of Redis: hot entries served without a round trip.
 struct L1Config {
   bool enabled = false;
   std::uint64_t max_bytes = 64ULL << 20;      // shared by all threads

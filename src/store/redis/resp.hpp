@@ -50,7 +50,8 @@ std::ostream& operator<<(std::ostream& os, const Reply& reply);
 // prepare(). While a large bulk string is incomplete, prepare() hands out the unfilled part of
 // that string itself, so a big cached body travels kernel → its final std::string once.
 // (Why not hiredis's reader: it copies every reply twice — into its own buffer, then into ours —
-// and memmoves its buffer as it consumes it; that was 19 % of a 64 KiB-hit profile.)
+// and memmoves its buffer as it consumes it, a large share of a big hit's CPU time: see
+// docs/performance.md.)
 // After a protocol error the parser stays failed; the caller must drop the connection.
 class ReplyParser {
  public:
