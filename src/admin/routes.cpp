@@ -1,5 +1,7 @@
 #include "admin/routes.hpp"
 
+#include "policy/uri.hpp"
+
 #include <array>
 
 namespace cachecar::admin {
@@ -44,11 +46,9 @@ RouteMatch refused(RouteMatch m, RouteMatch::Kind kind, std::string error = {}) 
   return m;
 }
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
+// Route arguments are decoded once; a malformed escape is a 400, not a guess.
+std::optional<std::string> decode_argument(std::string_view text) {
+  return policy::percent_decode(text, policy::MalformedEscape::Reject);
 }
 
 }  // namespace
@@ -95,24 +95,6 @@ bool is_state_changing(Route route) noexcept {
   return true;
 }
 
-std::optional<std::string> percent_decode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out.push_back(text[i]);
-      continue;
-    }
-    if (i + 2 >= text.size()) return std::nullopt;
-    const int high = hex_value(text[i + 1]);
-    const int low = hex_value(text[i + 2]);
-    if (high < 0 || low < 0) return std::nullopt;
-    out.push_back(static_cast<char>(high * 16 + low));
-    i += 2;
-  }
-  return out;
-}
-
 RouteMatch match_route(std::string_view method, std::string_view target) {
   if (target.starts_with(kInvalidatePrefix)) {
     auto m = matched(Route::Invalidate, "DELETE");
@@ -120,7 +102,7 @@ RouteMatch match_route(std::string_view method, std::string_view target) {
     auto raw = target.substr(kInvalidatePrefix.size());
     m.prefix = raw.ends_with('*');
     if (m.prefix) raw.remove_suffix(1);
-    auto key = percent_decode(raw);
+    auto key = decode_argument(raw);
     if (!key)
       return refused(m, RouteMatch::Kind::BadRequest, "malformed percent-encoding in the key");
     if (key->empty() && !m.prefix) {
@@ -134,7 +116,7 @@ RouteMatch match_route(std::string_view method, std::string_view target) {
   if (path.starts_with(kClearNamespacePrefix)) {
     auto m = matched(Route::CacheClearNamespace, "POST");
     if (!method_allowed(method, m.allow)) return refused(m, RouteMatch::Kind::MethodNotAllowed);
-    auto ns = percent_decode(path.substr(kClearNamespacePrefix.size()));
+    auto ns = decode_argument(path.substr(kClearNamespacePrefix.size()));
     if (!ns) {
       return refused(m, RouteMatch::Kind::BadRequest,
                      "malformed percent-encoding in the namespace");

@@ -49,8 +49,4 @@ struct RouteMatch {
 // query.
 RouteMatch match_route(std::string_view method, std::string_view target);
 
-// Decodes %XX escapes (either case). Nullopt when a '%' is not followed by two hex digits.
-// '+' stays '+': these are paths, not form data.
-std::optional<std::string> percent_decode(std::string_view text);
-
 }  // namespace cachecar::admin

@@ -1,6 +1,7 @@
 #include "config/address.hpp"
 
 #include "core/strings.hpp"
+#include "policy/uri.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -105,30 +106,6 @@ std::optional<HostPort> parse_url_authority(std::string_view text, std::uint16_t
   return out;
 }
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::optional<std::string> percent_decode(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out += text[i];
-      continue;
-    }
-    if (i + 2 >= text.size()) return std::nullopt;
-    const int hi = hex_value(text[i + 1]);
-    const int lo = hex_value(text[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
-}
-
 // Case-insensitive scheme check; on success `url` is left holding what follows "scheme://".
 bool strip_scheme(std::string_view& url, std::string_view scheme_with_slashes) {
   if (url.size() < scheme_with_slashes.size() ||
@@ -222,7 +199,7 @@ std::optional<RedisUrl> parse_redis_url(std::string_view url, std::string* error
       *error = "a user name is not supported; write the password as redis://:password@host";
       return std::nullopt;
     }
-    auto password = percent_decode(userinfo.substr(1));
+    auto password = policy::percent_decode(userinfo.substr(1), policy::MalformedEscape::Reject);
     if (!password) {
       *error = "the password has a malformed %-escape";
       return std::nullopt;

@@ -1,15 +1,10 @@
 #include "net/wire.hpp"
 
-#include <boost/beast/http/status.hpp>
+#include "core/reason_phrase.hpp"
 
 #include <charconv>
 
 namespace cachecar::net {
-
-std::string_view reason_phrase(int status) noexcept {
-  auto text = boost::beast::http::obsolete_reason(static_cast<boost::beast::http::status>(status));
-  return text.empty() ? std::string_view("Unknown") : std::string_view(text.data(), text.size());
-}
 
 void append_status_line(std::string& out, int status, std::string_view reason) {
   char digits[8];
@@ -18,7 +13,7 @@ void append_status_line(std::string& out, int status, std::string_view reason) {
   out.append("HTTP/1.1 ");
   out.append(digits, end);
   out.push_back(' ');
-  out.append(reason.empty() ? reason_phrase(status) : reason);
+  out.append(reason.empty() ? core::reason_phrase(status) : reason);
   out.append("\r\n");
 }
 

@@ -7,9 +7,7 @@
 
 namespace cachecar::net {
 
-// "OK" for 200 etc.; "Unknown" for codes without a standard phrase.
-std::string_view reason_phrase(int status) noexcept;
-
+// "HTTP/1.1 <status> <reason>\r\n"; an empty reason is core::reason_phrase(status).
 void append_status_line(std::string& out, int status, std::string_view reason = {});
 void append_field(std::string& out, std::string_view name, std::string_view value);
 void append_field(std::string& out, std::string_view name, unsigned long long value);

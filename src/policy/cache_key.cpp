@@ -16,6 +16,12 @@ struct QueryParam {
   std::string_view name() const noexcept { return std::string_view(text).substr(0, name_size); }
 };
 
+// A query name or value as the origin reads it; a malformed '%' is kept as it is, since the
+// key must not refuse a request that the origin may accept.
+std::string decoded(std::string_view text) {
+  return *percent_decode(text, MalformedEscape::Keep);
+}
+
 // Calls fn(item) for each non-empty '&'-separated item of a raw query.
 template <class Fn>
 void for_each_query_item(std::string_view query, Fn&& fn) {
@@ -41,7 +47,7 @@ std::string build_cache_key(std::string_view method, std::string_view path,
   std::vector<QueryParam> params;
   if (!key_query || !key_query->empty()) {
     for_each_query_item(raw_query, [&](std::string_view item) {
-      const std::string name = percent_decode(raw_name(item));
+      const std::string name = decoded(raw_name(item));
       if (!bypass_param.empty() && name == bypass_param) return;
       if (key_query && std::find(key_query->begin(), key_query->end(), name) == key_query->end()) {
         return;
@@ -74,7 +80,7 @@ std::string remove_query_param(std::string_view raw_query, std::string_view para
   std::string out;
   out.reserve(raw_query.size());
   for_each_query_item(raw_query, [&](std::string_view item) {
-    if (percent_decode(raw_name(item)) == param) return;
+    if (decoded(raw_name(item)) == param) return;
     if (!out.empty()) out += '&';
     out += item;
   });
@@ -84,13 +90,13 @@ std::string remove_query_param(std::string_view raw_query, std::string_view para
 bool query_flag_set(std::string_view raw_query, std::string_view param) {
   bool set = false;
   for_each_query_item(raw_query, [&](std::string_view item) {
-    if (set || percent_decode(raw_name(item)) != param) return;
+    if (set || decoded(raw_name(item)) != param) return;
     const auto eq = item.find('=');
     if (eq == std::string_view::npos) {
       set = true;
       return;
     }
-    const std::string value = percent_decode(item.substr(eq + 1));
+    const std::string value = decoded(item.substr(eq + 1));
     set = core::iequals(value, "true") || value == "1";
   });
   return set;

@@ -146,23 +146,12 @@ StoreDecision decide_store(const Rule& rule, const ResponseView& response,
 }
 
 bool is_unstorable_header(std::string_view name) noexcept {
-  static constexpr std::array<std::string_view, 14> kUnstorable = {
-      "connection",
-      "keep-alive",
-      "proxy-connection",
-      "proxy-authenticate",
-      "proxy-authorization",
-      "te",
-      "trailer",
-      "transfer-encoding",
-      "upgrade",
-      "content-length",
-      "age",
-      "x-cache",
-      "cache-status",
-      "set-cookie",
-  };
-  return std::any_of(kUnstorable.begin(), kUnstorable.end(),
+  // Besides the hop-by-hop fields: framing (a hit sets its own Content-Length), what cachecar
+  // adds per response, and a cookie meant for one client.
+  static constexpr std::array<std::string_view, 5> kUnstorable = {
+      "content-length", "age", "x-cache", "cache-status", "set-cookie"};
+  return is_hop_by_hop(name) ||
+         std::any_of(kUnstorable.begin(), kUnstorable.end(),
                      [&](std::string_view field) { return core::iequals(field, name); });
 }
 

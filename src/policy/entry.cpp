@@ -1,10 +1,9 @@
 #include "policy/entry.hpp"
 
-#include "core/strings.hpp"
+#include "core/reason_phrase.hpp"
 #include "policy/cacheability.hpp"
 
 #include <charconv>
-#include <vector>
 
 namespace cachecar::policy {
 namespace {
@@ -16,70 +15,6 @@ namespace {
 // value fail to decode instead of being served short. Another format must use another magic
 // ("CC2 "), so old entries decode as misses instead of as garbage.
 constexpr std::string_view kMagic = "CC1 ";
-
-std::string_view standard_reason(int status) noexcept {
-  switch (status) {
-    case 100:
-      return "Continue";
-    case 101:
-      return "Switching Protocols";
-    case 200:
-      return "OK";
-    case 201:
-      return "Created";
-    case 202:
-      return "Accepted";
-    case 203:
-      return "Non-Authoritative Information";
-    case 204:
-      return "No Content";
-    case 206:
-      return "Partial Content";
-    case 301:
-      return "Moved Permanently";
-    case 302:
-      return "Found";
-    case 303:
-      return "See Other";
-    case 304:
-      return "Not Modified";
-    case 307:
-      return "Temporary Redirect";
-    case 308:
-      return "Permanent Redirect";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 409:
-      return "Conflict";
-    case 410:
-      return "Gone";
-    case 413:
-      return "Content Too Large";
-    case 429:
-      return "Too Many Requests";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 500:
-      return "Internal Server Error";
-    case 501:
-      return "Not Implemented";
-    case 502:
-      return "Bad Gateway";
-    case 503:
-      return "Service Unavailable";
-    case 504:
-      return "Gateway Timeout";
-  }
-  return "Unknown";
-}
 
 bool has_line_break(std::string_view text) noexcept {
   return text.find_first_of("\r\n") != std::string_view::npos;
@@ -102,28 +37,17 @@ std::optional<Int> take_number(std::string_view& text, char terminator) {
 
 std::string encode_entry(std::int64_t stored_at_ms, int status, std::string_view reason,
                          const HeaderList& headers, std::string_view body) {
-  // Fields named by the response's own Connection header are hop-by-hop too (RFC 9110 §7.6.1).
-  std::vector<std::string_view> connection_tokens;
-  for (const auto& [field, value] : headers) {
-    if (!core::iequals(field, "connection")) continue;
-    core::for_each_list_item(value,
-                             [&](std::string_view token) { connection_tokens.push_back(token); });
-  }
-  auto named_in_connection = [&](std::string_view name) {
-    for (auto token : connection_tokens) {
-      if (core::iequals(token, name)) return true;
-    }
-    return false;
-  };
-
-  if (reason.empty() || has_line_break(reason)) reason = standard_reason(status);
+  if (reason.empty() || has_line_break(reason)) reason = core::reason_phrase(status);
   std::string head = "HTTP/1.1 ";
   head += std::to_string(status);
   head += ' ';
   head += reason;
   head += "\r\n";
   for (const auto& [field, value] : headers) {
-    if (field.empty() || is_unstorable_header(field) || named_in_connection(field)) continue;
+    // Fields named by the response's own Connection header are hop-by-hop too.
+    if (field.empty() || is_unstorable_header(field) || named_in_connection(headers, field)) {
+      continue;
+    }
     // Never replay a field that could split the head; our HTTP parser would not produce one.
     if (has_line_break(field) || has_line_break(value) || field.find(':') != std::string::npos) {
       continue;

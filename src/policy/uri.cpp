@@ -179,18 +179,29 @@ std::string remove_dot_segments(std::string_view in) {
   return out;
 }
 
-std::string percent_decode(std::string_view text) {
+std::ostream& operator<<(std::ostream& os, MalformedEscape mode) {
+  switch (mode) {
+    case MalformedEscape::Keep:
+      return os << "Keep";
+    case MalformedEscape::Reject:
+      return os << "Reject";
+  }
+  return os << "MalformedEscape(" << static_cast<int>(mode) << ")";
+}
+
+std::optional<std::string> percent_decode(std::string_view text, MalformedEscape mode) {
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size()) {
-      const int hi = hex_value(text[i + 1]);
-      const int lo = hex_value(text[i + 2]);
+    if (text[i] == '%') {
+      const int hi = i + 2 < text.size() ? hex_value(text[i + 1]) : -1;
+      const int lo = hi >= 0 ? hex_value(text[i + 2]) : -1;
       if (hi >= 0 && lo >= 0) {
         out += static_cast<char>(hi * 16 + lo);
         i += 2;
         continue;
       }
+      if (mode == MalformedEscape::Reject) return std::nullopt;
     }
     out += text[i];
   }

@@ -50,8 +50,16 @@ bool append_normalized_query_part(std::string& out, std::string_view text);
 // RFC 3986 §5.2.4 on an absolute path ("/a/./b/../c" -> "/a/c").
 std::string remove_dot_segments(std::string_view path);
 
-// Percent-decodes. A '%' not followed by two hex digits stays a literal '%'; '+' stays '+'.
-std::string percent_decode(std::string_view text);
+// What percent_decode does with a '%' that is not followed by two hex digits (RFC 3986 §2.1).
+enum class MalformedEscape {
+  Keep,    // it stays a literal '%' (cache keys: the origin decides what such a target means)
+  Reject,  // the whole text is refused (admin routes, config values: a typo must not pass)
+};
+std::ostream& operator<<(std::ostream& os, MalformedEscape mode);
+
+// Decodes %XX escapes (hex digits of either case) once. '+' stays '+': these are URI
+// components, not form data. Nullopt only with MalformedEscape::Reject and a malformed '%'.
+std::optional<std::string> percent_decode(std::string_view text, MalformedEscape mode);
 
 // A Host field value (RFC 9110 §7.2: uri-host [":" port]) in comparable form (RFC 3986 §6.2.2.1,
 // §6.2.3): trimmed, lower case, an empty port or the default port of plain HTTP (":80")

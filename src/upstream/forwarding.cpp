@@ -7,23 +7,8 @@
 namespace cachecar::upstream {
 
 using core::iequals;
-
-bool is_hop_by_hop(std::string_view name) noexcept {
-  for (std::string_view hop :
-       {"connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization",
-        "te", "trailer", "transfer-encoding", "upgrade"}) {
-    if (iequals(name, hop)) return true;
-  }
-  return false;
-}
-
-bool named_in_connection(std::string_view connection_value, std::string_view name) noexcept {
-  bool found = false;
-  core::for_each_list_item(connection_value, [&](std::string_view token) {
-    if (iequals(token, name)) found = true;
-  });
-  return found;
-}
+using policy::is_hop_by_hop;
+using policy::named_in_connection;
 
 namespace {
 
@@ -122,9 +107,8 @@ policy::HeaderList collect_headers(const http::response_header<>& response) {
 
 void append_relayable_fields(std::string& out, const policy::HeaderList& headers,
                              bool keep_content_length) {
-  const std::string_view connection = policy::find_header(headers, "connection");
   for (const auto& [name, value] : headers) {
-    if (is_hop_by_hop(name) || named_in_connection(connection, name) || iequals(name, "x-cache") ||
+    if (is_hop_by_hop(name) || named_in_connection(headers, name) || iequals(name, "x-cache") ||
         iequals(name, "cache-status")) {
       continue;
     }

@@ -14,12 +14,6 @@ namespace cachecar::upstream {
 
 namespace http = net::http;
 
-// Connection-level fields that a proxy must not forward.
-bool is_hop_by_hop(std::string_view name) noexcept;
-
-// True when `name` is listed in the message's Connection header (those fields are hop-by-hop).
-bool named_in_connection(std::string_view connection_value, std::string_view name) noexcept;
-
 enum class BodyFraming { None, ContentLength, Chunked };
 
 struct UpstreamRequestHead {

@@ -74,6 +74,10 @@ INSTANTIATE_TEST_SUITE_P(
                   Route::Invalidate},
         RouteCase{"clear_ns_missing", "POST", "/cache/clear/", Kind::BadRequest,
                   Route::CacheClearNamespace},
+        RouteCase{"clear_ns_bad_escape", "POST", "/cache/clear/a%4", Kind::BadRequest,
+                  Route::CacheClearNamespace},
+        RouteCase{"invalidate_plus_is_literal", "DELETE", "/invalidate/GET:/s?q=a+b", Kind::Matched,
+                  Route::Invalidate, "GET:/s?q=a+b", false},
         RouteCase{"get_on_invalidate", "GET", "/invalidate/x", Kind::MethodNotAllowed,
                   Route::Invalidate},
         RouteCase{"post_on_health", "POST", "/health", Kind::MethodNotAllowed, Route::Health},
@@ -105,17 +109,6 @@ TEST(RouteMatch, StateChangingRoutes) {
   EXPECT_FALSE(is_state_changing(Route::MetricsCache));
   EXPECT_FALSE(is_state_changing(Route::Health));
   EXPECT_FALSE(is_state_changing(Route::CachePing));
-}
-
-TEST(PercentDecode, DecodesOnceAndRejectsMalformedEscapes) {
-  EXPECT_EQ(percent_decode("a%20b%2fc%2F"), "a b/c/");
-  EXPECT_EQ(percent_decode("%2520"), "%20");
-  EXPECT_EQ(percent_decode("a+b"), "a+b");
-  EXPECT_EQ(percent_decode(""), "");
-  EXPECT_EQ(percent_decode("%"), std::nullopt);
-  EXPECT_EQ(percent_decode("%4"), std::nullopt);
-  EXPECT_EQ(percent_decode("%g0"), std::nullopt);
-  EXPECT_EQ(percent_decode("%00"), std::string(1, '\0'));
 }
 
 }  // namespace

@@ -176,6 +176,7 @@ INSTANTIATE_TEST_SUITE_P(
                     BadUrlCase{"EmptyHost", "redis://:6379", "invalid host"},
                     BadUrlCase{"UserName", "redis://user:pw@h", "user name is not supported"},
                     BadUrlCase{"BadPasswordEscape", "redis://:p%zz@h", "%-escape"},
+                    BadUrlCase{"TruncatedPasswordEscape", "redis://:p%4@h", "%-escape"},
                     BadUrlCase{"DbNotNumber", "redis://h/x", "invalid database number 'x'"},
                     BadUrlCase{"NegativeDb", "redis://h/-1", "invalid database number"},
                     BadUrlCase{"DbWithPath", "redis://h/1/2", "invalid database number"},

@@ -99,10 +99,28 @@ TEST(RemoveDotSegments, FollowsRfc3986Examples) {
   EXPECT_EQ(remove_dot_segments("/.."), "/");
 }
 
-TEST(PercentDecode, DecodesAndKeepsMalformedAndPlus) {
-  EXPECT_EQ(percent_decode("a%20b%2fc"), "a b/c");
-  EXPECT_EQ(percent_decode("a+b%2B"), "a+b+");
-  EXPECT_EQ(percent_decode("100%&%zz%4"), "100%&%zz%4");
+TEST(PercentDecode, DecodesOnceInEitherMode) {
+  for (const auto mode : {MalformedEscape::Keep, MalformedEscape::Reject}) {
+    SCOPED_TRACE(::testing::PrintToString(mode));
+    EXPECT_EQ(percent_decode("a%20b%2fc%2F", mode), "a b/c/");
+    EXPECT_EQ(percent_decode("a+b%2B", mode), "a+b+");  // '+' is not a space: not form data
+    EXPECT_EQ(percent_decode("%2520", mode), "%20");    // once
+    EXPECT_EQ(percent_decode("", mode), "");
+    EXPECT_EQ(percent_decode("%00", mode), std::string(1, '\0'));
+    EXPECT_EQ(percent_decode("%41", mode), "A");  // an escape that ends the text
+  }
+}
+
+TEST(PercentDecode, KeepModeLeavesAMalformedEscapeAsItIs) {
+  EXPECT_EQ(percent_decode("100%&%zz%4", MalformedEscape::Keep), "100%&%zz%4");
+  EXPECT_EQ(percent_decode("%", MalformedEscape::Keep), "%");
+  EXPECT_EQ(percent_decode("%g0%41", MalformedEscape::Keep), "%g0A");
+}
+
+TEST(PercentDecode, RejectModeRefusesAMalformedEscape) {
+  for (const auto* text : {"%", "%4", "a%4", "%g0", "%0g", "ok%zzok", "%%41"}) {
+    EXPECT_EQ(percent_decode(text, MalformedEscape::Reject), std::nullopt) << text;
+  }
 }
 
 struct HostCase {
