@@ -179,7 +179,7 @@ SimpleResponse AdminService::prometheus(const Context&) {
   metrics::ScrapeState state;
   state.store_kind = deps_.store->kind();
   state.store_connected = health.connected;
-  state.circuit_state = health.state;
+  state.circuit_state = to_string(health.state);
   state.pending_invalidations = static_cast<std::int64_t>(pending_invalidations());
   state.upstream_connections = deps_.upstream_connections ? deps_.upstream_connections() : 0;
   SimpleResponse response{http::status::ok, 11};
@@ -208,7 +208,7 @@ net::asio::awaitable<SimpleResponse> AdminService::health(const Context&) {
   w.key("upstream").value(upstream_reachable ? "reachable" : "unreachable");
   w.key("cache_fallback").value("enabled");
   w.key("store").value(deps_.store->kind());
-  w.key("circuit_breaker").value(store.state);
+  w.key("circuit_breaker").value(to_string(store.state));
   w.key("redis_writes").value(store.writes_refused ? "refused" : "ok");
   w.key("pending_invalidations").value(static_cast<std::uint64_t>(pending));
   w.end_object();

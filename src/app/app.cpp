@@ -115,16 +115,11 @@ admin::AdminOptions admin_options(const config::Config& config) {
 // Every worker has its own Redis client: the store is "connected" only when all are, and the
 // circuit state shown is the worst one (open > half-open > closed).
 store::StoreHealth combined_health(const std::vector<store::CacheStore*>& stores) {
-  const auto rank = [](std::string_view state) {
-    if (state == "open") return 2;
-    if (state == "half-open") return 1;
-    return 0;
-  };
   store::StoreHealth combined;
   for (const auto* s : stores) {
     const auto health = s->health();
     combined.connected = combined.connected && health.connected;
-    if (rank(health.state) > rank(combined.state)) combined.state = health.state;
+    combined.state = store::worse(combined.state, health.state);
     combined.writes_refused = combined.writes_refused || health.writes_refused;
   }
   return combined;

@@ -4,6 +4,7 @@
 
 #include "core/error.hpp"
 #include "core/stored_key.hpp"
+#include "store/breaker_state.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -53,7 +54,7 @@ inline std::string_view key_path(std::string_view key) noexcept {
 
 struct StoreHealth {
   bool connected = true;
-  std::string_view state = "closed";  // circuit state: "closed", "open", "half-open"
+  BreakerState state = BreakerState::Closed;
   // The store answers reads but refused the last write with an error reply (Redis full under
   // noeviction, a read-only replica, an ACL): entries can be neither stored nor invalidated.
   bool writes_refused = false;

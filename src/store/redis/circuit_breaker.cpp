@@ -68,20 +68,4 @@ std::string_view CircuitBreaker::state_name() const noexcept {
   return to_string(state_);
 }
 
-std::string_view to_string(CircuitBreaker::State state) noexcept {
-  switch (state) {
-    case CircuitBreaker::State::Closed:
-      return "closed";
-    case CircuitBreaker::State::Open:
-      return "open";
-    case CircuitBreaker::State::HalfOpen:
-      return "half-open";
-  }
-  return "unknown";
-}
-
-std::ostream& operator<<(std::ostream& os, CircuitBreaker::State state) {
-  return os << to_string(state);
-}
-
 }  // namespace cachecar::store::redis

@@ -2,9 +2,10 @@
 // clock reads), so every transition is unit-testable. Not thread-safe: one per client/thread.
 #pragma once
 
+#include "store/breaker_state.hpp"
+
 #include <chrono>
 #include <cstdint>
-#include <ostream>
 #include <string_view>
 
 namespace cachecar::store::redis {
@@ -17,7 +18,7 @@ class CircuitBreaker {
   using Clock = std::chrono::steady_clock;
   using TimePoint = Clock::time_point;
 
-  enum class State { Closed, Open, HalfOpen };
+  using State = BreakerState;
 
   struct Options {
     std::uint32_t failure_threshold = 3;  // consecutive failures that open a closed breaker
@@ -46,8 +47,6 @@ class CircuitBreaker {
   std::string_view state_name() const noexcept;
   // When an Open breaker lets the next probe through (meaningless in other states).
   TimePoint retry_at() const noexcept { return retry_at_; }
-  // The backoff the next opening will use.
-  std::chrono::milliseconds next_backoff() const noexcept { return backoff_; }
   std::uint32_t consecutive_failures() const noexcept { return failures_; }
 
  private:
@@ -59,8 +58,5 @@ class CircuitBreaker {
   std::chrono::milliseconds backoff_;
   TimePoint retry_at_{};
 };
-
-std::string_view to_string(CircuitBreaker::State state) noexcept;
-std::ostream& operator<<(std::ostream& os, CircuitBreaker::State state);
 
 }  // namespace cachecar::store::redis

@@ -233,7 +233,7 @@ asio::awaitable<result<Reply>> Client::execute(std::span<const std::string_view>
 
 StoreHealth Client::health() const noexcept {
   return {state_->connected.load(std::memory_order_relaxed),
-          to_string(state_->breaker_state.load(std::memory_order_relaxed))};
+          state_->breaker_state.load(std::memory_order_relaxed)};
 }
 
 const Client::Options& Client::options() const noexcept {

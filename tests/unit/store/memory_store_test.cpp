@@ -170,7 +170,7 @@ TEST(MemoryStore, CoroutinesCompleteImmediately) {
   EXPECT_EQ(**value, "v");
   auto health = f.store.health();
   EXPECT_TRUE(health.connected);
-  EXPECT_EQ(health.state, "closed");
+  EXPECT_EQ(health.state, BreakerState::Closed);
 }
 
 TEST(MemoryStore, ConcurrentUseFromManyThreads) {
