@@ -162,6 +162,7 @@ struct App::State {
   std::unique_ptr<store::MemoryStore> shared_memory_store;  // memory:// is shared by all threads
   std::shared_ptr<store::L1Cache> l1;                       // cache.l1, shared by all threads
   std::shared_ptr<store::PendingInvalidations> pending;     // failed invalidations, shared
+  upstream::ConnectionCounter upstream_connections;         // every worker's pool counts here
   std::vector<std::unique_ptr<Worker>> workers;
   std::uint16_t proxy_port = 0;
   std::uint16_t admin_port = 0;
@@ -217,7 +218,8 @@ App::App(config::Config config) : state_(std::make_unique<State>(std::move(confi
     worker->pool = std::make_unique<upstream::Pool>(
         executor,
         upstream::PoolOptions{cfg.upstream.address.host, cfg.upstream.address.port,
-                              cfg.upstream.connect_timeout, cfg.upstream.max_idle_connections});
+                              cfg.upstream.connect_timeout, cfg.upstream.max_idle_connections},
+        state_->upstream_connections);
     worker->proxy = std::make_unique<proxy::Proxy>(options, *worker->store, *worker->pool,
                                                    state_->metrics, worker->tracker);
     auto* proxy = worker->proxy.get();
@@ -249,8 +251,8 @@ void App::start_admin(Worker& worker) {
   deps.store = worker.store;
   deps.metrics = &state_->metrics;
   deps.probe_upstream = [pool = worker.pool.get()] { return probe_upstream(pool); };
-  deps.upstream_connections = [] {
-    return static_cast<std::int64_t>(upstream::Connection::open_connections());
+  deps.upstream_connections = [counter = &state_->upstream_connections] {
+    return static_cast<std::int64_t>(counter->open());
   };
   // Workers are all created before start() lets the admin listener accept.
   deps.pending_invalidations = [pending = state_->pending.get()] { return pending->size(); };

@@ -6,8 +6,8 @@ namespace cachecar::upstream {
 
 using net::use_nothrow;
 
-Pool::Pool(asio::any_io_executor executor, PoolOptions options)
-    : executor_(std::move(executor)), options_(std::move(options)) {}
+Pool::Pool(asio::any_io_executor executor, PoolOptions options, ConnectionCounter& counter)
+    : executor_(std::move(executor)), options_(std::move(options)), counter_(counter) {}
 
 asio::awaitable<result<std::unique_ptr<Connection>>> Pool::acquire(
     std::chrono::milliseconds max_idle_age) {
@@ -37,7 +37,7 @@ asio::awaitable<result<std::unique_ptr<Connection>>> Pool::connect_new() {
   auto [resolve_ec, endpoints] =
       co_await resolver.async_resolve(options_.host, std::to_string(options_.port), use_nothrow);
   if (resolve_ec) co_return make_error_code(errc::upstream_connect_failed);
-  auto connection = std::make_unique<Connection>(executor_);
+  auto connection = std::make_unique<Connection>(executor_, counter_);
   connection->stream.expires_after(options_.connect_timeout);
   auto [connect_ec, endpoint] = co_await connection->stream.async_connect(endpoints, use_nothrow);
   if (connect_ec) {

@@ -25,14 +25,26 @@ struct PoolOptions {
   std::size_t max_idle_connections = 64;
 };
 
+// Counts the upstream connections open in the pools that share it, whichever thread they are
+// on (the upstream connections gauge). Must outlive every pool and connection counted in it.
+class ConnectionCounter {
+ public:
+  long open() const noexcept { return open_.load(std::memory_order_relaxed); }
+
+ private:
+  friend struct Connection;
+  std::atomic<long> open_{0};
+};
+
 // A connection with its read buffer (bytes read past one response belong to the next).
 struct Connection {
-  explicit Connection(asio::any_io_executor executor) : stream(std::move(executor)) { ++open_; }
-  ~Connection() { --open_; }
+  Connection(asio::any_io_executor executor, ConnectionCounter& counter)
+      : stream(std::move(executor)), counter_(counter) {
+    counter_.open_.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~Connection() { counter_.open_.fetch_sub(1, std::memory_order_relaxed); }
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
-  // Upstream connections open in this process, all threads (for metrics).
-  static long open_connections() noexcept { return open_.load(std::memory_order_relaxed); }
 
   beast::tcp_stream stream;
   beast::flat_buffer buffer;
@@ -40,12 +52,13 @@ struct Connection {
   std::chrono::steady_clock::time_point idle_since{};
 
  private:
-  static inline std::atomic<long> open_{0};
+  ConnectionCounter& counter_;
 };
 
 class Pool {
  public:
-  Pool(asio::any_io_executor executor, PoolOptions options);
+  // Every connection the pool opens is counted in `counter` while it exists.
+  Pool(asio::any_io_executor executor, PoolOptions options, ConnectionCounter& counter);
 
   // An idle connection when one exists (reused = true), otherwise a new one. Idle connections
   // older than max_idle_age are closed instead: a request that must not be retried (POST) only
@@ -61,11 +74,11 @@ class Pool {
   void release(std::unique_ptr<Connection> connection);
 
   void close_idle();
-  std::size_t idle_count() const noexcept { return idle_.size(); }
 
  private:
   asio::any_io_executor executor_;
   PoolOptions options_;
+  ConnectionCounter& counter_;
   std::vector<std::unique_ptr<Connection>> idle_;  // LIFO: the warmest connection first
 };
 

@@ -104,13 +104,13 @@ bool is_string(const Reply& r, std::string_view text) {
   return (r.type == Reply::Type::String || r.type == Reply::Type::Status) && r.str == text;
 }
 
-}  // namespace
-
 std::int64_t steady_now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
+
+}  // namespace
 
 asio::awaitable<void> InvalidationListener::State::ping_loop(
     std::shared_ptr<State> self, std::shared_ptr<tcp::socket> socket,
