@@ -9,6 +9,7 @@ packages=(
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libsqlite3-dev libssl-dev
   redis-server redis-tools curl prometheus
   clang libclang-rt-14-dev  # fuzz targets (libFuzzer): scripts/fuzz.sh, scripts/test.sh
+  python3  # tests/lint: module includes, GCC 12 coroutine rules
 )
 if [ "${CACHECAR_EXTRA_PACKAGES:-}" ]; then
   # shellcheck disable=SC2206
