@@ -85,7 +85,7 @@ TEST_F(RedisClient, AuthenticatesWithThePassword) {
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error(), errc::store_unavailable);
   EXPECT_FALSE(bad.health().connected);
-  EXPECT_NE(bad.health().state, "closed");
+  EXPECT_NE(bad.health().state, BreakerState::Closed);
 }
 
 TEST_F(RedisClient, ResolvesHostNames) {
@@ -133,7 +133,7 @@ TEST_F(RedisClient, ErrorRepliesAreValuesNotFailures) {
     ASSERT_TRUE(r.has_value());
     EXPECT_TRUE(r->is_error()) << *r;
   }
-  EXPECT_EQ(client.health().state, "closed");
+  EXPECT_EQ(client.health().state, BreakerState::Closed);
   EXPECT_TRUE(client.health().connected);
 }
 

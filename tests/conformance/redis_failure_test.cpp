@@ -82,7 +82,7 @@ TEST_F(RedisFailure, KilledServerFailsFastAndOpensTheBreaker) {
   EXPECT_TRUE(wait_until(
       [&] {
         (void)run(store.get("GET:/k"));
-        return store.health().state != "closed";
+        return store.health().state != BreakerState::Closed;
       },
       10s));
   EXPECT_FALSE(store.health().connected);
@@ -109,15 +109,16 @@ TEST_F(RedisFailure, PausedServerTimesOutThenRecoversAfterResume) {
   EXPECT_TRUE(wait_until(
       [&] {
         auto r = run(store.get("GET:/k"));
-        return !r && r.error() == errc::store_unavailable && store.health().state != "closed";
+        return !r && r.error() == errc::store_unavailable &&
+               store.health().state != BreakerState::Closed;
       },
       10s));
   // Reconnection probes keep failing while the server accepts connections but is silent.
-  EXPECT_NE(store.health().state, "closed");
+  EXPECT_NE(store.health().state, BreakerState::Closed);
 
   server_->resume();
   EXPECT_TRUE(wait_until([&] { return put_and_get_work(); }, 20s, 20ms));
-  EXPECT_EQ(store.health().state, "closed");
+  EXPECT_EQ(store.health().state, BreakerState::Closed);
   EXPECT_TRUE(store.health().connected);
 }
 
@@ -230,7 +231,7 @@ TEST_F(RedisFailure, ObserverSeesEveryCommandWithItsOutcome) {
   EXPECT_FALSE(seen[0].second);
   EXPECT_EQ(seen[1].first, "NOSUCHCOMMAND");
   EXPECT_EQ(seen[1].second, errc::store_reply_error);
-  EXPECT_EQ(client_->health().state, "closed");  // error replies are not failures
+  EXPECT_EQ(client_->health().state, BreakerState::Closed);  // error replies are not failures
 }
 
 TEST_F(RedisFailure, StopLetsTheIoContextRunOut) {

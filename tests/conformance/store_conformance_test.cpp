@@ -404,7 +404,7 @@ TEST_P(StoreConformance, PingAndHealth) {
   EXPECT_GE(rtt->count(), 0);
   const auto health = store().health();
   EXPECT_TRUE(health.connected);
-  EXPECT_EQ(health.state, "closed");
+  EXPECT_EQ(health.state, BreakerState::Closed);
 }
 
 // Other data in the same database must never be touched.
