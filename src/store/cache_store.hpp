@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace cachecar::store {
@@ -35,22 +36,21 @@ struct EraseTarget {
 };
 
 // What a fill saw before it asked the upstream: the store's invalidation generations for the
-// key's path. A put carrying it stores nothing if an erase of that path (or a prefix erase, or a
-// clear) happened since, so a response that a write overtook in flight is never kept — whichever
-// cachecar instance the write went through. Opaque; empty = store unconditionally.
+// key's path (store/generations.hpp defines them). A fill carrying it stores nothing if an erase
+// of that path (or a prefix erase, or a clear) happened since, so a response that a write
+// overtook in flight is never kept — whichever cachecar instance the write went through.
+// Opaque; empty = never read (a fill with it stores nothing).
 struct FillToken {
   std::string generations;
   bool empty() const noexcept { return generations.empty(); }
 };
 
-// What ends the path of a key: its query or its secondary key.
-inline constexpr char kPathEnd[] = {'?', core::kSecondaryKeySeparator, '\0'};
-
-// The path part of a key ("GET:/a" for "GET:/a?x=1" and "GET:/a host=h"): erasing a path bumps
-// one generation that every query and host variant's token watches.
-inline std::string_view key_path(std::string_view key) noexcept {
-  return key.substr(0, key.find_first_of(kPathEnd));
-}
+// A lookup that may be followed by a fill: the value, or (only when the value is null: a hit
+// needs no fill) the token to fill it with.
+struct Lookup {
+  Value value;
+  FillToken token;
+};
 
 struct StoreHealth {
   bool connected = true;
@@ -69,23 +69,38 @@ class CacheStore {
  public:
   virtual ~CacheStore() = default;
 
-  // The value, or null when absent or expired. With `token`, and only when the value is absent
-  // (a hit needs no fill, so hits do not pay for building one), also the fill token for `key`,
-  // read in the same round trip: a caller about to fetch and store the value takes it here.
-  virtual boost::asio::awaitable<result<Value>> get(std::string key,
-                                                    FillToken* token = nullptr) = 0;
+  // The value, or null when absent or expired.
+  virtual boost::asio::awaitable<result<Value>> get(std::string key) = 0;
+
+  // The value or, when it is absent, the fill token for `key`, read in the same round trip:
+  // a caller that will fetch and store the value on a miss looks it up with this.
+  virtual boost::asio::awaitable<result<Lookup>> lookup_for_fill(std::string key) = 0;
 
   // Only the fill token for `key`, for a fill that does not look the entry up first (an
-  // explicit refresh): read before the upstream is asked, like get()'s.
+  // explicit refresh, a corrupt entry's refill): read before the upstream is asked.
   virtual boost::asio::awaitable<result<FillToken>> read_fill_token(std::string key) = 0;
 
-  // Stores value for ttl (> 0). `ns` is the rule's namespace ("" = none), for clear(ns).
-  // errc::fill_overtaken (nothing stored): `token` predates an erase of the key's path. The
-  // token is a pointer (it must outlive the call) because a defaulted class-type argument of a
-  // coroutine is a prvalue temporary, which GCC 12 destroys twice (docs/architecture.md).
-  virtual boost::asio::awaitable<boost::system::error_code> put(
-      std::string key, std::string value, std::chrono::milliseconds ttl, std::string ns,
-      const FillToken* token = nullptr) = 0;
+  // Stores value for ttl (> 0), unconditionally. `ns` is the rule's namespace ("" = none), for
+  // clear(ns).
+  virtual boost::asio::awaitable<boost::system::error_code> put(std::string key, std::string value,
+                                                                std::chrono::milliseconds ttl,
+                                                                std::string ns) = 0;
+
+  // put(), unless `token` predates an erase of the key's path, a prefix erase or a clear (or is
+  // empty): then errc::fill_overtaken and nothing is stored.
+  virtual boost::asio::awaitable<boost::system::error_code> fill(std::string key, std::string value,
+                                                                 std::chrono::milliseconds ttl,
+                                                                 std::string ns,
+                                                                 FillToken token) = 0;
+
+  // transitional: removed when proxy/ uses lookup_for_fill. get() with `token` is
+  // lookup_for_fill() (the token is written only on a miss); without, get(key).
+  boost::asio::awaitable<result<Value>> get(std::string key, FillToken* token);
+  // transitional: removed when proxy/ uses lookup_for_fill. fill() with a non-empty `token`,
+  // put() otherwise.
+  boost::asio::awaitable<boost::system::error_code> put(std::string key, std::string value,
+                                                        std::chrono::milliseconds ttl,
+                                                        std::string ns, const FillToken* token);
 
   // Deletes everything the targets name, in one round trip. Returns how many entries existed.
   virtual boost::asio::awaitable<result<std::uint64_t>> erase(std::vector<EraseTarget> targets) = 0;

@@ -2,6 +2,8 @@
 
 namespace cachecar::store {
 
+using Graveyard = EntryTable::Graveyard;
+
 L1Cache::L1Cache(std::uint64_t max_bytes, std::chrono::milliseconds max_ttl)
     : max_ttl_(max_ttl), entries_(max_bytes) {}
 
@@ -9,40 +11,52 @@ Value L1Cache::get(const std::string& key) {
   if (!active()) return nullptr;
   if (reader_hook_ && !reader_hook_()) return nullptr;
   if (!active()) return nullptr;
-  return entries_.get_sync(key);
+  Graveyard graveyard;  // before the lock: an expired entry is freed after it
+  std::lock_guard lock(mutex_);
+  return entries_.get(key, EntryTable::system_now_ms(), graveyard);
 }
 
 void L1Cache::fill(const std::string& key, Value value, std::chrono::milliseconds remote_ttl,
                    Token before) {
   const auto ttl = remote_ttl.count() > 0 ? std::min(max_ttl_, remote_ttl) : max_ttl_;
-  std::lock_guard lock(write_mutex_);
-  if (!active() || !fence_.still_current(before)) return;
-  entries_.put_sync(key, std::move(value), ttl, {});
+  Graveyard graveyard;
+  std::lock_guard lock(mutex_);
+  if (!active() || !generations_.current(before)) return;
+  entries_.put(key, std::move(value), ttl, {}, EntryTable::system_now_ms(), graveyard);
 }
 
 void L1Cache::erase(const std::vector<EraseTarget>& targets) {
-  std::lock_guard lock(write_mutex_);
-  fence_.invalidated(targets);
-  entries_.erase_sync(targets);
+  Graveyard graveyard;
+  std::lock_guard lock(mutex_);
+  const auto now = EntryTable::system_now_ms();
+  for (const auto& target : targets) {
+    generations_.erased(target);
+    entries_.erase(target, now, graveyard);
+  }
 }
 
 void L1Cache::invalidate(std::string_view key) {
-  std::lock_guard lock(write_mutex_);
-  fence_.invalidated(key);
-  entries_.erase_sync({EraseTarget{EraseTarget::Kind::Exact, std::string(key)}});
+  erase({EraseTarget{EraseTarget::Kind::Exact, std::string(key)}});
 }
 
 void L1Cache::invalidate_all() {
-  std::lock_guard lock(write_mutex_);
-  fence_.invalidated_all();
-  entries_.clear_sync(std::nullopt);
+  Graveyard graveyard;
+  std::lock_guard lock(mutex_);
+  generations_.cleared(std::nullopt);
+  entries_.clear(std::nullopt, EntryTable::system_now_ms(), graveyard);
 }
 
 void L1Cache::set_active(bool active) {
-  std::lock_guard lock(write_mutex_);
-  fence_.invalidated_all();
-  entries_.clear_sync(std::nullopt);
+  Graveyard graveyard;
+  std::lock_guard lock(mutex_);
+  generations_.cleared(std::nullopt);
+  entries_.clear(std::nullopt, EntryTable::system_now_ms(), graveyard);
   active_.store(active, std::memory_order_release);
+}
+
+std::uint64_t L1Cache::bytes_used() const {
+  std::lock_guard lock(mutex_);
+  return entries_.bytes_used();
 }
 
 }  // namespace cachecar::store

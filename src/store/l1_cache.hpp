@@ -4,15 +4,14 @@
 #pragma once
 
 #include "store/cache_store.hpp"
-#include "store/invalidation_fence.hpp"
-#include "store/memory_store.hpp"
+#include "store/entry_table.hpp"
+#include "store/generations.hpp"
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,17 +22,18 @@ class L1Cache {
  public:
   // Taken before a remote lookup; fill() stores the result only if no invalidation touched
   // the key's path (or everything) since, so a reply that raced an invalidation never lands.
-  using Token = InvalidationFence::Ticket;
+  using Token = Generations::Token;
 
   L1Cache(std::uint64_t max_bytes, std::chrono::milliseconds max_ttl);
 
   bool active() const noexcept { return active_.load(std::memory_order_acquire); }
-  // Called by get() before it serves anything: applies pending invalidations; false = don't
-  // serve. Set once, before any lookup (not thread-safe to change later).
+  // Asked by get() before it serves anything; false = don't serve (the channel is gone, or has
+  // an invalidation that is not applied yet). Must not block. Set once, before any lookup (not
+  // thread-safe to change later).
   void set_reader_hook(std::function<bool()> hook) { reader_hook_ = std::move(hook); }
   // The entry, or null when absent, expired or the tier is inactive. Thread-safe.
   Value get(const std::string& key);
-  Token token(std::string_view key) const noexcept { return fence_.ticket(key); }
+  Token token(std::string_view key) const noexcept { return generations_.token(key); }
   // Keeps `value` for min(max_ttl, remote_ttl), remote_ttl being (a lower bound of) what the
   // entry has left in Redis; remote_ttl <= 0 means unknown: max_ttl. Thread-safe.
   void fill(const std::string& key, Value value, std::chrono::milliseconds remote_ttl,
@@ -41,21 +41,22 @@ class L1Cache {
   // Local writes: drop what they name at once (the channel confirms a moment later).
   void erase(const std::vector<EraseTarget>& targets);
 
-  // For the invalidation channel.
+  // For the invalidation channel: a key Redis reports modified (an exact erase of it), or
+  // everything (FLUSHDB).
   void invalidate(std::string_view key);
   void invalidate_all();
   void set_active(bool active);  // both directions drop everything
 
-  std::uint64_t bytes_used() const { return entries_.bytes_used(); }
+  std::uint64_t bytes_used() const;
 
  private:
   const std::chrono::milliseconds max_ttl_;
-  MemoryStore entries_;
   std::atomic<bool> active_{false};
-  InvalidationFence fence_;
-  // Orders fill() against invalidate(): check-then-insert must not interleave with
-  // bump-then-erase. Not taken by get().
-  std::mutex write_mutex_;
+  // Lock-free: tokens are read without mutex_. Bumped under mutex_, so that a fill's
+  // check-then-insert never interleaves with an invalidation's bump-then-erase.
+  Generations generations_;
+  mutable std::mutex mutex_;
+  EntryTable entries_;  // under mutex_
   std::function<bool()> reader_hook_;
 };
 

@@ -55,7 +55,8 @@ class RedisBookkeeping : public ::testing::Test {
 
   boost::system::error_code put(const std::string& key, const std::string& value,
                                 const std::string& ns = "", const FillToken* token = nullptr) {
-    return run(store_->put(key, value, 1h, ns, token));
+    if (token == nullptr) return run(store_->put(key, value, 1h, ns));
+    return run(store_->fill(key, value, 1h, ns, *token));
   }
   std::optional<std::string> get(const std::string& key) {
     auto r = run(store_->get(key));
@@ -63,10 +64,9 @@ class RedisBookkeeping : public ::testing::Test {
     return r && *r ? std::optional<std::string>(**r) : std::nullopt;
   }
   FillToken token_for(const std::string& key) {
-    FillToken token;
-    auto r = run(store_->get(key, &token));
+    auto r = run(store_->lookup_for_fill(key));
     EXPECT_TRUE(r.has_value()) << r.error().message();
-    return token;
+    return r ? r->token : FillToken{};
   }
   std::string name(std::string_view suffix) const {
     return std::string(kPrefix) + std::string(suffix);

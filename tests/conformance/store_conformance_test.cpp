@@ -1,5 +1,6 @@
 // One suite, every CacheStore: MemoryStore and RedisStore (against a private redis-server).
 #include "store/cache_store.hpp"
+#include "store/generations.hpp"
 #include "store/memory_store.hpp"
 #include "store/redis/redis_store.hpp"
 #include "support/redis_server.hpp"
@@ -307,37 +308,164 @@ TEST_P(StoreConformance, CountIsLiveEntries) {
   EXPECT_FALSE(has("GET:/gone"));
 }
 
+// A lookup that may fill reads the token with the value, in one round trip; a hit needs none.
+TEST_P(StoreConformance, AHitCarriesNoTokenAndAMissDoes) {
+  put("GET:/h", "v");
+  auto hit = run(store().lookup_for_fill("GET:/h"));
+  ASSERT_TRUE(hit.has_value()) << hit.error().message();
+  ASSERT_TRUE(hit->value);
+  EXPECT_EQ(*hit->value, "v");
+  EXPECT_TRUE(hit->token.empty());
+
+  auto miss = run(store().lookup_for_fill("GET:/m"));
+  ASSERT_TRUE(miss.has_value()) << miss.error().message();
+  EXPECT_FALSE(miss->value);
+  EXPECT_FALSE(miss->token.empty());
+  EXPECT_FALSE(run(store().fill("GET:/m", "filled", 60s, "", miss->token)));
+  EXPECT_EQ(get("GET:/m"), "filled");
+}
+
 // A fill reads a token with its lookup; a write's erase in between (through any instance)
-// makes the put refuse, so an overtaken response is never kept.
-TEST_P(StoreConformance, APutWithATokenOlderThanAnEraseOfItsPathStoresNothing) {
-  FillToken token;
-  ASSERT_TRUE(run(store().get("GET:/u/1?x=1", &token)).has_value());
+// makes the fill refuse, so an overtaken response is never kept.
+TEST_P(StoreConformance, AFillWithATokenOlderThanAnEraseOfItsPathStoresNothing) {
+  auto looked = run(store().lookup_for_fill("GET:/u/1?x=1"));
+  ASSERT_TRUE(looked.has_value());
+  FillToken token = looked->token;
   EXPECT_FALSE(token.empty());
   EXPECT_EQ(erase({{Kind::PathAndVariants, "GET:/u/1"}}), 0u);  // nothing cached yet: still a write
-  EXPECT_EQ(run(store().put("GET:/u/1?x=1", "old", 60s, "", &token)), errc::fill_overtaken);
+  EXPECT_EQ(run(store().fill("GET:/u/1?x=1", "old", 60s, "", token)), errc::fill_overtaken);
   EXPECT_FALSE(has("GET:/u/1?x=1"));
 
-  FillToken fresh;  // read after the write: stores
-  ASSERT_TRUE(run(store().get("GET:/u/1?x=1", &fresh)).has_value());
-  EXPECT_FALSE(run(store().put("GET:/u/1?x=1", "new", 60s, "", &fresh)));
+  auto fresh = run(store().lookup_for_fill("GET:/u/1?x=1"));  // read after the write: stores
+  ASSERT_TRUE(fresh.has_value());
+  FillToken fresh_token = fresh->token;
+  EXPECT_FALSE(run(store().fill("GET:/u/1?x=1", "new", 60s, "", fresh_token)));
   EXPECT_EQ(get("GET:/u/1?x=1"), "new");
 }
 
+TEST_P(StoreConformance, AnEraseOfAQueryVariantOvertakesTheFillsOfItsWholePath) {
+  auto plain = run(store().read_fill_token("GET:/u/1"));
+  ASSERT_TRUE(plain.has_value());
+  FillToken token = *plain;
+  erase({{Kind::Exact, "GET:/u/1?x=1"}});
+  EXPECT_EQ(run(store().fill("GET:/u/1", "old", 60s, "", token)), errc::fill_overtaken);
+  EXPECT_FALSE(has("GET:/u/1"));
+}
+
 TEST_P(StoreConformance, TokensOfOtherPathsSurviveButPrefixErasesAndClearsMoveAll) {
-  FillToken other, before_prefix;
-  ASSERT_TRUE(run(store().get("GET:/u/2", &other)).has_value());
+  auto other = run(store().read_fill_token("GET:/u/2"));
+  ASSERT_TRUE(other.has_value());
   erase({{Kind::Exact, "GET:/u/1"}});
-  EXPECT_FALSE(run(store().put("GET:/u/2", "v", 60s, "", &other)));  // another path: fine
+  FillToken other_token = *other;
+  EXPECT_FALSE(run(store().fill("GET:/u/2", "v", 60s, "", other_token)));  // another path: fine
 
-  ASSERT_TRUE(run(store().get("GET:/u/3", &before_prefix)).has_value());
+  auto before_prefix = run(store().read_fill_token("GET:/u/3"));
+  ASSERT_TRUE(before_prefix.has_value());
   erase({{Kind::Prefix, "GET:/zzz/"}});
-  EXPECT_EQ(run(store().put("GET:/u/3", "v", 60s, "", &before_prefix)), errc::fill_overtaken);
+  FillToken prefix_token = *before_prefix;
+  EXPECT_EQ(run(store().fill("GET:/u/3", "v", 60s, "", prefix_token)), errc::fill_overtaken);
 
-  FillToken before_clear;
-  ASSERT_TRUE(run(store().get("GET:/u/3", &before_clear)).has_value());
+  auto before_clear = run(store().read_fill_token("GET:/u/3"));
+  ASSERT_TRUE(before_clear.has_value());
   clear(std::string("some-namespace"));
-  EXPECT_EQ(run(store().put("GET:/u/3", "v", 60s, "", &before_clear)), errc::fill_overtaken);
-  EXPECT_FALSE(run(store().put("GET:/u/3", "v", 60s, "")));  // no token: unconditional
+  FillToken clear_token = *before_clear;
+  EXPECT_EQ(run(store().fill("GET:/u/3", "v", 60s, "", clear_token)), errc::fill_overtaken);
+
+  auto before_full_clear = run(store().read_fill_token("GET:/u/3"));
+  ASSERT_TRUE(before_full_clear.has_value());
+  clear(std::nullopt);
+  FillToken full_clear_token = *before_full_clear;
+  EXPECT_EQ(run(store().fill("GET:/u/3", "v", 60s, "", full_clear_token)), errc::fill_overtaken);
+  EXPECT_FALSE(has("GET:/u/3"));
+}
+
+TEST_P(StoreConformance, PutIsUnconditionalAndAFillWithoutATokenStoresNothing) {
+  auto token = run(store().read_fill_token("GET:/p"));
+  ASSERT_TRUE(token.has_value());
+  erase({{Kind::Exact, "GET:/p"}});  // a put does not care
+  EXPECT_FALSE(run(store().put("GET:/p", "v", 60s, "")));
+  EXPECT_EQ(get("GET:/p"), "v");
+  FillToken never_read;
+  EXPECT_EQ(run(store().fill("GET:/q", "v", 60s, "", never_read)), errc::fill_overtaken);
+  EXPECT_FALSE(has("GET:/q"));
+}
+
+// The transitional get(key, FillToken*) / put(..., const FillToken*) keep their old meaning
+// until proxy/ uses lookup_for_fill.
+TEST_P(StoreConformance, TransitionalPointerOverloadsBehaveAsBefore) {
+  FillToken token;
+  ASSERT_TRUE(run(store().get("GET:/t", &token)).has_value());
+  EXPECT_FALSE(token.empty());
+  erase({{Kind::Exact, "GET:/t"}});
+  EXPECT_EQ(run(store().put("GET:/t", "old", 60s, "", &token)), errc::fill_overtaken);
+  const FillToken* unconditional = nullptr;
+  EXPECT_FALSE(run(store().put("GET:/t", "v", 60s, "", unconditional)));
+  FillToken hit_token;
+  auto hit = run(store().get("GET:/t", &hit_token));
+  ASSERT_TRUE(hit.has_value() && *hit);
+  EXPECT_TRUE(hit_token.empty());  // a hit brings no token
+}
+
+// One definition (store/generations.hpp), followed by every store: the same sequence of
+// erases and clears overtakes the same tokens on each, and the in-process table agrees.
+TEST_P(StoreConformance, EveryStoreOvertakesTheTokensThatGenerationsDefines) {
+  const std::vector<std::string> keys{"GET:/u/1", "GET:/u/1?x=1", "GET:/u/1 host=h", "GET:/u/10",
+                                      "GET:/v?y=2 host=h"};
+  struct Step {
+    std::string name;
+    std::vector<EraseTarget> erase;
+    std::optional<std::optional<std::string>> clear;  // set: a clear instead of an erase
+    std::vector<bool> overtaken;                      // per key, what the definition says
+  };
+  const std::vector<Step> steps{
+      {"exact erase of a path", {{Kind::Exact, "GET:/u/1"}}, {}, {true, true, true, false, false}},
+      {"exact erase of a query variant",
+       {{Kind::Exact, "GET:/u/1?x=1"}},
+       {},
+       {true, true, true, false, false}},
+      {"exact erase of a host variant",
+       {{Kind::Exact, "GET:/u/1 host=h"}},
+       {},
+       {true, true, true, false, false}},
+      {"path erase", {{Kind::PathAndVariants, "GET:/v"}}, {}, {false, false, false, false, true}},
+      {"erase of a shorter path",
+       {{Kind::Exact, "GET:/u"}},
+       {},
+       {false, false, false, false, false}},
+      {"no targets", {}, {}, {false, false, false, false, false}},
+      {"prefix erase", {{Kind::Prefix, "GET:/zzz"}}, {}, {true, true, true, true, true}},
+      {"namespace clear", {}, std::optional<std::string>("n"), {true, true, true, true, true}},
+      {"full clear", {}, std::optional<std::string>(), {true, true, true, true, true}},
+      {"clear of no namespace",
+       {},
+       std::optional<std::string>(""),
+       {false, false, false, false, false}},
+  };
+  for (const auto& step : steps) {
+    SCOPED_TRACE(step.name);
+    Generations definition;
+    std::vector<FillToken> tokens;
+    std::vector<Generations::Token> model;
+    for (const auto& key : keys) {
+      auto token = run(store().read_fill_token(key));
+      ASSERT_TRUE(token.has_value()) << token.error().message();
+      tokens.push_back(*token);
+      model.push_back(definition.token(key));
+    }
+    if (step.clear) {
+      clear(*step.clear);
+      definition.cleared(*step.clear);
+    } else {
+      erase(step.erase);
+      definition.erased(step.erase);
+    }
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      SCOPED_TRACE(keys[i]);
+      EXPECT_EQ(!definition.current(model[i]), step.overtaken[i]);
+      const auto ec = run(store().fill(keys[i], "v", 60s, "", tokens[i]));
+      EXPECT_EQ(ec == errc::fill_overtaken, step.overtaken[i]) << ec.message();
+    }
+  }
 }
 
 // A stored key may carry a secondary key ("<logical key> host=<host>", core/stored_key.hpp):
@@ -384,18 +512,19 @@ TEST_P(StoreConformance, PathAndPrefixErasesTakeEveryHostVariant) {
 
 // Fill tokens are per path, whatever the host: a write through any Host fences every host's fill.
 TEST_P(StoreConformance, AnEraseOfAPathOvertakesTheFillsOfEveryHost) {
-  FillToken token, query_token;
-  ASSERT_TRUE(run(store().get("GET:/u/1 host=h1", &token)).has_value());
-  ASSERT_TRUE(run(store().get("GET:/u/1?x=1 host=h2", &query_token)).has_value());
+  auto token = run(store().lookup_for_fill("GET:/u/1 host=h1"));
+  auto query_token = run(store().lookup_for_fill("GET:/u/1?x=1 host=h2"));
+  ASSERT_TRUE(token.has_value() && query_token.has_value());
   erase({{Kind::PathAndVariants, "GET:/u/1"}});
-  EXPECT_EQ(run(store().put("GET:/u/1 host=h1", "old", 60s, "", &token)), errc::fill_overtaken);
-  EXPECT_EQ(run(store().put("GET:/u/1?x=1 host=h2", "old", 60s, "", &query_token)),
+  EXPECT_EQ(run(store().fill("GET:/u/1 host=h1", "old", 60s, "", token->token)),
+            errc::fill_overtaken);
+  EXPECT_EQ(run(store().fill("GET:/u/1?x=1 host=h2", "old", 60s, "", query_token->token)),
             errc::fill_overtaken);
   EXPECT_FALSE(has("GET:/u/1 host=h1"));
-  FillToken other;
-  ASSERT_TRUE(run(store().get("GET:/u/2 host=h1", &other)).has_value());
+  auto other = run(store().lookup_for_fill("GET:/u/2 host=h1"));
+  ASSERT_TRUE(other.has_value());
   erase({{Kind::Exact, "GET:/u/1"}});
-  EXPECT_FALSE(run(store().put("GET:/u/2 host=h1", "v", 60s, "", &other)));
+  EXPECT_FALSE(run(store().fill("GET:/u/2 host=h1", "v", 60s, "", other->token)));
 }
 
 TEST_P(StoreConformance, PingAndHealth) {

@@ -20,10 +20,12 @@ namespace {
 constexpr std::string_view kPrelude = R"lua(
 local p = ARGV[1]
 local gen, index, expiry, keyns, nslist, gens = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
--- Fill fences: an erase bumps the generation of each target's path (or, for prefixes and
--- clears, the epoch); a put with a token stores only if both are still what its fill read.
--- Path generations expire after ARGV-given windows: longer than any fill can take.
--- A key's path ends at its query or at its secondary key (' host=...'), like key_path().
+-- Fill fences, as store/generations.hpp defines them: an exact or path erase bumps the
+-- generation of its key's path, a prefix erase or a clear bumps the epoch; a put with a token
+-- stores only if both are still what its fill read. Path generations expire after ARGV-given
+-- windows: longer than any fill can take. The conformance suite checks that a sequence of
+-- erases overtakes the same tokens here as in MemoryStore.
+-- A key's path ends at its query or at its secondary key (' host=...'), as key_path() says.
 local function path_of(k)
   local q = string.find(k, '[? ]')
   return q and string.sub(k, 1, q - 1) or k
@@ -132,6 +134,9 @@ local function check_namespace(ns, nsk)
   if redis.call('SISMEMBER', nslist, ns) == 1 and redis.call('EXISTS', nsk) == 0 then rebuild() end
 end
 )lua";
+
+static_assert(std::string_view(kPathEnd) == "? ",
+              "path_of() in the Lua prelude ends a path where key_path() does");
 
 // KEYS: bookkeeping, the entry, its path generation, the namespace's set (with a namespace).
 // ARGV: prefix, key, value, ttl_ms, namespace ("" = none), fill token ("" = none: store).
@@ -486,26 +491,8 @@ FillToken token_of(const Reply& epoch, const Reply& path_generation) {
 
 }  // namespace
 
-asio::awaitable<result<Value>> RedisStore::get(std::string key, FillToken* token) {
+asio::awaitable<result<Value>> RedisStore::get(std::string key) {
   const std::string name = prefix_ + key;
-  if (token) {
-    // The entry and its fill token in one round trip (the token must be read before the
-    // caller asks the upstream; reading it with the lookup costs no extra trip).
-    const std::string& epoch = epoch_key_;
-    const std::string path = epoch + ":" + std::string(key_path(key));
-    const std::array<std::string_view, 4> args{"MGET", name, epoch, path};
-    auto reply = co_await client_.execute(args);
-    if (!reply) co_return reply.error();
-    if (reply->is_error()) co_return errc::store_reply_error;
-    if (reply->type != Reply::Type::Array || reply->elements.size() != 3) {
-      co_return errc::store_protocol_error;
-    }
-    auto value = entry_of(reply->elements[0], reply->elements[1]);
-    if (value && !*value) {
-      *token = token_of(reply->elements[1], reply->elements[2]);
-    }
-    co_return value;
-  }
   const std::array<std::string_view, 3> args{"MGET", name, epoch_key_};
   auto reply = co_await client_.execute(args);
   if (!reply) co_return reply.error();
@@ -516,10 +503,28 @@ asio::awaitable<result<Value>> RedisStore::get(std::string key, FillToken* token
   co_return entry_of(reply->elements[0], reply->elements[1]);
 }
 
+asio::awaitable<result<Lookup>> RedisStore::lookup_for_fill(std::string key) {
+  // The entry and its fill token in one round trip (the token must be read before the caller
+  // asks the upstream; reading it with the lookup costs no extra trip).
+  const std::string name = prefix_ + key;
+  const std::string path = path_generation_key(key);
+  const std::array<std::string_view, 4> args{"MGET", name, epoch_key_, path};
+  auto reply = co_await client_.execute(args);
+  if (!reply) co_return reply.error();
+  if (reply->is_error()) co_return errc::store_reply_error;
+  if (reply->type != Reply::Type::Array || reply->elements.size() != 3) {
+    co_return errc::store_protocol_error;
+  }
+  auto value = entry_of(reply->elements[0], reply->elements[1]);
+  if (!value) co_return value.error();
+  Lookup found{std::move(*value), {}};
+  if (!found.value) found.token = token_of(reply->elements[1], reply->elements[2]);
+  co_return found;
+}
+
 asio::awaitable<result<FillToken>> RedisStore::read_fill_token(std::string key) {
-  const std::string& epoch = epoch_key_;
-  const std::string path = epoch + ":" + std::string(key_path(key));
-  const std::array<std::string_view, 3> args{"MGET", epoch, path};
+  const std::string path = path_generation_key(key);
+  const std::array<std::string_view, 3> args{"MGET", epoch_key_, path};
   auto reply = co_await client_.execute(args);
   if (!reply) co_return reply.error();
   if (reply->is_error()) co_return errc::store_reply_error;
@@ -530,16 +535,27 @@ asio::awaitable<result<FillToken>> RedisStore::read_fill_token(std::string key) 
 }
 
 asio::awaitable<error_code> RedisStore::put(std::string key, std::string value,
-                                            std::chrono::milliseconds ttl, std::string ns,
-                                            const FillToken* token) {
+                                            std::chrono::milliseconds ttl, std::string ns) {
+  co_return co_await run_put(key, value, ttl, ns, std::string_view());
+}
+
+asio::awaitable<error_code> RedisStore::fill(std::string key, std::string value,
+                                             std::chrono::milliseconds ttl, std::string ns,
+                                             FillToken token) {
+  // A token that was never read cannot be current (and "" would mean unconditional below).
+  if (token.empty()) co_return errc::fill_overtaken;
+  co_return co_await run_put(key, value, ttl, ns, token.generations);
+}
+
+asio::awaitable<error_code> RedisStore::run_put(std::string_view key, std::string_view value,
+                                                std::chrono::milliseconds ttl, std::string_view ns,
+                                                std::string_view generations) {
   if (ttl.count() <= 0) co_return error_code{};  // precondition: nothing to cache
   const std::string ttl_ms = std::to_string(ttl.count());
   // (Braced arguments to a co_awaited call trip a GCC 12 bug: build the vector first.)
-  const std::string_view generations =
-      token != nullptr ? std::string_view(token->generations) : std::string_view();
-  const std::string entry = prefix_ + key;
-  const std::string path_generation = epoch_key_ + ":" + std::string(key_path(key));
-  const std::string ns_set = prefix_ + "__ns:" + ns;
+  const std::string entry = prefix_ + std::string(key);
+  const std::string path_generation = path_generation_key(key);
+  const std::string ns_set = prefix_ + "__ns:" + std::string(ns);
   std::vector<std::string_view> keys{entry, path_generation};
   if (!ns.empty()) keys.push_back(ns_set);
   std::vector<std::string_view> argv{prefix_, key, value, ttl_ms, ns, generations};
@@ -579,7 +595,7 @@ asio::awaitable<result<std::uint64_t>> RedisStore::erase(std::vector<EraseTarget
   for (const auto& target : targets) {
     if (target.kind == EraseTarget::Kind::Prefix) continue;
     names.push_back(prefix_ + target.key);
-    names.push_back(epoch_key_ + ":" + std::string(key_path(target.key)));
+    names.push_back(path_generation_key(target.key));
   }
   std::vector<std::string_view> keys(names.begin(), names.end());
   co_return co_await run_counting_script(erase_script(), std::move(keys), std::move(argv));

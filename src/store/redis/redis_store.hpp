@@ -4,6 +4,7 @@
 #pragma once
 
 #include "store/cache_store.hpp"
+#include "store/generations.hpp"
 #include "store/redis/client.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -61,12 +62,17 @@ class RedisStore final : public CacheStore {
              std::string key_prefix = std::string(kDefaultKeyPrefix),
              Client::Observer observer = {}, PolicyHandler on_policy = {});
 
-  boost::asio::awaitable<result<Value>> get(std::string key, FillToken* token = nullptr) override;
+  using CacheStore::get;  // transitional overloads (cache_store.hpp)
+  using CacheStore::put;
+  boost::asio::awaitable<result<Value>> get(std::string key) override;
+  boost::asio::awaitable<result<Lookup>> lookup_for_fill(std::string key) override;
   boost::asio::awaitable<result<FillToken>> read_fill_token(std::string key) override;
   boost::asio::awaitable<boost::system::error_code> put(std::string key, std::string value,
                                                         std::chrono::milliseconds ttl,
-                                                        std::string ns,
-                                                        const FillToken* token = nullptr) override;
+                                                        std::string ns) override;
+  boost::asio::awaitable<boost::system::error_code> fill(std::string key, std::string value,
+                                                         std::chrono::milliseconds ttl,
+                                                         std::string ns, FillToken token) override;
   boost::asio::awaitable<result<std::uint64_t>> erase(std::vector<EraseTarget> targets) override;
   // clear(""): entries stored without a namespace are not a namespace: deletes nothing.
   boost::asio::awaitable<result<std::uint64_t>> clear(std::optional<std::string> ns) override;
@@ -116,8 +122,19 @@ class RedisStore final : public CacheStore {
   boost::asio::awaitable<result<Reply>> run_script(const Script& script,
                                                    std::vector<std::string_view> keys,
                                                    std::vector<std::string_view> argv);
+  // The put script; an empty `generations` stores unconditionally.
+  boost::asio::awaitable<boost::system::error_code> run_put(std::string_view key,
+                                                            std::string_view value,
+                                                            std::chrono::milliseconds ttl,
+                                                            std::string_view ns,
+                                                            std::string_view generations);
   boost::asio::awaitable<result<std::uint64_t>> run_counting_script(
       const Script& script, std::vector<std::string_view> keys, std::vector<std::string_view> argv);
+
+  // P "__gen:" key_path(key): the path generation a fill of `key` watches.
+  std::string path_generation_key(std::string_view key) const {
+    return epoch_key_ + ":" + std::string(key_path(key));
+  }
 
   std::shared_ptr<ServerInfo> server_info_;  // before client_: its connections use it
   Client client_;
