@@ -17,7 +17,7 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
-#include <mutex>
+#include <cstdint>
 #include <span>
 
 namespace cachecar::store::redis {
@@ -31,6 +31,52 @@ constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 constexpr auto kFirstBackoff = std::chrono::milliseconds(100);
 constexpr auto kMaxBackoff = std::chrono::seconds(5);
 constexpr std::string_view kChannel = "__redis__:invalidate";
+
+// What lookups on every thread know of the channel, read without a lock. L1's reader hook holds
+// it, so it outlives the listener. Written by the listener's executor only.
+class ChannelView {
+ public:
+  // Every invalidation that reached this host has been applied: there is a subscribed channel,
+  // the listener holds no bytes it has not applied, and none wait in the socket. Never blocks.
+  // The descriptor is only peeked (MSG_PEEK consumes nothing, whoever's socket it is by then),
+  // and the word read again afterwards proves it was still the channel's: the listener moves
+  // the word before it closes the socket, so a peek that may have met another descriptor is
+  // discarded.
+  bool quiet() const noexcept {
+    const std::uint64_t before = word_.load();
+    const std::uint64_t fd = before & kNoFd;
+    if (fd == kNoFd || unapplied_.load()) return false;
+    char byte;
+    const auto n = ::recv(static_cast<int>(fd), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    const bool nothing_waiting = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    return nothing_waiting && !unapplied_.load() && word_.load() == before;
+  }
+
+  // Publishing starts with unapplied bytes: the handshake may have read messages already.
+  void publish(int fd) noexcept {
+    unapplied_.store(true);
+    word_.store(next(static_cast<std::uint32_t>(fd)));
+  }
+  // Before the socket is closed.
+  void retract() noexcept {
+    word_.store(next(kNoFd));
+    unapplied_.store(false);
+  }
+  // Set before bytes are taken off the socket, cleared once they are applied.
+  void set_unapplied(bool unapplied) noexcept { unapplied_.store(unapplied); }
+
+ private:
+  static constexpr std::uint64_t kNoFd = 0xffffffffU;
+  std::uint64_t next(std::uint64_t fd) const noexcept {
+    return (((word_.load() >> 32) + 1) << 32) | fd;
+  }
+
+  // (changes << 32) | descriptor, kNoFd = no subscribed channel. seq_cst throughout: a lookup's
+  // loads must not move across its peek, nor the listener's stores across its recv or close.
+  std::atomic<std::uint64_t> word_{kNoFd};
+  std::atomic<bool> unapplied_{false};
+};
+
 }  // namespace
 
 struct InvalidationListener::State : std::enable_shared_from_this<State> {
@@ -52,13 +98,12 @@ struct InvalidationListener::State : std::enable_shared_from_this<State> {
     }
   }
 
-  // The subscribed channel is read by whoever gets there first: the listener when the socket
-  // becomes readable, and every L1 lookup on any thread (through L1Cache's reader hook). So an
-  // invalidation that has reached this host is always applied before L1 serves again —
-  // without this, a lookup on another thread could beat the listener's own read.
-  std::mutex drain_mutex;
-  int channel_fd = -1;                          // guarded; -1 = no subscribed channel
-  std::unique_ptr<ReplyParser> channel_parser;  // guarded
+  // Only the listener reads the subscribed channel. A lookup on another thread (L1Cache's reader
+  // hook) does not serve while an invalidation has reached this host unapplied (channel->quiet()),
+  // so it can never beat the listener to a message, and takes no lock.
+  std::shared_ptr<ChannelView> channel = std::make_shared<ChannelView>();
+  int channel_fd = -1;  // -1 = no subscribed channel
+  std::unique_ptr<ReplyParser> channel_parser;
   std::atomic<std::int64_t> last_heard_ns{0};
 
   // Applies every message received so far; false when there is no channel (or it just ended).
@@ -133,8 +178,8 @@ asio::awaitable<void> InvalidationListener::State::ping_loop(
 }
 
 bool InvalidationListener::State::drain() {
-  std::lock_guard lock(drain_mutex);
-  if (channel_fd < 0) return false;
+  if (channel_fd < 0 || !channel_parser) return false;
+  channel->set_unapplied(true);
   bool lost = false;
   bool drained = false;
   while (!lost && !drained) {
@@ -160,10 +205,11 @@ bool InvalidationListener::State::drain() {
     }
   }
   if (lost) {
-    l1.set_active(false);
-    channel_fd = -1;  // the listener closes the socket when it sees this
+    detach_channel();  // the listener closes the socket when it sees this
+    return false;
   }
-  return !lost;
+  channel->set_unapplied(!channel_parser->idle());
+  return true;
 }
 
 void InvalidationListener::State::apply(const Reply& message) {
@@ -184,8 +230,8 @@ void InvalidationListener::State::apply(const Reply& message) {
 }
 
 void InvalidationListener::State::detach_channel() {
-  std::lock_guard lock(drain_mutex);
   l1.set_active(false);
+  channel->retract();
   channel_fd = -1;
   channel_parser.reset();
 }
@@ -259,13 +305,11 @@ asio::awaitable<error_code> InvalidationListener::State::session() {
   deadline->cancel();
   subscribed = true;
   // From here on every write to a cached key reaches us: L1 may serve (starting empty). The
-  // channel is published before L1 turns on, so every lookup drains it.
+  // channel is published before L1 turns on, so every lookup checks it.
   last_heard_ns.store(steady_now_ns());
-  {
-    std::lock_guard lock(drain_mutex);
-    channel_fd = sock->native_handle();
-    channel_parser = std::move(parser);
-  }
+  channel_fd = sock->native_handle();
+  channel_parser = std::move(parser);
+  channel->publish(channel_fd);
   l1.set_active(true);
 
   ping_timer = std::make_shared<asio::steady_timer>(executor);
@@ -285,10 +329,7 @@ asio::awaitable<error_code> InvalidationListener::State::session() {
 InvalidationListener::InvalidationListener(asio::any_io_executor executor, Options options,
                                            L1Cache& l1)
     : state_(std::make_shared<State>(std::move(executor), std::move(options), l1)) {
-  l1.set_reader_hook([weak = std::weak_ptr<State>(state_)] {
-    auto state = weak.lock();
-    return state && state->drain();
-  });
+  l1.set_reader_hook([channel = state_->channel] { return channel->quiet(); });
 }
 
 InvalidationListener::~InvalidationListener() {
@@ -302,7 +343,8 @@ void InvalidationListener::start() {
 void InvalidationListener::stop() {
   if (state_->stopped) return;
   state_->stopped = true;
-  state_->l1.set_active(false);
+  // Retracted before the socket closes: a lookup elsewhere must not use its descriptor number.
+  state_->detach_channel();
   state_->backoff_timer.cancel();
   if (state_->ping_timer) state_->ping_timer->cancel();
   state_->close_socket();

@@ -70,6 +70,9 @@ class ReplyParser {
   // A complete reply, nullopt when more bytes are needed, or store_protocol_error.
   result<std::optional<Reply>> next();
 
+  // No bytes are held that are not yet part of a reply next() returned.
+  bool idle() const noexcept { return begin_ == end_ && stack_.empty() && bulk_ == nullptr; }
+
   // What the last protocol error was ("" if none).
   std::string_view error_message() const noexcept { return error_; }
 
