@@ -70,6 +70,9 @@ proxy::ProxyOptions proxy_options(const config::Config& config) {
   options.client_body_timeout = config.limits.client_body_timeout;
   options.access_log = config.log.access_log;
   options.json_access_log = config.log.format == "json";
+  // Shared by every worker; main() has run setup_logging() before the App is built.
+  options.logs = std::make_shared<proxy::ProxyLogs>();
+  options.logs->access = spdlog::get("access");
   return options;
 }
 
@@ -106,9 +109,10 @@ admin::AdminOptions admin_options(const config::Config& config) {
     }
   }
   options.json_log = config.log.format == "json";
-  // The admin listener reads heads under the same timeouts as the proxy's.
+  // The admin listener reads requests under the same timeouts as the proxy's.
   options.limits.header_timeout = config.limits.client_header_timeout;
   options.limits.idle_timeout = config.limits.client_idle_timeout;
+  options.limits.body_timeout = config.limits.client_body_timeout;
   return options;
 }
 

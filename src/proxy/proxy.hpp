@@ -1,5 +1,6 @@
-// The request pipeline for one thread: client session loop, cache lookup, upstream forwarding
-// with streaming relay, storing, and invalidation on writes. Uses policy/ for every decision.
+// The request pipeline for one thread: what the cache does with each client request (see
+// session.hpp for the flow). Uses policy/ for every decision, LookupTier for the cache tiers,
+// upstream/ for the upstream exchange and net/ for the client connection.
 #pragma once
 
 #include "core/cidr.hpp"
@@ -11,6 +12,7 @@
 #include "policy/cacheability.hpp"
 #include "policy/rules.hpp"
 #include "proxy/fill_coalescer.hpp"
+#include "proxy/lookup.hpp"
 #include "store/cache_store.hpp"
 #include "store/l1_cache.hpp"
 #include "store/pending_invalidations.hpp"
@@ -26,6 +28,15 @@ class logger;
 }
 
 namespace cachecar::proxy {
+
+// Log gates and sinks shared by every worker's Proxy: a dead store or upstream must not turn
+// every request on every thread into a log line.
+struct ProxyLogs {
+  core::LogLimiter store_errors;
+  core::LogLimiter upstream_errors;
+  core::LogLimiter invalidation_errors;
+  std::shared_ptr<spdlog::logger> access;  // null = the default logger
+};
 
 struct ProxyOptions {
   std::shared_ptr<const policy::RuleSet> rules;  // shared by all threads, immutable
@@ -51,6 +62,7 @@ struct ProxyOptions {
   std::chrono::milliseconds client_body_timeout{30'000};
   bool access_log = true;
   bool json_access_log = false;
+  std::shared_ptr<ProxyLogs> logs;  // null = this Proxy's own (and the default logger)
 };
 
 class Session;
@@ -58,9 +70,10 @@ class Session;
 class Proxy {
  public:
   // All references must outlive the Proxy; all of them belong to the caller's thread except
-  // options.rules and metrics, which are shared.
+  // what ProxyOptions shares and metrics, which are shared.
   Proxy(ProxyOptions options, store::CacheStore& store, upstream::Pool& pool,
         metrics::Metrics& metrics, net::ConnectionTracker& tracker);
+  ~Proxy();
 
   // Serves one client connection until it closes. Never throws.
   net::asio::awaitable<void> serve(net::tcp::socket socket);
@@ -68,12 +81,10 @@ class Proxy {
  private:
   friend class Session;
   ProxyOptions options_;
-  store::CacheStore& store_;
   upstream::Pool& pool_;
   metrics::Metrics& metrics_;
   net::ConnectionTracker& tracker_;
-  std::shared_ptr<spdlog::logger> access_logger_;  // null = default logger
-  core::LogLimiter invalidation_error_log_;
+  std::unique_ptr<LookupTier> lookup_;
 };
 
 }  // namespace cachecar::proxy

@@ -1,0 +1,205 @@
+// What a Session writes to its client: hits, stored fills, relayed responses, errors, and the
+// access-log line. Cache-Status and X-Cache come from the request's CacheResult only.
+#include "net/wire.hpp"
+#include "policy/entry.hpp"
+#include "proxy/session.hpp"
+#include "upstream/forwarding.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace cachecar::proxy {
+
+namespace asio = net::asio;
+namespace http = net::http;
+using net::error_code;
+
+namespace {
+
+bool is_timeout(const error_code& ec) {
+  return ec == cachecar::errc::timeout || ec == net::beast::error::timeout;
+}
+
+}  // namespace
+
+char* Session::relay_buffer() {
+  if (!relay_buffer_) relay_buffer_ = std::make_unique<char[]>(kRelayChunkBytes);
+  return relay_buffer_.get();
+}
+
+asio::awaitable<error_code> Session::send(std::string_view a, std::string_view b,
+                                          std::string_view c) {
+  co_return co_await client_.send(a, b, c);
+}
+
+void Session::finish_client_head(std::string& head, const Exchange& x) const {
+  net::append_field(head, "X-Cache", x.cache.x_cache());
+  net::append_field(head, "Cache-Status", x.cache.cache_status());
+  if (!x.keep_alive) net::append_field(head, "Connection", "close");
+  head.append("\r\n");
+}
+
+asio::awaitable<bool> Session::write_hit(Exchange& x, const policy::EntryView& entry) {
+  x.status = entry.status;
+  // An unread request body would be parsed as the next request: close instead.
+  if (x.body_streaming) x.keep_alive = false;
+  std::string tail;
+  tail.reserve(160);
+  net::append_field(tail, "Content-Length", static_cast<unsigned long long>(entry.body.size()));
+  net::append_field(
+      tail, "Age",
+      static_cast<unsigned long long>(policy::age_seconds(entry.stored_at_ms, unix_now_ms())));
+  finish_client_head(tail, x);
+  const std::string_view body = x.head_only ? std::string_view{} : entry.body;
+  auto ec = co_await send(entry.head, tail, body);
+  co_return !ec;
+}
+
+// A fill's whole body, read (and stored) before the client gets it, with its length.
+asio::awaitable<bool> Session::write_stored(Exchange& x,
+                                            std::unique_ptr<upstream::Connection> conn,
+                                            upstream::ResponseParser& response,
+                                            const policy::HeaderList& headers,
+                                            std::string_view body) {
+  std::string head;
+  head.reserve(512);
+  net::append_status_line(head, x.status, response.get().reason());
+  upstream::append_relayable_fields(head, headers, false);
+  net::append_field(head, "Content-Length", static_cast<unsigned long long>(body.size()));
+  finish_client_head(head, x);
+  const bool reusable = upstream::reusable(response);
+  const std::string_view payload = x.head_only ? std::string_view{} : body;
+  auto ec = co_await send(head, payload, {});
+  if (reusable) proxy_.pool_.release(std::move(conn));
+  co_return !ec;
+}
+
+asio::awaitable<bool> Session::stream_response(Exchange& x,
+                                               std::unique_ptr<upstream::Connection> conn,
+                                               upstream::ResponseParser& response,
+                                               const policy::HeaderList& headers,
+                                               std::string_view prefix) {
+  x.fill.reset();  // nothing will be stored: waiters fetch on their own now
+  const auto framing = upstream::choose_relay_framing(x.head_only, x.status, response,
+                                                      x.parser.get().version());
+  if (framing == upstream::RelayFraming::UntilClose) x.keep_alive = false;
+
+  std::string lead;
+  lead.reserve(512);
+  net::append_status_line(lead, x.status, response.get().reason());
+  upstream::append_relayable_fields(lead, headers,
+                                    framing == upstream::RelayFraming::None && x.status != 204);
+  if (framing == upstream::RelayFraming::Length) {
+    const auto length = response.content_length().value_or(prefix.size());
+    net::append_field(lead, "Content-Length", static_cast<unsigned long long>(length));
+  } else if (framing == upstream::RelayFraming::Chunked) {
+    net::append_field(lead, "Transfer-Encoding", "chunked");
+  }
+  finish_client_head(lead, x);
+
+  if (framing == upstream::RelayFraming::None) {
+    auto ec = co_await send(lead, {}, {});
+    if (response.is_done() && upstream::reusable(response)) {
+      proxy_.pool_.release(std::move(conn));
+    }
+    co_return !ec;
+  }
+  const auto relayed =
+      co_await upstream::relay_body(*conn, response, *this, lead, prefix, framing, relay_buffer(),
+                                    kRelayChunkBytes, options_.upstream_timeout);
+  if (relayed.upstream_failed) {
+    if (!relayed.wrote_any) co_return co_await respond_upstream_failure(x, relayed.ec);
+    // Mid-body failure: the status is already sent, so only closing tells the client.
+    proxy_.metrics_.record_upstream_error();
+    x.keep_alive = false;
+    co_return false;
+  }
+  if (relayed.ec) co_return false;
+  if (upstream::reusable(response)) proxy_.pool_.release(std::move(conn));
+  co_return true;
+}
+
+// The client's body could not be read: over the limit (chunked bodies only find out here)
+// 413, trailers too large 431, invalid chunked framing 400; a timeout or reset leaves no one
+// to answer. The connection closes either way: where the next request starts is unknown.
+asio::awaitable<void> Session::reject_body(Exchange& x, const error_code& ec) {
+  x.keep_alive = false;
+  const auto rejection = net::rejection_for_read_error(ec);
+  if (!rejection) co_return;
+  x.cache.fwd = Forward::Request;
+  x.cache.detail = Detail::None;
+  x.cache.stored = false;
+  const std::string body = net::json_error_body(rejection->code, rejection->detail);
+  co_await respond(x, rejection->status, body);
+}
+
+asio::awaitable<bool> Session::respond_upstream_failure(Exchange& x, const error_code& ec) {
+  x.fill.reset();
+  proxy_.metrics_.record_upstream_error();
+  const bool timeout = is_timeout(ec);
+  std::uint64_t suppressed = 0;
+  if (proxy_.options_.logs->upstream_errors.allow(&suppressed)) {
+    spdlog::warn("upstream request {} {} failed: {} ({} similar errors suppressed)", x.method,
+                 x.target, ec.message(), suppressed);
+  }
+  if (x.body_streaming) x.keep_alive = false;  // part of the request body may be unread
+  x.cache.detail = Detail::None;
+  x.cache.stored = false;
+  // Locals, not temporaries in a ?: inside co_await: GCC 12 destroys those twice.
+  const int status = timeout ? 504 : 502;
+  // A response that arrived but cannot be relayed (bad framing, oversized head or trailers) is
+  // not an unreachable upstream: say which, so an operator looks in the right place.
+  const bool invalid_response =
+      ec.category() == http::make_error_code(http::error::bad_method).category() &&
+      ec != http::error::end_of_stream && ec != http::error::partial_message;
+  std::string body;
+  if (timeout) {
+    body = net::json_error_body("gateway_timeout", "the upstream did not answer in time");
+  } else if (invalid_response) {
+    body = net::json_error_body(
+        "bad_gateway", "the upstream sent a response that cannot be relayed: " + ec.message());
+  } else {
+    body = net::json_error_body("bad_gateway", "the upstream is unreachable");
+  }
+  co_return co_await respond(x, status, body);
+}
+
+asio::awaitable<bool> Session::respond(Exchange& x, int status, std::string_view body) {
+  x.status = status;
+  std::string extra;
+  net::append_field(extra, "X-Cache", x.cache.x_cache());
+  net::append_field(extra, "Cache-Status", x.cache.cache_status());
+  auto response = net::render_response(status, "application/json", body, x.keep_alive, extra);
+  auto ec = co_await send(response, {}, {});
+  co_return !ec;
+}
+
+void Session::log_access(const Exchange& x) const {
+  const auto elapsed = std::chrono::steady_clock::now() - x.start;
+  proxy_.metrics_.record_request({x.cache.outcome, x.rule_name, x.method, x.status, elapsed});
+  if (!options_.access_log) return;
+  const auto& logger = options_.logs->access;
+  auto& sink = logger ? *logger : *spdlog::default_logger();
+  if (!sink.should_log(spdlog::level::info)) return;
+  const double ms = std::chrono::duration<double, std::milli>(elapsed).count();
+  if (options_.json_access_log) {
+    std::string line = "{\"method\": \"";
+    net::append_json_escaped(line, x.method);
+    line.append("\", \"target\": \"");
+    net::append_json_escaped(line, x.target);
+    line.append("\", \"client\": \"");
+    line.append(client_ip_);
+    line.append("\", \"status\": ");
+    line.append(std::to_string(x.status));
+    line.append(", \"cache\": \"");
+    line.append(x.cache.x_cache());
+    line.append("\", \"duration_ms\": ");
+    line.append(fmt::format("{:.3f}", ms));
+    line.append("}");
+    sink.info(line);
+  } else {
+    sink.info("{} {} {} {} {} {:.3f}ms", client_ip_, x.method, x.target, x.status,
+              x.cache.x_cache(), ms);
+  }
+}
+
+}  // namespace cachecar::proxy
