@@ -36,6 +36,7 @@ class EchoTarget final : public RequestHandler<http::string_body> {
 
   asio::awaitable<bool> handle(RequestParser<http::string_body>& parser) override {
     if (!parser.is_done()) {
+      if (co_await connection_.continue_if_expected(parser.get())) co_return false;
       const auto ec = co_await connection_.read_body(parser);
       if (ec) {
         co_await connection_.refuse(ec);
@@ -291,6 +292,31 @@ TEST(ServerConnection, AnIdleKeepAliveConnectionIsClosedAfterTheIdleTimeout) {
   const auto received = client.read_to_end();
   EXPECT_EQ(received.error, 0);
   EXPECT_EQ(received.bytes, "");
+}
+
+// RFC 9110 §10.1.1: a client that asks first gets "100 Continue" before it sends the body.
+void expect_continue_before_the_body(Server::Kind kind) {
+  Server server(small_limits(), kind);
+  Client client(server.port());
+  ASSERT_TRUE(client.connected());
+  ASSERT_EQ(client.write_all("POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: 5\r\n"
+                             "Expect: 100-continue\r\nConnection: close\r\n\r\n"),
+            0);
+  const std::string interim = "HTTP/1.1 100 Continue\r\n\r\n";
+  EXPECT_EQ(client.read_at_least(interim.size()), interim);
+  ASSERT_EQ(client.write_all("hello"), 0);
+  const auto received = client.read_to_end();
+  EXPECT_EQ(received.error, 0);
+  EXPECT_TRUE(received.bytes.starts_with("HTTP/1.1 200 OK\r\n")) << received.bytes;
+  EXPECT_NE(received.bytes.find("/upload"), std::string::npos);
+}
+
+TEST(ServerConnection, AnExpectedContinueIsAnsweredBeforeTheBodyIsRead) {
+  expect_continue_before_the_body(Server::Kind::Loop);
+}
+
+TEST(SimpleServer, AnExpectedContinueIsAnsweredBeforeTheBodyIsRead) {
+  expect_continue_before_the_body(Server::Kind::Simple);
 }
 
 // The client sends a whole oversized body before it reads: the refusal must reach it, and its
