@@ -1,5 +1,5 @@
-// Socket reads of the HTTP/1.1 server loops (proxy session, simple server) and of upstream
-// responses, on top of Beast's parser.
+// Socket reads of the HTTP/1.1 server loop (ServerConnection) and of upstream responses, on top
+// of Beast's parser.
 #pragma once
 
 #include "net/http_types.hpp"
