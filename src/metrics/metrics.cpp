@@ -35,9 +35,8 @@ constexpr std::array<std::string_view, 8> kMethods{"GET",   "HEAD",   "POST",   
                                                    "PATCH", "DELETE", "OPTIONS", "OTHER"};
 constexpr std::array<std::string_view, 6> kStatusClasses{"1xx", "2xx", "3xx",
                                                          "4xx", "5xx", "other"};
-constexpr std::array<StoreOperation, 5> kStoreOperations{
-    StoreOperation::Get, StoreOperation::Put, StoreOperation::Invalidate, StoreOperation::Decode,
-    StoreOperation::Other};
+constexpr std::array<StoreOperation, 4> kStoreOperations{
+    StoreOperation::Get, StoreOperation::Put, StoreOperation::Invalidate, StoreOperation::Decode};
 constexpr std::array<std::string_view, 9> kRedisCommands{
     "MGET", "GET", "EVALSHA", "EVAL", "PING", "SCRIPT", "AUTH", "SELECT", "OTHER"};
 constexpr std::array<std::string_view, 5> kRedisErrors{"timeout", "unavailable", "protocol",
@@ -275,10 +274,8 @@ std::string_view to_string(StoreOperation operation) noexcept {
       return "invalidate";
     case StoreOperation::Decode:
       return "decode";
-    case StoreOperation::Other:
-      return "other";
   }
-  return "other";
+  return "get";
 }
 
 std::ostream& operator<<(std::ostream& os, StoreOperation operation) {
@@ -608,16 +605,6 @@ void Metrics::record_invalidations_overflowed() {
 
 void Metrics::record_store_error(StoreOperation operation) {
   impl_->shard().store_errors[store_operation_index(operation)].add();
-}
-
-// transitional: removed when proxy/ uses StoreOperation
-void Metrics::record_store_error(std::string_view operation) {
-  for (auto known : kStoreOperations) {
-    if (known != StoreOperation::Other && to_string(known) == operation) {
-      return record_store_error(known);
-    }
-  }
-  record_store_error(StoreOperation::Other);
 }
 
 void Metrics::record_upstream_error() {

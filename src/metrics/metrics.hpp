@@ -34,8 +34,6 @@ enum class StoreOperation {
   Put,         // a fill
   Invalidate,  // a write's or the admin API's erase
   Decode,      // a stored entry that did not decode
-  // transitional: removed when proxy/ uses StoreOperation (what an unknown name counts as)
-  Other,
 };
 std::string_view to_string(StoreOperation operation) noexcept;  // "get", "put", ...
 std::ostream& operator<<(std::ostream& os, StoreOperation operation);
@@ -111,9 +109,6 @@ class Metrics {
   void record_cleared(std::uint64_t entries);
   // A cache operation that failed (and so became a miss / no-op).
   void record_store_error(StoreOperation operation);
-  // transitional: removed when proxy/ uses StoreOperation
-  // The operation by its label ("get", "put", "invalidate", "decode"); any other counts as Other.
-  void record_store_error(std::string_view operation);
   void record_upstream_error();
   // An exception escaped a handler on a worker thread (a bug: the worker logs it and goes on).
   void record_worker_exception();
