@@ -144,7 +144,6 @@ asio::awaitable<bool> Session::respond_upstream_failure(Exchange& x, const error
   if (x.body_streaming) x.keep_alive = false;  // part of the request body may be unread
   x.cache.detail = Detail::None;
   x.cache.stored = false;
-  // Locals, not temporaries in a ?: inside co_await: GCC 12 destroys those twice.
   const int status = timeout ? 504 : 502;
   // A response that arrived but cannot be relayed (bad framing, oversized head or trailers) is
   // not an unreachable upstream: say which, so an operator looks in the right place.

@@ -103,7 +103,6 @@ asio::awaitable<CallResult> call(Pool& pool, const std::string& head, RequestBod
   CallResult outcome;
   const bool streamed = body.streamed != nullptr;
   for (int attempt = 0;; ++attempt) {
-    // Not `cond ? co_await a : co_await b`: GCC 12 miscompiles co_await inside ?: .
     result<std::unique_ptr<Connection>> acquired;
     if (attempt > 0 || streamed) {
       // A streamed body cannot be sent twice: it gets a fresh connection, never a stale one.
