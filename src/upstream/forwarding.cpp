@@ -39,7 +39,13 @@ std::string render_upstream_request(const http::request_header<>& request,
   out.append(head.target);
   out.append(" HTTP/1.1\r\n");
 
-  const std::string_view connection = request[http::field::connection];
+  // RFC 9110 §5.3: Connection sent as several lines is one list, and each line names fields.
+  std::string connection;
+  const auto [first_line, end_line] = request.equal_range(http::field::connection);
+  for (auto line = first_line; line != end_line; ++line) {
+    if (!connection.empty()) connection.append(", ");
+    connection.append(line->value());
+  }
   std::string forwarded_for;
   bool has_host = false;
   bool has_proto = false;

@@ -145,6 +145,18 @@ TEST(RenderUpstreamRequest, DropsHopByHopFieldsAndThoseNamedInConnection) {
   EXPECT_EQ(values(out, "X-Kept"), std::vector<std::string>{"end-to-end"});
 }
 
+// RFC 9110 §5.3: a list field sent as several lines is one list; every Connection line names
+// hop-by-hop fields.
+TEST(RenderUpstreamRequest, DropsFieldsNamedInAnyConnectionLine) {
+  const auto out = render({{"Connection", "keep-alive"},
+                           {"Connection", "X-Second"},
+                           {"X-Second", "hop"},
+                           {"X-Kept", "end-to-end"}},
+                          false);
+  EXPECT_TRUE(values(out, "X-Second").empty()) << out;
+  EXPECT_EQ(values(out, "X-Kept"), std::vector<std::string>{"end-to-end"});
+}
+
 TEST(RenderUpstreamRequest, HopByHopNamesMatchCaseInsensitively) {
   const auto out = render({{"connection", "X-SECRET"},
                            {"KEEP-ALIVE", "timeout=5"},
