@@ -93,15 +93,6 @@ class CacheStore {
                                                                  std::string ns,
                                                                  FillToken token) = 0;
 
-  // transitional: removed when proxy/ uses lookup_for_fill. get() with `token` is
-  // lookup_for_fill() (the token is written only on a miss); without, get(key).
-  boost::asio::awaitable<result<Value>> get(std::string key, FillToken* token);
-  // transitional: removed when proxy/ uses lookup_for_fill. fill() with a non-empty `token`,
-  // put() otherwise.
-  boost::asio::awaitable<boost::system::error_code> put(std::string key, std::string value,
-                                                        std::chrono::milliseconds ttl,
-                                                        std::string ns, const FillToken* token);
-
   // Deletes everything the targets name, in one round trip. Returns how many entries existed.
   virtual boost::asio::awaitable<result<std::uint64_t>> erase(std::vector<EraseTarget> targets) = 0;
 

@@ -27,8 +27,6 @@ class MemoryStore final : public CacheStore {
 
   explicit MemoryStore(std::uint64_t max_bytes, NowMs now_ms = &MemoryStore::system_now_ms);
 
-  using CacheStore::get;  // transitional overloads (cache_store.hpp)
-  using CacheStore::put;
   boost::asio::awaitable<result<Value>> get(std::string key) override;
   boost::asio::awaitable<result<Lookup>> lookup_for_fill(std::string key) override;
   boost::asio::awaitable<result<FillToken>> read_fill_token(std::string key) override;

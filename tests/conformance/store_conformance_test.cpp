@@ -390,22 +390,6 @@ TEST_P(StoreConformance, PutIsUnconditionalAndAFillWithoutATokenStoresNothing) {
   EXPECT_FALSE(has("GET:/q"));
 }
 
-// The transitional get(key, FillToken*) / put(..., const FillToken*) keep their old meaning
-// until proxy/ uses lookup_for_fill.
-TEST_P(StoreConformance, TransitionalPointerOverloadsBehaveAsBefore) {
-  FillToken token;
-  ASSERT_TRUE(run(store().get("GET:/t", &token)).has_value());
-  EXPECT_FALSE(token.empty());
-  erase({{Kind::Exact, "GET:/t"}});
-  EXPECT_EQ(run(store().put("GET:/t", "old", 60s, "", &token)), errc::fill_overtaken);
-  const FillToken* unconditional = nullptr;
-  EXPECT_FALSE(run(store().put("GET:/t", "v", 60s, "", unconditional)));
-  FillToken hit_token;
-  auto hit = run(store().get("GET:/t", &hit_token));
-  ASSERT_TRUE(hit.has_value() && *hit);
-  EXPECT_TRUE(hit_token.empty());  // a hit brings no token
-}
-
 // One definition (store/generations.hpp), followed by every store: the same sequence of
 // erases and clears overtakes the same tokens on each, and the in-process table agrees.
 TEST_P(StoreConformance, EveryStoreOvertakesTheTokensThatGenerationsDefines) {

@@ -62,8 +62,6 @@ class RedisStore final : public CacheStore {
              std::string key_prefix = std::string(kDefaultKeyPrefix),
              Client::Observer observer = {}, PolicyHandler on_policy = {});
 
-  using CacheStore::get;  // transitional overloads (cache_store.hpp)
-  using CacheStore::put;
   boost::asio::awaitable<result<Value>> get(std::string key) override;
   boost::asio::awaitable<result<Lookup>> lookup_for_fill(std::string key) override;
   boost::asio::awaitable<result<FillToken>> read_fill_token(std::string key) override;
