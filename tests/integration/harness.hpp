@@ -25,6 +25,7 @@ struct HarnessOptions {
   std::string log;            // extra lines under `log:` (indented by 2), e.g. the format
   bool memory_store = false;  // memory:// instead of the Redis fixture
   std::string upstream_timeout = "2s";
+  std::string redis_timeout = "200ms";
   std::string upstream_url;  // set: this upstream instead of the stub (e.g. a raw-bytes server)
   unsigned threads = 1;
 };
@@ -48,7 +49,7 @@ class Harness {
     yaml += "redis:\n  url: \"" +
             (options_.memory_store ? std::string("memory://")
                                    : "redis://127.0.0.1:" + std::to_string(redis->port()) + "/0") +
-            "\"\n  timeout: 200ms\n";
+            "\"\n  timeout: " + options_.redis_timeout + "\n";
     yaml += "admin:\n  listen: \"127.0.0.1:0\"\n" + options_.admin;
     yaml += "log:\n  level: warn\n" + options_.log;
     yaml += "cache:\n  default_ttl: 60s\n  max_ttl: 1h\n  max_body_size: 64KiB\n" + options_.cache;
@@ -94,19 +95,35 @@ class Harness {
                                std::string_view host = kClientHost) {
     return "cachecar:" + logical_key + " host=" + std::string(host);
   }
+  // A miss is stored before its response is written (and a write's invalidation completes
+  // before its response), so tests check Redis right after the response, without waiting: a
+  // fill that landed later would serve stale data after a write the client sends next.
   bool redis_has(const std::string& logical_key, std::string_view host = kClientHost) const {
     auto reply = redis->command({"EXISTS", redis_key(logical_key, host)});
     return reply.integer == 1;
   }
-  // Cache fills are written after the response is sent: wait for one to land.
-  bool eventually_in_redis(const std::string& logical_key,
-                           std::string_view host = kClientHost) const {
-    return wait_until([&] { return redis_has(logical_key, host); }, std::chrono::seconds(5));
+  // Lookups of `logical_key` so far (the top-keys counter). A miss is counted before it joins
+  // another request's fill (coalescing), without suspending in between: once a test sees N
+  // lookups on one worker thread, N requests have joined.
+  std::uint64_t lookups(const std::string& logical_key) const {
+    for (const auto& entry : app->metrics().cache_stats().top_keys) {
+      if (entry.key == logical_key) return entry.count;
+    }
+    return 0;
   }
-  // Waits until a GET of `target` is a HIT (the fill is written after the response is sent).
-  bool wait_for_hit(const std::string& target) {
-    return wait_until([&] { return get(target).header("X-Cache") == "HIT"; },
-                      std::chrono::seconds(5), std::chrono::milliseconds(10));
+
+  // A request that must be answered within `deadline`, a liveness bound far above the expected
+  // time (not a speed assertion): one not answered by then fails the test and returns status 0.
+  HttpResponse request_within(std::chrono::milliseconds deadline, const std::string& method,
+                              const std::string& target, const std::string& body = {}) {
+    try {
+      HttpClient client(port(), deadline);
+      return client.request(method, target, {{"Connection", "close"}}, body);
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << method << " " << target << " not answered within " << deadline.count()
+                    << " ms: " << e.what();
+      return {};
+    }
   }
 
   std::optional<RedisServer> redis;
