@@ -30,6 +30,8 @@ class L1CoherenceTest : public ::testing::Test {
     });
     first_ = start("a");
     second_ = start("b");
+    ASSERT_NE(first_port_, 0);
+    ASSERT_NE(second_port_, 0);
     // L1 serves only once its invalidation channel is subscribed: wait for an L1 hit on each.
     for (auto port : {first_port_, second_port_}) {
       ASSERT_TRUE(wait_until([&] { return get(port).header("Cache-Status") == kL1Hit; },
@@ -44,35 +46,50 @@ class L1CoherenceTest : public ::testing::Test {
     fs::remove_all(dir_, ignored);
   }
 
+  // The child binds port 0 and the test reads the port from its start-up log line: a port
+  // picked for it beforehand (bound, read, released) could be taken before the child binds it.
   std::unique_ptr<ChildProcess> start(const std::string& name) {
-    const auto port = free_port();
-    (name == "a" ? first_port_ : second_port_) = port;
     const auto config = dir_ / (name + ".yaml");
     std::ofstream(config)
-        << "listen: \"127.0.0.1:" << port << "\"\n"
+        << "listen: \"127.0.0.1:0\"\n"
         << "threads: 2\n"
         << "upstream:\n  url: \"" << upstream_.url() << "\"\n"
         << "redis:\n  url: \"redis://127.0.0.1:" << redis_.port() << "/0\"\n  timeout: 200ms\n"
-        << "admin:\n  listen: \"127.0.0.1:" << free_port() << "\"\n"
+        << "admin:\n  listen: \"127.0.0.1:0\"\n"
         << "cache:\n  l1:\n    enabled: true\n    max_ttl: 60s\n"
-        << "log:\n  level: warn\n  access_log: false\n"
+        << "log:\n  level: info\n  access_log: false\n"
         << "rules:\n  - match: \"GET /items/{id}\"\n    ttl: 60s\n"
         << "  - match: \"PUT /items/{id}\"\n    invalidate: [\"GET /items/{id}\"]\n";
     auto process = std::make_unique<ChildProcess>(
         std::vector<std::string>{CACHECAR_BINARY_PATH, "--config", config.string()},
         ChildProcess::Env{}, dir_ / (name + ".log"));
+    std::uint16_t port = 0;
     EXPECT_TRUE(wait_until(
         [&] {
-          try {
-            HttpClient probe(port, std::chrono::seconds(1));
-            return true;
-          } catch (const std::exception&) {
-            return false;
-          }
+          port = logged_port(process->log());
+          return port != 0 || !process->running();
         },
-        std::chrono::seconds(10)))
-        << process->log();
+        std::chrono::seconds(10)));
+    EXPECT_NE(port, 0) << process->log();
+    (name == "a" ? first_port_ : second_port_) = port;
     return process;
+  }
+
+  // The proxy port from "cachecar <version> listening on 127.0.0.1:<port> (...", 0 if not yet.
+  // (A plain search: std::regex trips GCC 12's -Wmaybe-uninitialized at -O2.)
+  static std::uint16_t logged_port(const std::string& log) {
+    static constexpr std::string_view kListening = "listening on 127.0.0.1:";
+    const auto at = log.find(kListening);
+    if (at == std::string::npos) return 0;
+    const auto digits = at + kListening.size();
+    const auto end = log.find(' ', digits);
+    if (end == std::string::npos) return 0;
+    unsigned long port = 0;
+    for (auto i = digits; i < end; ++i) {
+      if (log[i] < '0' || log[i] > '9') return 0;
+      port = port * 10 + static_cast<unsigned long>(log[i] - '0');
+    }
+    return static_cast<std::uint16_t>(port);
   }
 
   HttpResponse get(std::uint16_t port) { return http_get(port, "/items/1"); }
