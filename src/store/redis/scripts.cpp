@@ -1,0 +1,329 @@
+// The Lua scripts of RedisStore (put, erase, clear, count, setup) and their EVALSHA names. The
+// key layout and the generation rules they follow are described in redis_store.hpp and
+// store/generations.hpp.
+#include "store/redis/redis_store.hpp"
+
+#include <openssl/evp.h>
+
+namespace cachecar::store::redis {
+
+namespace {
+
+// Shared by every script. KEYS[1..6] are the bookkeeping keys (RedisStore::book_keys_), each
+// script's own keys follow; ARGV[1] is the key prefix, for the keys found at run time. A
+// "forgotten" logical key leaves the bookkeeping structures (index, expiry, namespace);
+// "dropping" also deletes the entry and reports whether it existed. Batches stay ≤ 1000 keys:
+// unpack() pushes every element onto Lua's C stack (LUAI_MAXCSTACK is 8000).
+constexpr std::string_view kPrelude = R"lua(
+local p = ARGV[1]
+local gen, index, expiry, keyns, nslist, gens = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+-- Fill fences, as store/generations.hpp defines them: an exact or path erase bumps the
+-- generation of its key's path, a prefix erase or a clear bumps the epoch; a put with a token
+-- stores only if both are still what its fill read. Path generations expire after ARGV-given
+-- windows: longer than any fill can take. The conformance suite checks that a sequence of
+-- erases overtakes the same tokens here as in MemoryStore.
+-- A key's path ends at its query or at its secondary key (' host=...'), as key_path() says.
+local function path_of(k)
+  local q = string.find(k, '[? ]')
+  return q and string.sub(k, 1, q - 1) or k
+end
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+-- A value never used before (Redis's clock in microseconds and a count within the script), so
+-- that a generation Redis evicted and a later erase recreated never equals what a token read.
+local seq = 0
+local function unique()
+  local t = redis.call('TIME')
+  seq = seq + 1
+  return t[1] .. '.' .. t[2] .. '.' .. seq
+end
+local epoch  -- KEYS[1]'s value '<id>:<n>', read by check_bookkeeping()
+local function bump_path(k, window)
+  redis.call('SET', p .. '__gen:' .. path_of(k), unique(), 'PX', window)
+  -- Registered until it expires, so that a put notices when Redis evicted it.
+  redis.call('ZADD', gens, now_ms() + tonumber(window), path_of(k))
+end
+local function bump_epoch()
+  local id, n = string.match(epoch, '^(.*):(%d+)$')
+  epoch = id .. ':' .. (tonumber(n) + 1)
+  redis.call('SET', gen, epoch)
+end
+local function unlink_ns(k, ns)
+  local nsk = p .. '__ns:' .. ns
+  redis.call('SREM', nsk, k)
+  if redis.call('SCARD', nsk) == 0 then redis.call('SREM', nslist, ns) end
+end
+local function forget(keys)
+  if #keys == 0 then return end
+  redis.call('ZREM', index, unpack(keys))
+  redis.call('ZREM', expiry, unpack(keys))
+  for _, k in ipairs(keys) do
+    local ns = redis.call('HGET', keyns, k)
+    if ns then
+      redis.call('HDEL', keyns, k)
+      unlink_ns(k, ns)
+    end
+  end
+end
+local function drop(keys)
+  if #keys == 0 then return 0 end
+  local names = {}
+  for i, k in ipairs(keys) do names[i] = p .. k end
+  local n = redis.call('DEL', unpack(names))
+  forget(keys)
+  return n
+end
+-- Forgets up to `limit` members whose expiry has passed. The expiry score is computed from
+-- TIME just before SET ... PX, so it can precede the real expiry by a hair: members whose
+-- entry still exists are left for a later pass. Returns (#due, #forgotten).
+local function purge_expired(limit)
+  local due = redis.call('ZRANGEBYSCORE', expiry, '-inf', now_ms(), 'LIMIT', 0, limit)
+  local gone = {}
+  for _, k in ipairs(due) do
+    if redis.call('EXISTS', p .. k) == 0 then gone[#gone + 1] = k end
+  end
+  forget(gone)
+  return #due, #gone
+end
+-- Entries Redis evicted leave their members behind until their TTLs pass, however long. A put
+-- checks a few random members and forgets the dead ones, and goes on while it finds some, so
+-- the index stays close to the live entries.
+local function sweep(limit)
+  local checked = 0
+  while checked < limit do
+    local dead = {}
+    for _, k in ipairs(redis.call('ZRANDMEMBER', index, 4)) do
+      if k ~= '' and redis.call('EXISTS', p .. k) == 0 then dead[#dead + 1] = k end
+    end
+    forget(dead)
+    if #dead == 0 then return end
+    checked = checked + 4
+  end
+end
+-- The bookkeeping epoch (design note in docs/architecture.md, "Redis"). Redis may evict any
+-- of these keys (allkeys-*); each one that must survive holds a sentinel member '' (never a
+-- logical key), so its loss shows as its absence. After a loss some entries can no longer be
+-- found by erases: the bookkeeping starts again under a new <id>. Entries carry the <id> they
+-- were stored under and lookups ignore any other; fill tokens contain the epoch.
+local function rebuild()
+  for _, ns in ipairs(redis.call('SMEMBERS', nslist)) do
+    if ns ~= '' then redis.call('UNLINK', p .. '__ns:' .. ns) end
+  end
+  redis.call('UNLINK', index, expiry, keyns, nslist, gens)
+  epoch = unique() .. ':0'
+  redis.call('SET', gen, epoch)
+  redis.call('ZADD', index, 0, '')
+  redis.call('HSET', keyns, '', '')
+  redis.call('SADD', nslist, '')
+  redis.call('ZADD', gens, 'inf', '')
+end
+local function check_bookkeeping()
+  epoch = redis.call('GET', gen)
+  if not epoch or not string.find(epoch, '^[%d.]+:%d+$') or
+     redis.call('EXISTS', index, keyns, nslist, gens) < 4 then
+    rebuild()
+  end
+end
+-- A namespace still listed whose set is gone: its entries cannot be found any more.
+local function check_namespace(ns, nsk)
+  if redis.call('SISMEMBER', nslist, ns) == 1 and redis.call('EXISTS', nsk) == 0 then rebuild() end
+end
+)lua";
+
+static_assert(std::string_view(kPathEnd) == "? ",
+              "path_of() in the Lua prelude ends a path where key_path() does");
+
+// KEYS: bookkeeping, the entry, its path generation, the namespace's set (with a namespace).
+// ARGV: prefix, key, value, ttl_ms, namespace ("" = none), fill token ("" = none: store).
+// Returns 1 when stored, 0 when the token is stale (a write overtook the fill).
+// The stored value ends with the epoch's <id> and its length in one byte (entry_of() in C++).
+constexpr std::string_view kPutBody = R"lua(
+local k, ttl, ns, token = ARGV[2], ARGV[4], ARGV[5], ARGV[6]
+check_bookkeeping()
+if ns ~= '' then check_namespace(ns, KEYS[9]) end
+if token ~= '' then
+  local path_gen = redis.call('GET', KEYS[8])
+  if token ~= epoch .. '|' .. (path_gen or '') then return 0 end
+  if not path_gen then
+    -- Absent, as the fill saw it. But if an erase registered one that has not expired yet,
+    -- Redis evicted it, and that erase may have come after the fill's lookup.
+    local until_ms = redis.call('ZSCORE', gens, path_of(k))
+    if until_ms and tonumber(until_ms) > now_ms() then return 0 end
+  end
+end
+local id = string.match(epoch, '^(.*):')
+redis.call('SET', KEYS[7], ARGV[3] .. id .. string.char(#id), 'PX', ttl)
+redis.call('ZADD', index, 0, k)
+redis.call('ZADD', expiry, now_ms() + tonumber(ttl), k)
+local old = redis.call('HGET', keyns, k) or ''
+if old ~= ns then
+  if old ~= '' then unlink_ns(k, old) end
+  if ns ~= '' then
+    redis.call('HSET', keyns, k, ns)
+    redis.call('SADD', p .. '__ns:' .. ns, k)
+    redis.call('SADD', nslist, ns)
+  else
+    redis.call('HDEL', keyns, k)
+  end
+end
+purge_expired(16)
+sweep(32)
+return 1
+)lua";
+
+// KEYS: bookkeeping, then the entry and the path generation of each exact or path target.
+// ARGV: prefix, generation window (ms), then (kind, key) pairs; kind "e" exact, "v" path and
+// variants, "p" prefix.
+// Ranges of the lexicographic index: every string starting with s lies in [s, upper(s)).
+// Generations are bumped before anything is deleted: a script that fails half-way returns an
+// error (the caller keeps the invalidation pending), never a deletion without its bump.
+constexpr std::string_view kEraseBody = R"lua(
+local total = 0
+check_bookkeeping()
+redis.call('ZREMRANGEBYSCORE', gens, '-inf', now_ms())
+local function upper(s)
+  local i = #s
+  while i > 0 do
+    local b = string.byte(s, i)
+    if b < 255 then return string.sub(s, 1, i - 1) .. string.char(b + 1) end
+    i = i - 1
+  end
+  return nil
+end
+local function drop_range(prefix)
+  local lo = prefix == '' and '(' or ('[' .. prefix)  -- '(': all but the sentinel ''
+  local hi = upper(prefix)
+  hi = hi and ('(' .. hi) or '+'
+  while true do
+    local keys = redis.call('ZRANGEBYLEX', index, lo, hi, 'LIMIT', 0, 1000)
+    if #keys == 0 then return end
+    total = total + drop(keys)
+  end
+end
+local window = ARGV[2]
+for i = 3, #ARGV - 1, 2 do
+  local kind, k = ARGV[i], ARGV[i + 1]
+  if kind == 'p' then
+    bump_epoch()
+    drop_range(k)
+  else
+    bump_path(k, window)
+    total = total + drop({k})
+    drop_range(k .. ' ')  -- its variants: the key, the separator, a secondary key
+    if kind == 'v' then drop_range(k .. '?') end
+  end
+end
+return total
+)lua";
+
+// KEYS: bookkeeping, the namespace's set (with a namespace).
+// ARGV: prefix, namespace or absent (= everything under the prefix).
+constexpr std::string_view kClearBody = R"lua(
+local total = 0
+check_bookkeeping()
+if #ARGV >= 2 then check_namespace(ARGV[2], KEYS[7]) end
+bump_epoch()
+if #ARGV < 2 then
+  while true do
+    local keys = redis.call('ZRANGEBYLEX', index, '(', '+', 'LIMIT', 0, 1000)
+    if #keys == 0 then break end
+    local names = {}
+    for i, k in ipairs(keys) do names[i] = p .. k end
+    total = total + redis.call('DEL', unpack(names))
+    redis.call('ZREM', index, unpack(keys))
+  end
+  for _, ns in ipairs(redis.call('SMEMBERS', nslist)) do
+    if ns ~= '' then redis.call('DEL', p .. '__ns:' .. ns) end
+  end
+  redis.call('DEL', expiry, keyns, nslist)
+  redis.call('HSET', keyns, '', '')
+  redis.call('SADD', nslist, '')
+else
+  local ns = ARGV[2]
+  local nsk = KEYS[7]
+  while true do
+    local keys = redis.call('SPOP', nsk, 1000)
+    if #keys == 0 then break end
+    total = total + drop(keys)
+  end
+  redis.call('SREM', nslist, ns)
+end
+return total
+)lua";
+
+// KEYS: bookkeeping. ARGV: prefix.
+constexpr std::string_view kCountBody = R"lua(
+check_bookkeeping()
+while true do
+  local due, gone = purge_expired(1000)
+  if due < 1000 or gone == 0 then break end
+end
+return redis.call('ZCARD', index) - 1
+)lua";
+
+// Run on every new connection, so that the epoch exists before the first lookup reads a token.
+// KEYS: bookkeeping. ARGV: prefix.
+constexpr std::string_view kSetupBody = R"lua(
+check_bookkeeping()
+return 1
+)lua";
+
+// Redis 7 refuses a script that declares no flags when it is out of memory (noeviction), or,
+// for a script without a shebang, its first command that may grow memory. Invalidations must
+// go through even then: they free memory, and a DEL whose generation bump was refused would
+// let an overtaken fill store later. Fills must not: a refused fill is a miss.
+constexpr std::string_view kMayGrowMemory = "#!lua";
+constexpr std::string_view kRunsWhenFull = "#!lua flags=allow-oom";
+
+RedisStore::Script make_script(std::string_view shebang, std::string_view body) {
+  std::string text(shebang);
+  text += kPrelude;
+  text += body;
+  std::string sha = sha1_hex(text);
+  return {std::move(text), std::move(sha)};
+}
+
+}  // namespace
+
+// SHA-1 because EVALSHA names a script by the SHA-1 of its text; nothing here relies on it for
+// security.
+std::string sha1_hex(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha1(), nullptr) != 1) {
+    return {};  // only when libcrypto itself is broken; no script has the empty name
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(2 * length);
+  for (unsigned int i = 0; i < length; ++i) {
+    hex.push_back(kHex[digest[i] >> 4]);
+    hex.push_back(kHex[digest[i] & 0xf]);
+  }
+  return hex;
+}
+
+const RedisStore::Script& RedisStore::put_script() {
+  static const Script script = make_script(kMayGrowMemory, kPutBody);
+  return script;
+}
+const RedisStore::Script& RedisStore::erase_script() {
+  static const Script script = make_script(kRunsWhenFull, kEraseBody);
+  return script;
+}
+const RedisStore::Script& RedisStore::clear_script() {
+  static const Script script = make_script(kRunsWhenFull, kClearBody);
+  return script;
+}
+const RedisStore::Script& RedisStore::count_script() {
+  static const Script script = make_script(kRunsWhenFull, kCountBody);
+  return script;
+}
+const RedisStore::Script& RedisStore::setup_script() {
+  static const Script script = make_script(kRunsWhenFull, kSetupBody);
+  return script;
+}
+
+}  // namespace cachecar::store::redis
