@@ -2,6 +2,7 @@
 
 namespace cachecar::core {
 
+// Long on purpose: one case per status code RFC 9110 §15 registers; a table reads best whole.
 std::string_view reason_phrase(int status) noexcept {
   switch (status) {
     case 100:

@@ -26,6 +26,8 @@ bool is_forbidden_path_char(char c) noexcept {
 
 }  // namespace
 
+// Long on purpose: one pass over the pattern, each refusal with its own message beside the
+// check that finds it.
 std::optional<RoutePattern> RoutePattern::parse(std::string_view text, std::string* error) {
   if (text.empty() || text.front() != '/') {
     set_error(error, "must start with '/'");

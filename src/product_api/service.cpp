@@ -102,6 +102,7 @@ asio::awaitable<net::SimpleResponse> Service::handle(net::SimpleRequest& request
   co_return response;
 }
 
+// Long on purpose: the route table of the API, every route and its method check in one place.
 asio::awaitable<net::SimpleResponse> Service::route(net::SimpleRequest& request) {
   const std::string_view target = request.message.target();
   const auto question = target.find('?');

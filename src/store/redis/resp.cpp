@@ -214,6 +214,8 @@ std::optional<std::string_view> ReplyParser::take_line() {
   return unparsed.substr(0, crlf);
 }
 
+// Long on purpose: one RESP2 state machine over the buffer (RESP spec: each type byte and the
+// nesting of arrays), kept together so that every partial-reply case is visible at once.
 result<std::optional<Reply>> ReplyParser::next() {
   if (failed_) return errc::store_protocol_error;
   for (;;) {
