@@ -103,6 +103,7 @@ asio::awaitable<CallResult> call(Pool& pool, const std::string& head, RequestBod
   CallResult outcome;
   const bool streamed = body.streamed != nullptr;
   for (int attempt = 0;; ++attempt) {
+    outcome.sent = false;  // says what the last attempt did: a stale connection applied nothing
     result<std::unique_ptr<Connection>> acquired;
     if (attempt > 0 || streamed) {
       // A streamed body cannot be sent twice: it gets a fresh connection, never a stale one.
