@@ -302,6 +302,9 @@ asio::awaitable<error_code> InvalidationListener::State::session() {
       !is_string(confirmation->elements[0], "subscribe")) {
     co_return errc::store_reply_error;
   }
+  // A deadline already due may have queued its close even though the handshake finished:
+  // never publish a descriptor that may be closed (and reused) a moment later.
+  if (deadline->expiry() <= std::chrono::steady_clock::now()) co_return errc::store_unavailable;
   deadline->cancel();
   subscribed = true;
   // From here on every write to a cached key reaches us: L1 may serve (starting empty). The
