@@ -2,9 +2,29 @@
 
 #include <boost/asio/ip/tcp.hpp>
 
+#include <sys/socket.h>
+
+#include <cerrno>
+
 namespace cachecar::upstream {
 
 using net::use_nothrow;
+
+namespace {
+
+// Whether an idle connection is still open with nothing to read, without a round trip: a peer
+// that closed it (its keep-alive timeout: a FIN, which available() does not show), wrote to it
+// (a 408) or reset it makes a one-byte peek return at once. Anything subtler is caught by the
+// caller's retry on first read.
+bool quiet(Connection& connection) {
+  auto& socket = connection.stream.socket();
+  if (!socket.is_open()) return false;
+  char byte = 0;
+  const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+}  // namespace
 
 Pool::Pool(asio::any_io_executor executor, PoolOptions options, ConnectionCounter& counter)
     : executor_(std::move(executor)), options_(std::move(options)), counter_(counter) {}
@@ -21,11 +41,7 @@ asio::awaitable<result<std::unique_ptr<Connection>>> Pool::acquire(
         max_idle_age) {
       continue;
     }
-    // A peer that closed while idle shows up as a readable socket or an error; skip those
-    // without a round trip. Anything subtler is caught by the caller's retry on first read.
-    net::error_code ec;
-    auto available = connection->stream.socket().available(ec);
-    if (ec || available > 0 || !connection->stream.socket().is_open()) continue;
+    if (!quiet(*connection)) continue;
     connection->reused = true;
     co_return connection;
   }

@@ -13,6 +13,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
 
+#include <poll.h>
+
 #include <chrono>
 #include <memory>
 #include <thread>
@@ -160,6 +162,30 @@ TEST_F(PoolReuseTest, AnIdleConnectionThePeerWroteToIsSkipped) {
   ASSERT_TRUE(next);
   EXPECT_FALSE(next->reused);
   EXPECT_TRUE(closed_by_pool(server_side));
+}
+
+// An upstream that closes an idle keep-alive connection (its keep-alive timeout) sends a FIN,
+// which available() does not show: handed out again, the connection would fail on first use,
+// and a request that may not be retried (POST) would get a 502.
+TEST_F(PoolReuseTest, AnIdleConnectionTheUpstreamClosedIsSkipped) {
+  Pool pool(ctx_.get_executor(), options(), counter_);
+  auto connection = acquire(pool);
+  ASSERT_TRUE(connection);
+  auto server_side = accept();
+  const int fd = connection->stream.socket().native_handle();  // stays open in the idle list
+  pool.release(std::move(connection));
+  server_side.close();
+  // Waits for the FIN to reach this end (the kernel's, not the pool's view of it).
+  ASSERT_TRUE(wait_until(
+      [&] {
+        pollfd entry{fd, POLLRDHUP, 0};
+        return ::poll(&entry, 1, 0) == 1 && (entry.revents & POLLRDHUP) != 0;
+      },
+      5s));
+
+  auto next = acquire(pool);
+  ASSERT_TRUE(next);
+  EXPECT_FALSE(next->reused);
 }
 
 TEST_F(PoolReuseTest, AConnectionWithBytesBufferedPastItsResponseIsNotKept) {
