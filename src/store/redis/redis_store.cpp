@@ -161,6 +161,17 @@ result<Value> entry_of(Reply& entry, const Reply& epoch) {
   return std::make_shared<const std::string>(std::move(value));
 }
 
+// What is wrong with the reply to an MGET of `keys` keys, if anything: it must be an array of
+// exactly that many elements.
+error_code mget_error(const result<Reply>& reply, std::size_t keys) {
+  if (!reply) return reply.error();
+  if (reply->is_error()) return make_error_code(errc::store_reply_error);
+  if (reply->type != Reply::Type::Array || reply->elements.size() != keys) {
+    return make_error_code(errc::store_protocol_error);
+  }
+  return {};
+}
+
 // The fill token from the replies for the epoch and the path generation. get() and
 // read_fill_token() must build it alike: the put script compares it with the same keys.
 FillToken token_of(const Reply& epoch, const Reply& path_generation) {
@@ -174,11 +185,7 @@ asio::awaitable<result<Value>> RedisStore::get(std::string key) {
   const std::string name = prefix_ + key;
   const std::array<std::string_view, 3> args{"MGET", name, epoch_key_};
   auto reply = co_await client_.execute(args);
-  if (!reply) co_return reply.error();
-  if (reply->is_error()) co_return errc::store_reply_error;
-  if (reply->type != Reply::Type::Array || reply->elements.size() != 2) {
-    co_return errc::store_protocol_error;
-  }
+  if (auto ec = mget_error(reply, 2)) co_return ec;
   co_return entry_of(reply->elements[0], reply->elements[1]);
 }
 
@@ -189,11 +196,7 @@ asio::awaitable<result<Lookup>> RedisStore::lookup_for_fill(std::string key) {
   const std::string path = path_generation_key(key);
   const std::array<std::string_view, 4> args{"MGET", name, epoch_key_, path};
   auto reply = co_await client_.execute(args);
-  if (!reply) co_return reply.error();
-  if (reply->is_error()) co_return errc::store_reply_error;
-  if (reply->type != Reply::Type::Array || reply->elements.size() != 3) {
-    co_return errc::store_protocol_error;
-  }
+  if (auto ec = mget_error(reply, 3)) co_return ec;
   auto value = entry_of(reply->elements[0], reply->elements[1]);
   if (!value) co_return value.error();
   Lookup found{std::move(*value), {}};
@@ -205,11 +208,7 @@ asio::awaitable<result<FillToken>> RedisStore::read_fill_token(std::string key) 
   const std::string path = path_generation_key(key);
   const std::array<std::string_view, 3> args{"MGET", epoch_key_, path};
   auto reply = co_await client_.execute(args);
-  if (!reply) co_return reply.error();
-  if (reply->is_error()) co_return errc::store_reply_error;
-  if (reply->type != Reply::Type::Array || reply->elements.size() != 2) {
-    co_return errc::store_protocol_error;
-  }
+  if (auto ec = mget_error(reply, 2)) co_return ec;
   co_return token_of(reply->elements[0], reply->elements[1]);
 }
 
