@@ -108,7 +108,8 @@ asio::awaitable<LookupResult> LookupTier::lookup(std::string key,
       // Left in the store: at least the rule's lifetime minus the entry's age (which counts
       // from when the upstream generated it, so this never overshoots the store's expiry).
       const auto left = policy::remaining_lifetime(lifetime, entry->stored_at_ms, parts_.now_ms());
-      if (left.count() > 0 && !covered_by_pending(key)) l1->fill(key, found->value, left, l1_ticket);
+      if (left.count() > 0 && !covered_by_pending(key))
+        l1->fill(key, found->value, left, l1_ticket);
     }
     parts_.metrics.record_lookup(key, true);
     co_return hit(std::move(found->value), *entry, Detail::None);

@@ -41,10 +41,10 @@ struct Fill {
 
 struct LookupResult {
   LookupKind kind = LookupKind::Miss;
-  store::Value value;        // Hit, Collapsed: the encoded entry, which `entry` views into
-  policy::EntryView entry;   // Hit, Collapsed
+  store::Value value;            // Hit, Collapsed: the encoded entry, which `entry` views into
+  policy::EntryView entry;       // Hit, Collapsed
   Detail detail = Detail::None;  // Hit: L1 or none; Miss, Bypass: why nothing will be stored
-  std::optional<Fill> fill;  // Miss, Bypass: set when the answer may be stored
+  std::optional<Fill> fill;      // Miss, Bypass: set when the answer may be stored
 };
 
 enum class StoreResult {
@@ -55,17 +55,17 @@ enum class StoreResult {
 
 // What invalidate() did; the write's client is answered either way.
 struct InvalidateResult {
-  bool erased = false;      // the store completed the erase
+  bool erased = false;        // the store completed the erase
   std::uint64_t entries = 0;  // entries that existed (when erased)
 };
 
 struct LookupParts {
   store::CacheStore& store;
-  store::L1Cache* l1 = nullptr;                         // null: no L1 tier
-  store::PendingInvalidations* pending = nullptr;       // null: failed invalidations not kept
-  FillCoalescer* coalescer = nullptr;                   // null: no coalescing
-  std::chrono::milliseconds coalesce_wait{0};           // 0: no coalescing
-  std::size_t max_pending_invalidations = 0;            // for the overflow message
+  store::L1Cache* l1 = nullptr;                    // null: no L1 tier
+  store::PendingInvalidations* pending = nullptr;  // null: failed invalidations not kept
+  FillCoalescer* coalescer = nullptr;              // null: no coalescing
+  std::chrono::milliseconds coalesce_wait{0};      // 0: no coalescing
+  std::size_t max_pending_invalidations = 0;       // for the overflow message
   metrics::Metrics& metrics;
   core::LogLimiter& store_error_log;
   core::LogLimiter& invalidation_error_log;

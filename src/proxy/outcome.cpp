@@ -18,7 +18,9 @@ std::string_view to_string(Forward fwd) noexcept {
   return "request";
 }
 
-std::ostream& operator<<(std::ostream& os, Forward fwd) { return os << to_string(fwd); }
+std::ostream& operator<<(std::ostream& os, Forward fwd) {
+  return os << to_string(fwd);
+}
 
 std::string_view to_string(Detail detail) noexcept {
   switch (detail) {
@@ -44,7 +46,9 @@ std::string_view to_string(Detail detail) noexcept {
   return "";
 }
 
-std::ostream& operator<<(std::ostream& os, Detail detail) { return os << to_string(detail); }
+std::ostream& operator<<(std::ostream& os, Detail detail) {
+  return os << to_string(detail);
+}
 
 std::string_view CacheResult::detail_text() const noexcept {
   return detail == Detail::NotStorable ? policy::detail_text(not_stored) : to_string(detail);

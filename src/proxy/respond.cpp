@@ -55,8 +55,7 @@ asio::awaitable<bool> Session::write_hit(Exchange& x, const policy::EntryView& e
 }
 
 // A fill's whole body, read (and stored) before the client gets it, with its length.
-asio::awaitable<bool> Session::write_stored(Exchange& x,
-                                            std::unique_ptr<upstream::Connection> conn,
+asio::awaitable<bool> Session::write_stored(Exchange& x, std::unique_ptr<upstream::Connection> conn,
                                             upstream::ResponseParser& response,
                                             const policy::HeaderList& headers,
                                             std::string_view body) {
@@ -79,8 +78,8 @@ asio::awaitable<bool> Session::stream_response(Exchange& x,
                                                const policy::HeaderList& headers,
                                                std::string_view prefix) {
   x.fill.reset();  // nothing will be stored: waiters fetch on their own now
-  const auto framing = upstream::choose_relay_framing(x.head_only, x.status, response,
-                                                      x.parser.get().version());
+  const auto framing =
+      upstream::choose_relay_framing(x.head_only, x.status, response, x.parser.get().version());
   if (framing == upstream::RelayFraming::UntilClose) x.keep_alive = false;
 
   std::string lead;

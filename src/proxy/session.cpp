@@ -65,10 +65,7 @@ class ClientBody final : public upstream::BodySource {
 };
 
 Session::Session(Proxy& proxy, net::ServerConnection& client)
-    : proxy_(proxy),
-      options_(proxy.options_),
-      client_(client),
-      open_connection_(proxy.metrics_) {
+    : proxy_(proxy), options_(proxy.options_), client_(client), open_connection_(proxy.metrics_) {
   if (client.remote()) client_ip_ = client.remote()->address().to_string();
   // Once per connection: every request on it comes from the same peer.
   trusted_peer_ = options_.trusted_proxies.contains(client_ip_);
@@ -174,8 +171,8 @@ asio::awaitable<bool> Session::serve_cacheable(Exchange& x, const policy::Rule& 
   // Without the configured token the param is ignored (forward() strips it either way).
   const bool bypass = policy::query_flag_set(x.query, options_.bypass_param) &&
                       upstream::bypass_authorized(x.parser.get(), options_.bypass_token);
-  auto found = co_await proxy_.lookup_->lookup(x.key, policy::rule_lifetime(rule, options_.cache),
-                                               bypass);
+  auto found =
+      co_await proxy_.lookup_->lookup(x.key, policy::rule_lifetime(rule, options_.cache), bypass);
   x.cache.detail = found.detail;
   switch (found.kind) {
     case LookupKind::Hit:

@@ -71,8 +71,7 @@ class Session final : public net::RequestHandler<net::http::buffer_body>,
   net::asio::awaitable<bool> forward(Exchange& x);
   std::string upstream_request_head(const Exchange& x) const;
   net::asio::awaitable<void> invalidate(Exchange& x, const net::http::response_header<>& response);
-  net::asio::awaitable<bool> relay_response(Exchange& x,
-                                            std::unique_ptr<upstream::Connection> conn,
+  net::asio::awaitable<bool> relay_response(Exchange& x, std::unique_ptr<upstream::Connection> conn,
                                             upstream::ResponseParser& response);
   std::optional<std::chrono::milliseconds> storable_for(Exchange& x,
                                                         const policy::HeaderList& headers,
@@ -85,8 +84,7 @@ class Session final : public net::RequestHandler<net::http::buffer_body>,
   net::asio::awaitable<bool> write_hit(Exchange& x, const policy::EntryView& entry);
   net::asio::awaitable<bool> write_stored(Exchange& x, std::unique_ptr<upstream::Connection> conn,
                                           upstream::ResponseParser& response,
-                                          const policy::HeaderList& headers,
-                                          std::string_view body);
+                                          const policy::HeaderList& headers, std::string_view body);
   net::asio::awaitable<bool> stream_response(Exchange& x,
                                              std::unique_ptr<upstream::Connection> conn,
                                              upstream::ResponseParser& response,

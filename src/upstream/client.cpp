@@ -27,8 +27,8 @@ bool is_stale_connection_error(const error_code& ec) {
 // The body after the head: a streamed one piece by piece, re-framed as chunks when its length
 // is unknown. `client_failed` tells a client read error from an upstream write error.
 asio::awaitable<error_code> send_request(Connection& conn, const std::string& head,
-                                         const RequestBody& body,
-                                         std::chrono::milliseconds timeout, bool& client_failed) {
+                                         const RequestBody& body, std::chrono::milliseconds timeout,
+                                         bool& client_failed) {
   conn.stream.expires_after(timeout);
   const std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(body.buffered)};
   auto [ec, written] = co_await asio::async_write(conn.stream, buffers, use_nothrow);
@@ -125,8 +125,8 @@ asio::awaitable<CallResult> call(Pool& pool, const std::string& head, RequestBod
     }
     outcome.sent = !outcome.ec;
     if (!outcome.ec) {
-      outcome.ec = co_await read_response_head(*conn, response, options.head_request,
-                                              options.timeout);
+      outcome.ec =
+          co_await read_response_head(*conn, response, options.head_request, options.timeout);
     }
     if (!outcome.ec) {
       outcome.conn = std::move(conn);
@@ -179,8 +179,8 @@ asio::awaitable<error_code> write_piece(ResponseSink& sink, bool chunked, std::s
 
 asio::awaitable<RelayResult> relay_body(Connection& conn, ResponseParser& response,
                                         ResponseSink& sink, std::string& lead,
-                                        std::string_view prefix, RelayFraming framing,
-                                        char* buffer, std::size_t buffer_size,
+                                        std::string_view prefix, RelayFraming framing, char* buffer,
+                                        std::size_t buffer_size,
                                         std::chrono::milliseconds timeout) {
   RelayResult outcome;
   const bool chunked = framing == RelayFraming::Chunked;

@@ -66,8 +66,7 @@ struct CallResult {
 // retried once on a new one when `options.retriable`. A response whose framing cannot be
 // relayed fails with http::error::bad_transfer_encoding (the connection is not reused).
 net::asio::awaitable<CallResult> call(Pool& pool, const std::string& head, RequestBody body,
-                                      CallOptions options,
-                                      std::optional<ResponseParser>& response);
+                                      CallOptions options, std::optional<ResponseParser>& response);
 
 // One piece of the response body into [data, data + capacity): {error, bytes}. Under `timeout`.
 net::asio::awaitable<std::pair<error_code, std::size_t>> read_response_piece(
