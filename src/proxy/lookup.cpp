@@ -49,7 +49,7 @@ void LookupTier::store_failed(metrics::StoreOperation operation, const error_cod
   }
 }
 
-asio::awaitable<LookupResult> LookupTier::lookup(std::string key,
+asio::awaitable<LookupResult> LookupTier::lookup(const std::string& key,
                                                  std::chrono::milliseconds lifetime, bool bypass) {
   // Until a failed invalidation that names this key is replayed, the store's copy may predate
   // the write: neither served nor refreshed.

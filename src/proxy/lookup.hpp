@@ -77,10 +77,11 @@ class LookupTier {
  public:
   explicit LookupTier(LookupParts parts) : parts_(std::move(parts)) {}
 
-  // `lifetime`: how long the rule keeps entries (policy::rule_lifetime), bounding what an L1
-  // fill may keep. `bypass`: the client asked for a refresh, so nothing is served.
-  boost::asio::awaitable<LookupResult> lookup(std::string key, std::chrono::milliseconds lifetime,
-                                              bool bypass);
+  // `key` must outlive the call (the session's request does). `lifetime`: how long the rule keeps
+  // entries (policy::rule_lifetime), bounding what an L1 fill may keep. `bypass`: the client asked
+  // for a refresh, so nothing is served.
+  boost::asio::awaitable<LookupResult> lookup(const std::string& key,
+                                              std::chrono::milliseconds lifetime, bool bypass);
 
   // Stores the encoded entry under `key` with the permission a lookup gave, then hands it to
   // coalesced waiters (not when overtaken: they fetch for themselves).
