@@ -52,6 +52,16 @@ struct Lookup {
   FillToken token;
 };
 
+// A response that carries Vary (RFC 9111 §4.1): stored under `variant_key` (the primary stored key
+// plus the request's secondary key, policy/vary.hpp), with the primary key holding the variant
+// index (store/variant_index.hpp) that names the Vary fields and the variants, oldest stored first.
+struct VariantFill {
+  std::string primary_key;          // logical key + Host secondary key
+  std::vector<std::string> fields;  // the Vary field names (lower-case, sorted)
+  std::string variant_key;          // primary_key + the Vary secondary key
+  std::size_t max_variants = 8;     // beyond this the least recently stored variants are deleted
+};
+
 struct StoreHealth {
   bool connected = true;
   BreakerState state = BreakerState::Closed;
@@ -92,6 +102,15 @@ class CacheStore {
                                                                  std::chrono::milliseconds ttl,
                                                                  std::string ns,
                                                                  FillToken token) = 0;
+
+  // fill() of one variant, and in the same atomic step the variant index under
+  // variant.primary_key: the variant is appended (moved to the end when already listed), the
+  // oldest variants beyond max_variants are deleted, and an index whose fields differ (or a
+  // plain entry under the primary key) is replaced, its variants deleted. The index lives as
+  // long as its longest-lived variant. Reads never write it: a hit does not reorder anything.
+  virtual boost::asio::awaitable<boost::system::error_code> fill_variant(
+      VariantFill variant, std::string value, std::chrono::milliseconds ttl, std::string ns,
+      FillToken token) = 0;
 
   // Deletes everything the targets name, in one round trip. Returns how many entries existed.
   virtual boost::asio::awaitable<result<std::uint64_t>> erase(std::vector<EraseTarget> targets) = 0;

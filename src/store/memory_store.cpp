@@ -105,6 +105,13 @@ boost::asio::awaitable<boost::system::error_code> MemoryStore::fill(std::string 
   co_return boost::system::error_code{};
 }
 
+boost::asio::awaitable<boost::system::error_code> MemoryStore::fill_variant(
+    VariantFill variant, std::string value, std::chrono::milliseconds ttl, std::string ns,
+    FillToken token) {
+  co_return co_await fill(std::move(variant.variant_key), std::move(value), ttl, std::move(ns),
+                          std::move(token));
+}
+
 boost::asio::awaitable<result<std::uint64_t>> MemoryStore::erase(std::vector<EraseTarget> targets) {
   co_return erase_sync(targets);
 }

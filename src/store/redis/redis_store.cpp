@@ -225,6 +225,13 @@ asio::awaitable<error_code> RedisStore::fill(std::string key, std::string value,
   co_return co_await run_put(key, value, ttl, ns, token.generations);
 }
 
+asio::awaitable<error_code> RedisStore::fill_variant(VariantFill variant, std::string value,
+                                                     std::chrono::milliseconds ttl, std::string ns,
+                                                     FillToken token) {
+  co_return co_await fill(std::move(variant.variant_key), std::move(value), ttl, std::move(ns),
+                          std::move(token));
+}
+
 asio::awaitable<error_code> RedisStore::run_put(std::string_view key, std::string_view value,
                                                 std::chrono::milliseconds ttl, std::string_view ns,
                                                 std::string_view generations) {

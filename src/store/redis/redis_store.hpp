@@ -71,6 +71,11 @@ class RedisStore final : public CacheStore {
   boost::asio::awaitable<boost::system::error_code> fill(std::string key, std::string value,
                                                          std::chrono::milliseconds ttl,
                                                          std::string ns, FillToken token) override;
+  boost::asio::awaitable<boost::system::error_code> fill_variant(VariantFill variant,
+                                                                 std::string value,
+                                                                 std::chrono::milliseconds ttl,
+                                                                 std::string ns,
+                                                                 FillToken token) override;
   boost::asio::awaitable<result<std::uint64_t>> erase(std::vector<EraseTarget> targets) override;
   // clear(""): entries stored without a namespace are not a namespace: deletes nothing.
   boost::asio::awaitable<result<std::uint64_t>> clear(std::optional<std::string> ns) override;

@@ -80,6 +80,15 @@ class ControlledStore final : public store::CacheStore {
     co_return co_await inner_.fill(std::move(key), std::move(value), ttl, std::move(ns),
                                    std::move(token));
   }
+  asio::awaitable<boost::system::error_code> fill_variant(store::VariantFill variant,
+                                                          std::string value,
+                                                          std::chrono::milliseconds ttl,
+                                                          std::string ns,
+                                                          store::FillToken token) override {
+    if (fail_fill) co_return make_error_code(errc::store_unavailable);
+    co_return co_await inner_.fill_variant(std::move(variant), std::move(value), ttl, std::move(ns),
+                                           std::move(token));
+  }
   asio::awaitable<result<std::uint64_t>> erase(std::vector<EraseTarget> targets) override {
     if (hold_erase) co_await hold();
     if (fail_erase) co_return make_error_code(errc::store_unavailable);
