@@ -1,5 +1,7 @@
 #include "store/entry_table.hpp"
 
+#include "store/variant_index.hpp"
+
 namespace cachecar::store {
 
 namespace {
@@ -17,7 +19,9 @@ std::int64_t EntryTable::system_now_ms() {
 
 bool EntryTable::remove(Entries::iterator it, std::int64_t now, Graveyard& graveyard) {
   Entry& e = it->second;
-  const bool live = !expired(e, now);
+  const bool index = is_variant_index(*e.value);
+  const bool live = !expired(e, now) && !index;
+  if (index) --variant_indexes_;
   by_expiry_.erase({e.expires_at_ms, &it->first});
   if (!e.ns.empty()) {
     auto ns = namespaces_.find(e.ns);
@@ -51,6 +55,16 @@ void EntryTable::purge_expired(std::int64_t now, Graveyard& graveyard) {
   }
 }
 
+std::optional<EntryTable::Peeked> EntryTable::peek(std::string_view key, std::int64_t now) const {
+  auto it = entries_.find(key);
+  if (it == entries_.end() || expired(it->second, now)) return std::nullopt;
+  return Peeked{it->second.value, it->second.expires_at_ms};
+}
+
+void EntryTable::erase_key(std::string_view key, std::int64_t now, Graveyard& graveyard) {
+  if (auto it = entries_.find(key); it != entries_.end()) remove(it, now, graveyard);
+}
+
 Value EntryTable::get(const std::string& key, std::int64_t now, Graveyard& graveyard) {
   auto it = entries_.find(key);
   if (it == entries_.end()) return nullptr;
@@ -82,6 +96,7 @@ void EntryTable::put(std::string key, Value value, std::chrono::milliseconds ttl
   by_expiry_.emplace(e.expires_at_ms, &it->first);
   if (!e.ns.empty()) namespaces_[e.ns].insert(&it->first);
   bytes_ += size;
+  if (is_variant_index(*e.value)) ++variant_indexes_;
 }
 
 std::uint64_t EntryTable::erase(const EraseTarget& target, std::int64_t now, Graveyard& graveyard) {
@@ -108,12 +123,15 @@ std::uint64_t EntryTable::clear(const std::optional<std::string>& ns, std::int64
                                 Graveyard& graveyard) {
   std::uint64_t removed = 0;
   if (!ns) {
-    for (const auto& [key, e] : entries_) removed += expired(e, now) ? 0 : 1;
+    for (const auto& [key, e] : entries_) {
+      removed += expired(e, now) || is_variant_index(*e.value) ? 0 : 1;
+    }
     graveyard.tables.push_back(std::exchange(entries_, {}));
     graveyard.lrus.push_back(std::exchange(lru_, {}));
     by_expiry_.clear();
     namespaces_.clear();
     bytes_ = 0;
+    variant_indexes_ = 0;
     return removed;
   }
   auto set = namespaces_.find(*ns);
@@ -128,7 +146,7 @@ std::uint64_t EntryTable::clear(const std::optional<std::string>& ns, std::int64
 
 std::uint64_t EntryTable::count(std::int64_t now, Graveyard& graveyard) {
   purge_expired(now, graveyard);
-  return entries_.size();
+  return entries_.size() - variant_indexes_;
 }
 
 }  // namespace cachecar::store

@@ -23,7 +23,9 @@ namespace cachecar::store {
 // least-recently-used entries are evicted. A single entry larger than max_bytes is not stored
 // (and any older value under that key is dropped). Expired entries read as absent and are
 // removed when met (reads, count(), and every put drops what has expired). Times are
-// milliseconds on the owner's clock.
+// milliseconds on the owner's clock. Variant indexes (store/variant_index.hpp) are stored and
+// evicted like entries but are bookkeeping, not entries: count() and the counts that erase()
+// and clear() return leave them out.
 class EntryTable {
  private:
   struct Entry;
@@ -45,10 +47,18 @@ class EntryTable {
   static std::int64_t system_now_ms();
 
   Value get(const std::string& key, std::int64_t now, Graveyard& graveyard);
+  // A live value and when it expires, without counting as a use (LRU order unchanged).
+  struct Peeked {
+    Value value;
+    std::int64_t expires_at_ms = 0;
+  };
+  std::optional<Peeked> peek(std::string_view key, std::int64_t now) const;
   void put(std::string key, Value value, std::chrono::milliseconds ttl, std::string ns,
            std::int64_t now, Graveyard& graveyard);
   // Returns how many live entries it removed.
   std::uint64_t erase(const EraseTarget& target, std::int64_t now, Graveyard& graveyard);
+  // Removes `key` only (not its variants).
+  void erase_key(std::string_view key, std::int64_t now, Graveyard& graveyard);
   // clear(""): entries stored without a namespace are not a namespace: deletes nothing.
   std::uint64_t clear(const std::optional<std::string>& ns, std::int64_t now, Graveyard& graveyard);
   std::uint64_t count(std::int64_t now, Graveyard& graveyard);
@@ -65,7 +75,7 @@ class EntryTable {
   };
 
   static bool expired(const Entry& e, std::int64_t now) noexcept { return now >= e.expires_at_ms; }
-  // Unlinks an entry from every index; returns whether it was live.
+  // Unlinks an entry from every index; returns whether it was a live entry (not an index).
   bool remove(Entries::iterator it, std::int64_t now, Graveyard& graveyard);
   std::uint64_t remove_range(std::string_view prefix, std::int64_t now, Graveyard& graveyard);
   void purge_expired(std::int64_t now, Graveyard& graveyard);
@@ -76,6 +86,7 @@ class EntryTable {
   std::set<std::pair<std::int64_t, const std::string*>> by_expiry_;  // (expires_at, key)
   std::unordered_map<std::string, std::unordered_set<const std::string*>> namespaces_;
   std::uint64_t bytes_ = 0;
+  std::uint64_t variant_indexes_ = 0;  // how many of entries_ are variant indexes, live or not
 };
 
 }  // namespace cachecar::store

@@ -1,5 +1,9 @@
 #include "store/memory_store.hpp"
 
+#include "store/variant_index.hpp"
+
+#include <algorithm>
+
 namespace cachecar::store {
 
 using Graveyard = EntryTable::Graveyard;
@@ -28,10 +32,19 @@ FillToken MemoryStore::read_fill_token_sync(const std::string& key) {
   return Generations::to_fill_token(generations_.token(key));
 }
 
+void MemoryStore::drop_variants_of(const std::string& key, std::int64_t now, Graveyard& graveyard) {
+  const auto old = entries_.peek(key, now);
+  if (!old || !is_variant_index(*old->value)) return;
+  for (const auto& member : variant_index_members(*old->value)) {
+    entries_.erase_key(key + member, now, graveyard);
+  }
+}
+
 void MemoryStore::put_sync(std::string key, Value value, std::chrono::milliseconds ttl,
                            std::string ns) {
   Graveyard graveyard;
   std::lock_guard lock(mutex_);
+  drop_variants_of(key, now_ms_(), graveyard);
   entries_.put(std::move(key), std::move(value), ttl, std::move(ns), now_ms_(), graveyard);
 }
 
@@ -40,7 +53,54 @@ bool MemoryStore::fill_sync(std::string key, Value value, std::chrono::milliseco
   Graveyard graveyard;
   std::lock_guard lock(mutex_);
   if (!generations_.current(key, token)) return false;
-  entries_.put(std::move(key), std::move(value), ttl, std::move(ns), now_ms_(), graveyard);
+  const auto now = now_ms_();
+  drop_variants_of(key, now, graveyard);
+  entries_.put(std::move(key), std::move(value), ttl, std::move(ns), now, graveyard);
+  return true;
+}
+
+// The same steps as the Redis fill-variant script (redis/scripts.cpp), in one critical section.
+bool MemoryStore::fill_variant_sync(const VariantFill& variant, Value value,
+                                    std::chrono::milliseconds ttl, std::string ns,
+                                    const FillToken& token) {
+  const auto secondary = variant_secondary_key(variant);
+  if (!secondary || !value || ttl.count() <= 0) return false;
+  Graveyard graveyard;
+  std::lock_guard lock(mutex_);
+  if (!generations_.current(variant.variant_key, token)) return false;
+  const auto now = now_ms_();
+  const std::string& primary = variant.primary_key;
+
+  // The listed variants, when the index under the primary key names the same fields; any other
+  // index is replaced, its variants deleted (a plain entry is simply overwritten).
+  std::vector<std::string> members;
+  std::int64_t index_expires_at_ms = 0;
+  if (const auto old = entries_.peek(primary, now); old && is_variant_index(*old->value)) {
+    auto listed = variant_index_members(*old->value);
+    if (variant_index_fields(*old->value) == variant.fields) {
+      members = std::move(listed);
+      index_expires_at_ms = old->expires_at_ms;
+    } else {
+      for (const auto& member : listed) entries_.erase_key(primary + member, now, graveyard);
+    }
+  }
+  // The variant moves to the end; variants that expired or were evicted are no longer listed
+  // (they do not count towards max_variants). Beyond max_variants the oldest stored go.
+  std::erase_if(members, [&](const std::string& member) {
+    return member == *secondary || !entries_.peek(primary + member, now);
+  });
+  members.emplace_back(*secondary);
+  const std::size_t keep = std::max<std::size_t>(variant.max_variants, 1);
+  const std::size_t excess = members.size() > keep ? members.size() - keep : 0;
+  for (std::size_t i = 0; i < excess; ++i) entries_.erase_key(primary + members[i], now, graveyard);
+  members.erase(members.begin(), members.begin() + static_cast<std::ptrdiff_t>(excess));
+
+  entries_.put(variant.variant_key, std::move(value), ttl, ns, now, graveyard);
+  // The index lives as long as its longest-lived variant: never shortened.
+  const auto index_ttl = std::max(ttl, std::chrono::milliseconds(index_expires_at_ms - now));
+  entries_.put(primary,
+               std::make_shared<const std::string>(encode_variant_index(variant.fields, members)),
+               index_ttl, std::move(ns), now, graveyard);
   return true;
 }
 
@@ -108,8 +168,13 @@ boost::asio::awaitable<boost::system::error_code> MemoryStore::fill(std::string 
 boost::asio::awaitable<boost::system::error_code> MemoryStore::fill_variant(
     VariantFill variant, std::string value, std::chrono::milliseconds ttl, std::string ns,
     FillToken token) {
-  co_return co_await fill(std::move(variant.variant_key), std::move(value), ttl, std::move(ns),
-                          std::move(token));
+  if (!variant_secondary_key(variant)) {
+    co_return make_error_code(boost::system::errc::invalid_argument);
+  }
+  if (!fill_variant_sync(variant, std::move(value), ttl, std::move(ns), token)) {
+    co_return make_error_code(errc::fill_overtaken);
+  }
+  co_return boost::system::error_code{};
 }
 
 boost::asio::awaitable<result<std::uint64_t>> MemoryStore::erase(std::vector<EraseTarget> targets) {

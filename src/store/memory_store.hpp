@@ -66,6 +66,14 @@ class MemoryStore final : public CacheStore {
     return fill_sync(std::move(key), std::make_shared<const std::string>(std::move(value)), ttl,
                      std::move(ns), token);
   }
+  // False (nothing stored): as fill_sync; also for a malformed `variant` (variant_secondary_key).
+  bool fill_variant_sync(const VariantFill& variant, Value value, std::chrono::milliseconds ttl,
+                         std::string ns, const FillToken& token);
+  bool fill_variant_sync(const VariantFill& variant, std::string value,
+                         std::chrono::milliseconds ttl, std::string ns, const FillToken& token) {
+    return fill_variant_sync(variant, std::make_shared<const std::string>(std::move(value)), ttl,
+                             std::move(ns), token);
+  }
   std::uint64_t erase_sync(const std::vector<EraseTarget>& targets);
   std::uint64_t clear_sync(const std::optional<std::string>& ns);
   std::uint64_t count_sync();
@@ -74,6 +82,10 @@ class MemoryStore final : public CacheStore {
   std::uint64_t max_bytes() const noexcept { return entries_.max_bytes(); }
 
  private:
+  // A plain entry replaces a variant index under `key`: the index's variants go with it (the
+  // origin stopped sending Vary). Under mutex_.
+  void drop_variants_of(const std::string& key, std::int64_t now, EntryTable::Graveyard& graveyard);
+
   const NowMs now_ms_;
   mutable std::mutex mutex_;
   EntryTable entries_;       // under mutex_

@@ -76,6 +76,18 @@ std::vector<std::string> variant_index_members(std::string_view value) {
   return std::move(parsed->members);
 }
 
+std::optional<std::string_view> variant_secondary_key(const VariantFill& variant) {
+  if (variant.fields.empty()) return std::nullopt;
+  for (const auto& field : variant.fields) {
+    if (!valid_field(field)) return std::nullopt;
+  }
+  if (!variant.variant_key.starts_with(variant.primary_key)) return std::nullopt;
+  const std::string_view secondary =
+      std::string_view(variant.variant_key).substr(variant.primary_key.size());
+  if (!valid_member(secondary)) return std::nullopt;
+  return secondary;
+}
+
 std::string encode_variant_index(const std::vector<std::string>& fields,
                                  const std::vector<std::string>& variants) {
   std::string out(kVariantIndexMagic);

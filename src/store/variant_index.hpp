@@ -5,6 +5,8 @@
 // Entries (policy/entry.hpp) start with "CC" + a digit too, never with "CCV".
 #pragma once
 
+#include "store/cache_store.hpp"
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,5 +30,10 @@ std::string encode_variant_index(const std::vector<std::string>& fields,
 
 // The variants an index lists, oldest first; empty when malformed.
 std::vector<std::string> variant_index_members(std::string_view value);
+
+// The secondary key of `variant` (variant_key after primary_key), or nullopt when the fill is
+// malformed: variant_key does not extend primary_key with a separator, or the fields are not
+// valid lower-case field names. Stores refuse such a fill (invalid_argument).
+std::optional<std::string_view> variant_secondary_key(const VariantFill& variant);
 
 }  // namespace cachecar::store

@@ -3,6 +3,7 @@
 #include "store/generations.hpp"
 #include "store/memory_store.hpp"
 #include "store/redis/redis_store.hpp"
+#include "store/variant_index.hpp"
 #include "support/redis_server.hpp"
 #include "support/run_awaitable.hpp"
 #include "support/wait_until.hpp"
@@ -15,9 +16,11 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace cachecar::store {
 namespace {
@@ -34,6 +37,13 @@ redis::Client::Options client_options(const RedisServer& server) {
   o.command_timeout = 2s;  // generous: shared CI machines; no test measures time
   o.connect_timeout = 2s;
   return o;
+}
+
+// A Vary secondary key as policy::vary_secondary_key makes them: " vary=" and 32 hex digits.
+std::string vary(int n) {
+  char hex[33];
+  std::snprintf(hex, sizeof hex, "%032x", n);
+  return " vary=" + std::string(hex);
 }
 
 // What one parameterised case needs: a store, and for Redis the server behind it.
@@ -76,6 +86,10 @@ struct StoreCase {
   std::function<std::unique_ptr<Harness>(boost::asio::io_context&)> make;
 };
 
+void PrintTo(const StoreCase& c, std::ostream* os) {
+  *os << c.name;
+}
+
 // Helpers shared by the parameterised suite and the Redis-only tests.
 class StoreTest : public ::testing::Test {
  protected:
@@ -113,6 +127,39 @@ class StoreTest : public ::testing::Test {
     auto r = run(store().count());
     EXPECT_TRUE(r.has_value()) << r.error().message();
     return r ? *r : 0;
+  }
+
+  // The token a fill of `key` would carry, read as the lookup tier reads it on a miss.
+  FillToken token_for(const std::string& key) {
+    auto r = run(store().lookup_for_fill(key));
+    EXPECT_TRUE(r.has_value()) << r.error().message();
+    EXPECT_TRUE(!r || !r->value) << key << " is not a miss";
+    return r ? r->token : FillToken{};
+  }
+  // fill_variant of `primary` + `secondary`, with a token read just before.
+  boost::system::error_code fill_variant(const std::string& primary, const std::string& secondary,
+                                         const std::string& value,
+                                         std::vector<std::string> fields = {"origin"},
+                                         std::size_t max_variants = 8,
+                                         std::chrono::milliseconds ttl = 60s,
+                                         const std::string& ns = "") {
+    FillToken token = run(store().read_fill_token(primary + secondary)).value();
+    return fill_variant_with(primary, secondary, value, token, std::move(fields), max_variants, ttl,
+                             ns);
+  }
+  boost::system::error_code fill_variant_with(
+      const std::string& primary, const std::string& secondary, const std::string& value,
+      FillToken token, std::vector<std::string> fields = {"origin"}, std::size_t max_variants = 8,
+      std::chrono::milliseconds ttl = 60s, const std::string& ns = "") {
+    VariantFill variant{primary, std::move(fields), primary + secondary, max_variants};
+    return run(store().fill_variant(std::move(variant), value, ttl, ns, std::move(token)));
+  }
+  // The variants the index under `primary` lists (oldest first), read through get().
+  std::vector<std::string> members(const std::string& primary) {
+    auto index = get(primary);
+    if (!index) return {};
+    EXPECT_TRUE(variant_index_fields(*index).has_value()) << "not an index: " << *index;
+    return variant_index_members(*index);
   }
 
   boost::asio::io_context ctx_;
@@ -511,6 +558,292 @@ TEST_P(StoreConformance, AnEraseOfAPathOvertakesTheFillsOfEveryHost) {
   EXPECT_FALSE(run(store().fill("GET:/u/2 host=h1", "v", 60s, "", other->token)));
 }
 
+// Vary (RFC 9111 §4.1): the primary key holds the variant index, each variant is its own entry.
+TEST_P(StoreConformance, AVariantFillStoresTheVariantAndListsItInTheIndex) {
+  const std::string primary = "GET:/v host=h";
+  auto first = run(store().lookup_for_fill(primary));  // nothing stored yet: a plain miss
+  ASSERT_TRUE(first.has_value());
+  EXPECT_FALSE(first->value);
+  ASSERT_FALSE(
+      fill_variant_with(primary, vary(1), "one", first->token, {"accept-encoding", "origin"}));
+  EXPECT_EQ(get(primary + vary(1)), "one");
+
+  // What the lookup tier does next time: the primary key's lookup returns the index (a hit, no
+  // token), whose fields give the secondary key, whose lookup is a plain miss with a token that
+  // a fill_variant accepts.
+  auto index = run(store().lookup_for_fill(primary));
+  ASSERT_TRUE(index.has_value());
+  ASSERT_TRUE(index->value);
+  EXPECT_TRUE(index->token.empty());
+  EXPECT_EQ(variant_index_fields(*index->value),
+            (std::vector<std::string>{"accept-encoding", "origin"}));
+  EXPECT_EQ(variant_index_members(*index->value), std::vector<std::string>{vary(1)});
+  auto second = run(store().lookup_for_fill(primary + vary(2)));
+  ASSERT_TRUE(second.has_value());
+  EXPECT_FALSE(second->value);
+  ASSERT_FALSE(second->token.empty());
+  ASSERT_FALSE(
+      fill_variant_with(primary, vary(2), "two", second->token, {"accept-encoding", "origin"}));
+  EXPECT_EQ(get(primary + vary(2)), "two");
+  EXPECT_EQ(members(primary), (std::vector<std::string>{vary(1), vary(2)}));
+
+  // Storing a listed variant again moves it to the end (least recently stored goes first).
+  ASSERT_FALSE(fill_variant(primary, vary(1), "one again", {"accept-encoding", "origin"}));
+  EXPECT_EQ(members(primary), (std::vector<std::string>{vary(2), vary(1)}));
+  EXPECT_EQ(get(primary + vary(1)), "one again");
+  EXPECT_EQ(get(primary + vary(2)), "two");
+  // The index is bookkeeping, not an entry: count() counts the responses stored.
+  EXPECT_EQ(count(), 2u);
+}
+
+TEST_P(StoreConformance, AWriteBetweenTheVariantLookupAndItsFillOvertakesIt) {
+  const std::string primary = "GET:/v?q=1 host=h";
+  ASSERT_FALSE(fill_variant(primary, vary(1), "one"));
+  struct Write {
+    std::string name;
+    std::function<void()> apply;
+  };
+  const std::vector<Write> writes{
+      {"exact erase of the logical key",
+       [&] {
+         erase({{Kind::Exact, "GET:/v"}});
+       }},
+      {"path erase",
+       [&] {
+         erase({{Kind::PathAndVariants, "GET:/v"}});
+       }},
+      {"exact erase of another query",
+       [&] {
+         erase({{Kind::Exact, "GET:/v?other"}});
+       }},
+      {"prefix erase",
+       [&] {
+         erase({{Kind::Prefix, "GET:/zzz"}});
+       }},
+      {"namespace clear", [&] { clear(std::string("n")); }},
+      {"full clear", [&] { clear(std::nullopt); }},
+  };
+  for (const auto& write : writes) {
+    SCOPED_TRACE(write.name);
+    const FillToken token = token_for(primary + vary(2));
+    write.apply();
+    EXPECT_EQ(fill_variant_with(primary, vary(2), "overtaken", token), errc::fill_overtaken);
+    EXPECT_FALSE(has(primary + vary(2)));
+    for (const auto& member : members(primary)) EXPECT_NE(member, vary(2));
+  }
+  // A write elsewhere does not.
+  const FillToken token = token_for(primary + vary(3));
+  erase({{Kind::Exact, "GET:/w"}});
+  EXPECT_FALSE(fill_variant_with(primary, vary(3), "three", token));
+  EXPECT_EQ(get(primary + vary(3)), "three");
+  FillToken never_read;
+  EXPECT_EQ(fill_variant_with(primary, vary(4), "x", never_read), errc::fill_overtaken);
+  EXPECT_FALSE(has(primary + vary(4)));
+}
+
+// Spraying header values cannot grow the store: the least recently stored variants go, with
+// their entries.
+TEST_P(StoreConformance, AtMostMaxVariantsAreKeptTheMostRecentlyStored) {
+  const std::string primary = "GET:/spray host=h";
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_FALSE(fill_variant(primary, vary(i), "v" + std::to_string(i), {"origin"}, 8));
+  }
+  std::vector<std::string> expected;
+  for (int i = 42; i < 50; ++i) expected.push_back(vary(i));
+  EXPECT_EQ(members(primary), expected);
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(has(primary + vary(i)), i >= 42) << i;
+  EXPECT_EQ(count(), 8u);
+  if (RedisServer* server = harness_->redis()) {
+    // Nothing orphaned: the keyspace holds the index and the 8 variants, no more.
+    std::vector<std::string> keys;
+    std::string cursor = "0";
+    do {
+      auto page =
+          server->command({"SCAN", cursor, "MATCH", "cc-test:GET:/spray*", "COUNT", "1000"});
+      ASSERT_EQ(page.elements.size(), 2u);
+      cursor = page.elements[0].str;
+      for (const auto& key : page.elements[1].elements) keys.push_back(key.str);
+    } while (cursor != "0");
+    std::sort(keys.begin(), keys.end());
+    std::vector<std::string> want{"cc-test:" + primary};
+    for (int i = 42; i < 50; ++i) want.push_back("cc-test:" + primary + vary(i));
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(keys, want);
+  }
+}
+
+TEST_P(StoreConformance, AHitDoesNotReorderTheVariants) {
+  const std::string primary = "GET:/lru";
+  for (int i = 1; i <= 3; ++i) ASSERT_FALSE(fill_variant(primary, vary(i), "v", {"origin"}, 3));
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_TRUE(has(primary + vary(1)));
+    auto looked = run(store().lookup_for_fill(primary + vary(1)));
+    ASSERT_TRUE(looked.has_value() && looked->value);
+    EXPECT_TRUE(has(primary));
+  }
+  ASSERT_FALSE(fill_variant(primary, vary(4), "v", {"origin"}, 3));
+  EXPECT_FALSE(has(primary + vary(1)));  // oldest stored, however often it was hit
+  EXPECT_TRUE(has(primary + vary(2)));
+  EXPECT_EQ(members(primary), (std::vector<std::string>{vary(2), vary(3), vary(4)}));
+}
+
+TEST_P(StoreConformance, AnIndexWithOtherFieldsIsReplacedWithItsVariants) {
+  const std::string primary = "GET:/fields";
+  ASSERT_FALSE(fill_variant(primary, vary(1), "v", {"origin"}));
+  ASSERT_FALSE(fill_variant(primary, vary(2), "v", {"origin"}));
+  ASSERT_FALSE(fill_variant(primary, vary(3), "v", {"accept-encoding", "origin"}));
+  EXPECT_FALSE(has(primary + vary(1)));
+  EXPECT_FALSE(has(primary + vary(2)));
+  EXPECT_TRUE(has(primary + vary(3)));
+  auto index = get(primary);
+  ASSERT_TRUE(index);
+  EXPECT_EQ(variant_index_fields(*index), (std::vector<std::string>{"accept-encoding", "origin"}));
+  EXPECT_EQ(variant_index_members(*index), std::vector<std::string>{vary(3)});
+  EXPECT_EQ(count(), 1u);
+}
+
+// The origin started or stopped sending Vary.
+TEST_P(StoreConformance, APlainEntryAndAnIndexReplaceEachOther) {
+  const std::string primary = "GET:/plain host=h";
+  put(primary, "plain");
+  ASSERT_FALSE(fill_variant(primary, vary(1), "v1"));
+  ASSERT_FALSE(fill_variant(primary, vary(2), "v2"));
+  EXPECT_EQ(members(primary), (std::vector<std::string>{vary(1), vary(2)}));
+  EXPECT_EQ(count(), 2u);
+
+  auto token = run(store().read_fill_token(primary));
+  ASSERT_TRUE(token.has_value());
+  EXPECT_FALSE(run(store().fill(primary, "plain again", 60s, "", *token)));
+  EXPECT_EQ(get(primary), "plain again");
+  EXPECT_FALSE(has(primary + vary(1)));
+  EXPECT_FALSE(has(primary + vary(2)));
+  EXPECT_EQ(count(), 1u);
+
+  ASSERT_FALSE(fill_variant(primary, vary(3), "v3"));
+  put(primary, "put");  // put() too
+  EXPECT_FALSE(has(primary + vary(3)));
+  EXPECT_EQ(count(), 1u);
+}
+
+// Every variant of a key is invalidated with it, whatever the host.
+TEST_P(StoreConformance, ErasesAndClearsTakeTheIndexAndEveryVariant) {
+  struct Case {
+    std::string name;
+    std::function<std::uint64_t()> apply;
+    std::uint64_t removed;
+  };
+  const std::vector<Case> cases{
+      {"exact erase of the logical key",
+       [&] {
+         return erase({{Kind::Exact, "GET:/e?x=1"}});
+       },
+       4},
+      {"path erase",
+       [&] {
+         return erase({{Kind::PathAndVariants, "GET:/e"}});
+       },
+       4},
+      {"prefix erase",
+       [&] {
+         return erase({{Kind::Prefix, "GET:/e"}});
+       },
+       4},
+      {"namespace clear", [&] { return clear(std::string("ns")); }, 4},
+      {"full clear", [&] { return clear(std::nullopt); }, 5},  // and GET:/other
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    for (const std::string host : {"h1", "h2"}) {
+      const std::string primary = "GET:/e?x=1 host=" + host;
+      ASSERT_FALSE(fill_variant(primary, vary(1), "v", {"origin"}, 8, 60s, "ns"));
+      ASSERT_FALSE(fill_variant(primary, vary(2), "v", {"origin"}, 8, 60s, "ns"));
+    }
+    put("GET:/other", "v");
+    EXPECT_EQ(count(), 5u);
+    EXPECT_EQ(c.apply(), c.removed);  // the variants; an index is not an entry
+    for (const std::string host : {"h1", "h2"}) {
+      const std::string primary = "GET:/e?x=1 host=" + host;
+      EXPECT_FALSE(has(primary));
+      EXPECT_FALSE(has(primary + vary(1)));
+      EXPECT_FALSE(has(primary + vary(2)));
+    }
+    EXPECT_EQ(count(), c.name == "full clear" ? 0u : 1u);
+    // A variant stored afterwards starts a fresh index.
+    ASSERT_FALSE(fill_variant("GET:/e?x=1 host=h1", vary(3), "v"));
+    EXPECT_EQ(members("GET:/e?x=1 host=h1"), std::vector<std::string>{vary(3)});
+    clear(std::nullopt);
+  }
+}
+
+// The index outlives each of its variants: never shortened by a shorter-lived one.
+TEST_P(StoreConformance, TheIndexLivesAsLongAsItsLongestLivedVariant) {
+  const std::string primary = "GET:/ttl";
+  ASSERT_FALSE(fill_variant(primary, vary(1), "short", {"origin"}, 8, 150ms));
+  ASSERT_FALSE(fill_variant(primary, vary(2), "long", {"origin"}, 8, 60s));
+  ASSERT_FALSE(fill_variant(primary, vary(3), "short", {"origin"}, 8, 150ms));
+  EXPECT_TRUE(
+      test::wait_until([&] { return !has(primary + vary(1)) && !has(primary + vary(3)); }, 10s));
+  EXPECT_EQ(get(primary + vary(2)), "long");
+  EXPECT_TRUE(has(primary));
+  EXPECT_EQ(count(), 1u);
+  // Listed variants that expired neither count towards max_variants nor stay listed.
+  ASSERT_FALSE(fill_variant(primary, vary(4), "v", {"origin"}, 2));
+  EXPECT_EQ(members(primary), (std::vector<std::string>{vary(2), vary(4)}));
+  EXPECT_TRUE(has(primary + vary(2)));
+}
+
+// A revalidation's 304 re-stores the entry with the token read before the conditional request.
+TEST_P(StoreConformance, AFreshenedEntryReplacesTheOldOne) {
+  put("GET:/f", "old");
+  auto token = run(store().read_fill_token("GET:/f"));  // before the conditional request
+  ASSERT_TRUE(token.has_value());
+  EXPECT_FALSE(run(store().fill("GET:/f", "freshened", 60s, "", *token)));
+  EXPECT_EQ(get("GET:/f"), "freshened");
+  EXPECT_EQ(count(), 1u);
+  auto again = run(store().read_fill_token("GET:/f"));
+  ASSERT_TRUE(again.has_value());
+  EXPECT_FALSE(run(store().fill("GET:/f", "short", 150ms, "", *again)));
+  EXPECT_TRUE(test::wait_until([&] { return !has("GET:/f"); }, 10s));  // the new TTL applies
+}
+
+TEST_P(StoreConformance, FresheningOvertakenByAnEraseIsDropped) {
+  put("GET:/f", "old");
+  auto token = run(store().read_fill_token("GET:/f"));
+  ASSERT_TRUE(token.has_value());
+  erase({{Kind::Exact, "GET:/f"}});
+  EXPECT_EQ(run(store().fill("GET:/f", "freshened", 60s, "", *token)), errc::fill_overtaken);
+  EXPECT_FALSE(has("GET:/f"));
+}
+
+TEST_P(StoreConformance, AFreshenedVariantReplacesTheOldOne) {
+  const std::string primary = "GET:/fv host=h";
+  ASSERT_FALSE(fill_variant(primary, vary(1), "old one"));
+  ASSERT_FALSE(fill_variant(primary, vary(2), "two"));
+  auto token = run(store().read_fill_token(primary + vary(1)));
+  ASSERT_TRUE(token.has_value());
+  EXPECT_FALSE(fill_variant_with(primary, vary(1), "freshened", *token));
+  EXPECT_EQ(get(primary + vary(1)), "freshened");
+  EXPECT_EQ(get(primary + vary(2)), "two");
+  EXPECT_EQ(members(primary), (std::vector<std::string>{vary(2), vary(1)}));
+  EXPECT_EQ(count(), 2u);
+  auto again = run(store().read_fill_token(primary + vary(1)));
+  ASSERT_TRUE(again.has_value());
+  EXPECT_FALSE(fill_variant_with(primary, vary(1), "short", *again, {"origin"}, 8, 150ms));
+  EXPECT_TRUE(test::wait_until([&] { return !has(primary + vary(1)); }, 10s));
+  EXPECT_EQ(get(primary + vary(2)), "two");
+}
+
+TEST_P(StoreConformance, FresheningAVariantOvertakenByAnEraseIsDropped) {
+  const std::string primary = "GET:/fv host=h";
+  ASSERT_FALSE(fill_variant(primary, vary(1), "old"));
+  auto token = run(store().read_fill_token(primary + vary(1)));
+  ASSERT_TRUE(token.has_value());
+  erase({{Kind::Exact, "GET:/fv"}});
+  EXPECT_EQ(fill_variant_with(primary, vary(1), "freshened", *token), errc::fill_overtaken);
+  EXPECT_FALSE(has(primary + vary(1)));
+  EXPECT_FALSE(has(primary));
+}
+
 TEST_P(StoreConformance, PingAndHealth) {
   auto rtt = run(store().ping());
   ASSERT_TRUE(rtt.has_value()) << rtt.error().message();
@@ -569,9 +902,10 @@ TEST_F(RedisStoreOnly, ForeignKeysInTheSameRedisSurvive) {
 // The locally computed script SHA-1s are the ones Redis computes.
 TEST_F(RedisStoreOnly, ScriptHashesMatchTheServer) {
   RedisServer* server = server_;
-  for (const auto* script : {&redis::RedisStore::put_script(), &redis::RedisStore::erase_script(),
-                             &redis::RedisStore::clear_script(), &redis::RedisStore::count_script(),
-                             &redis::RedisStore::setup_script()}) {
+  for (const auto* script :
+       {&redis::RedisStore::put_script(), &redis::RedisStore::fill_variant_script(),
+        &redis::RedisStore::erase_script(), &redis::RedisStore::clear_script(),
+        &redis::RedisStore::count_script(), &redis::RedisStore::setup_script()}) {
     EXPECT_EQ(server->command({"SCRIPT", "LOAD", script->body}).str, script->sha1);
   }
 }

@@ -1,5 +1,7 @@
 #include "store/redis/redis_store.hpp"
 
+#include "store/variant_index.hpp"
+
 #include <array>
 #include <charconv>
 
@@ -42,10 +44,10 @@ std::string_view info_field(std::string_view info, std::string_view field) {
   return {};
 }
 
-// KEYS[1..6] of every script, in the prelude's order.
-std::array<std::string, 6> bookkeeping_keys(const std::string& prefix) {
-  return {prefix + "__gen",   prefix + "__index",      prefix + "__expiry",
-          prefix + "__keyns", prefix + "__namespaces", prefix + "__gens"};
+// KEYS[1..7] of every script, in the prelude's order.
+std::array<std::string, 7> bookkeeping_keys(const std::string& prefix) {
+  return {prefix + "__gen",        prefix + "__index", prefix + "__expiry", prefix + "__keyns",
+          prefix + "__namespaces", prefix + "__gens",  prefix + "__vary"};
 }
 
 // Every new connection loads the scripts, runs the set-up script (the bookkeeping exists
@@ -53,11 +55,12 @@ std::array<std::string, 6> bookkeeping_keys(const std::string& prefix) {
 Client::Options with_scripts(Client::Options options, const std::string& prefix,
                              std::shared_ptr<RedisStore::ServerInfo> info) {
   for (const auto* script :
-       {&RedisStore::put_script(), &RedisStore::erase_script(), &RedisStore::clear_script(),
-        &RedisStore::count_script(), &RedisStore::setup_script()}) {
+       {&RedisStore::put_script(), &RedisStore::fill_variant_script(), &RedisStore::erase_script(),
+        &RedisStore::clear_script(), &RedisStore::count_script(), &RedisStore::setup_script()}) {
     options.scripts.push_back(script->body);
   }
-  std::vector<std::string> setup{"EVALSHA", RedisStore::setup_script().sha1, "6"};
+  std::vector<std::string> setup{"EVALSHA", RedisStore::setup_script().sha1,
+                                 std::to_string(bookkeeping_keys(prefix).size())};
   for (auto& key : bookkeeping_keys(prefix)) setup.push_back(std::move(key));
   setup.push_back(prefix);
   options.setup_commands.push_back(std::move(setup));
@@ -109,7 +112,8 @@ asio::awaitable<result<Reply>> RedisStore::run_script(const Script& script,
   // succeeds. Fills and erases are tracked apart: under noeviction erases still run (allow-oom)
   // while fills are refused, and one must not hide the other.
   if (reply) {
-    auto& refused = &script == &put_script() ? fills_refused_ : erases_refused_;
+    const bool fill = &script == &put_script() || &script == &fill_variant_script();
+    auto& refused = fill ? fills_refused_ : erases_refused_;
     refused.store(reply->is_error(), std::memory_order_relaxed);
   }
   co_return reply;
@@ -172,6 +176,16 @@ error_code mget_error(const result<Reply>& reply, std::size_t keys) {
   return {};
 }
 
+// The reply of the put or fill-variant script: 1 stored, 0 overtaken.
+error_code fill_outcome(const result<Reply>& reply) {
+  if (!reply) return reply.error();
+  if (reply->is_error()) return make_error_code(errc::store_reply_error);
+  if (reply->type == Reply::Type::Integer && reply->integer == 0) {
+    return make_error_code(errc::fill_overtaken);
+  }
+  return {};
+}
+
 // The fill token from the replies for the epoch and the path generation. get() and
 // read_fill_token() must build it alike: the put script compares it with the same keys.
 FillToken token_of(const Reply& epoch, const Reply& path_generation) {
@@ -228,8 +242,29 @@ asio::awaitable<error_code> RedisStore::fill(std::string key, std::string value,
 asio::awaitable<error_code> RedisStore::fill_variant(VariantFill variant, std::string value,
                                                      std::chrono::milliseconds ttl, std::string ns,
                                                      FillToken token) {
-  co_return co_await fill(std::move(variant.variant_key), std::move(value), ttl, std::move(ns),
-                          std::move(token));
+  if (!variant_secondary_key(variant)) {
+    co_return make_error_code(boost::system::errc::invalid_argument);
+  }
+  if (token.empty()) co_return errc::fill_overtaken;
+  if (ttl.count() <= 0) co_return error_code{};  // precondition: nothing to cache
+  const std::string ttl_ms = std::to_string(ttl.count());
+  const std::string max_variants = std::to_string(variant.max_variants);
+  std::string fields;
+  for (const auto& field : variant.fields) {
+    if (!fields.empty()) fields += ',';
+    fields += field;
+  }
+  const std::string entry = prefix_ + variant.variant_key;
+  const std::string path_generation = path_generation_key(variant.variant_key);
+  const std::string primary = prefix_ + variant.primary_key;
+  const std::string ns_set = prefix_ + "__ns:" + ns;
+  std::vector<std::string_view> keys{entry, path_generation, primary};
+  if (!ns.empty()) keys.push_back(ns_set);
+  std::vector<std::string_view> argv{
+      prefix_,           variant.variant_key, value,        ttl_ms, ns,
+      token.generations, variant.primary_key, max_variants, fields};
+  co_return fill_outcome(
+      co_await run_script(fill_variant_script(), std::move(keys), std::move(argv)));
 }
 
 asio::awaitable<error_code> RedisStore::run_put(std::string_view key, std::string_view value,
@@ -244,13 +279,7 @@ asio::awaitable<error_code> RedisStore::run_put(std::string_view key, std::strin
   std::vector<std::string_view> keys{entry, path_generation};
   if (!ns.empty()) keys.push_back(ns_set);
   std::vector<std::string_view> argv{prefix_, key, value, ttl_ms, ns, generations};
-  auto reply = co_await run_script(put_script(), std::move(keys), std::move(argv));
-  if (!reply) co_return reply.error();
-  if (reply->is_error()) co_return errc::store_reply_error;
-  if (reply->type == Reply::Type::Integer && reply->integer == 0) {
-    co_return errc::fill_overtaken;
-  }
-  co_return error_code{};
+  co_return fill_outcome(co_await run_script(put_script(), std::move(keys), std::move(argv)));
 }
 
 asio::awaitable<result<std::uint64_t>> RedisStore::erase(std::vector<EraseTarget> targets) {

@@ -32,8 +32,14 @@ namespace cachecar::store::redis {
 //   P "__gen:" path   string  the path's generation, set by erases, PX the fill window
 //   P "__gens"        zset    path -> when its generation expires, so that a put notices one
 //                             that Redis evicted
+//   P "__vary"        set     the keys that hold a variant index (store/variant_index.hpp),
+//                             so that counts leave them out (an index is not an entry)
+// A response with Vary is stored under P K' (K' = its primary key K + the secondary key) and
+// the index under P K; both are ordinary entries for the index, expiry and namespaces, so
+// erases, clears and expiry treat them like any other.
 // Index, expiry, namespace map and list and the generation registry keep a sentinel member ''
-// so that their eviction shows as their absence (docs/architecture.md, "Redis").
+// (not __vary: its loss only makes counts include indexes) so that their eviction shows as their
+// absence (docs/architecture.md, "Redis").
 // Logical keys begin with an upper-case HTTP method and ':', so they never collide with the
 // "__" names. Scripts get the keys they know up front in KEYS; those they find at run time
 // (index ranges, namespace members, random members to sweep) they build from P.
@@ -107,6 +113,7 @@ class RedisStore final : public CacheStore {
     std::string sha1;
   };
   static const Script& put_script();
+  static const Script& fill_variant_script();
   static const Script& erase_script();
   static const Script& clear_script();
   static const Script& count_script();
@@ -143,7 +150,7 @@ class RedisStore final : public CacheStore {
   Client client_;
   std::string prefix_;
   std::string epoch_key_;                 // prefix + "__gen"
-  std::array<std::string, 6> book_keys_;  // KEYS[1..6] of every script
+  std::array<std::string, 7> book_keys_;  // KEYS[1..7] of every script
   std::chrono::milliseconds fill_window_{std::chrono::minutes(10)};
   // The last fill / the last erase, clear or count got an error reply; read by /health.
   std::atomic<bool> fills_refused_{false};

@@ -1,4 +1,5 @@
-// The Lua scripts of RedisStore (put, erase, clear, count, setup) and their EVALSHA names. The
+// The Lua scripts of RedisStore (put, fill-variant, erase, clear, count, setup) and their EVALSHA
+// names. The
 // key layout and the generation rules they follow are described in redis_store.hpp and
 // store/generations.hpp.
 #include "store/redis/redis_store.hpp"
@@ -9,7 +10,7 @@ namespace cachecar::store::redis {
 
 namespace {
 
-// Shared by every script. KEYS[1..6] are the bookkeeping keys (RedisStore::book_keys_), each
+// Shared by every script. KEYS[1..7] are the bookkeeping keys (RedisStore::book_keys_), each
 // script's own keys follow; ARGV[1] is the key prefix, for the keys found at run time. A
 // "forgotten" logical key leaves the bookkeeping structures (index, expiry, namespace);
 // "dropping" also deletes the entry and reports whether it existed. Batches stay ≤ 1000 keys:
@@ -17,6 +18,7 @@ namespace {
 constexpr std::string_view kPrelude = R"lua(
 local p = ARGV[1]
 local gen, index, expiry, keyns, nslist, gens = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local vary = KEYS[7]
 -- Fill fences, as store/generations.hpp defines them: an exact or path erase bumps the
 -- generation of its key's path, a prefix erase or a clear bumps the epoch; a put with a token
 -- stores only if both are still what its fill read. Path generations expire after ARGV-given
@@ -59,6 +61,7 @@ local function forget(keys)
   if #keys == 0 then return end
   redis.call('ZREM', index, unpack(keys))
   redis.call('ZREM', expiry, unpack(keys))
+  redis.call('SREM', vary, unpack(keys))
   for _, k in ipairs(keys) do
     local ns = redis.call('HGET', keyns, k)
     if ns then
@@ -67,11 +70,20 @@ local function forget(keys)
     end
   end
 end
+-- Deletes the keys and returns how many were entries: variant indexes (listed in `vary`) are
+-- bookkeeping, not entries, and are not counted.
+local function delete(keys)
+  local listed = redis.call('SMISMEMBER', vary, unpack(keys))
+  local entries, indexes = {}, {}
+  for i, k in ipairs(keys) do
+    if listed[i] == 1 then indexes[#indexes + 1] = p .. k else entries[#entries + 1] = p .. k end
+  end
+  if #indexes > 0 then redis.call('DEL', unpack(indexes)) end
+  return #entries > 0 and redis.call('DEL', unpack(entries)) or 0
+end
 local function drop(keys)
   if #keys == 0 then return 0 end
-  local names = {}
-  for i, k in ipairs(keys) do names[i] = p .. k end
-  local n = redis.call('DEL', unpack(names))
+  local n = delete(keys)
   forget(keys)
   return n
 end
@@ -111,7 +123,7 @@ local function rebuild()
   for _, ns in ipairs(redis.call('SMEMBERS', nslist)) do
     if ns ~= '' then redis.call('UNLINK', p .. '__ns:' .. ns) end
   end
-  redis.call('UNLINK', index, expiry, keyns, nslist, gens)
+  redis.call('UNLINK', index, expiry, keyns, nslist, gens, vary)
   epoch = unique() .. ':0'
   redis.call('SET', gen, epoch)
   redis.call('ZADD', index, 0, '')
@@ -130,6 +142,64 @@ end
 local function check_namespace(ns, nsk)
   if redis.call('SISMEMBER', nslist, ns) == 1 and redis.call('EXISTS', nsk) == 0 then rebuild() end
 end
+-- Whether a fill of k that read `token` ("" = none: a put) may store (path generation in
+-- `path_key`).
+local function token_current(k, token, path_key)
+  if token == '' then return true end
+  local path_gen = redis.call('GET', path_key)
+  if token ~= epoch .. '|' .. (path_gen or '') then return false end
+  if not path_gen then
+    -- Absent, as the fill saw it. But if an erase registered one that has not expired yet,
+    -- Redis evicted it, and that erase may have come after the fill's lookup.
+    local until_ms = redis.call('ZSCORE', gens, path_of(k))
+    if until_ms and tonumber(until_ms) > now_ms() then return false end
+  end
+  return true
+end
+-- Stores `value` under logical key k (Redis key `name`) with its bookkeeping. The stored value
+-- ends with the epoch's <id> and its length in one byte (entry_of() in C++).
+local function store(name, k, value, ttl, ns)
+  local id = string.match(epoch, '^(.*):')
+  redis.call('SET', name, value .. id .. string.char(#id), 'PX', ttl)
+  redis.call('ZADD', index, 0, k)
+  redis.call('ZADD', expiry, now_ms() + tonumber(ttl), k)
+  local old = redis.call('HGET', keyns, k) or ''
+  if old ~= ns then
+    if old ~= '' then unlink_ns(k, old) end
+    if ns ~= '' then
+      redis.call('HSET', keyns, k, ns)
+      redis.call('SADD', p .. '__ns:' .. ns, k)
+      redis.call('SADD', nslist, ns)
+    else
+      redis.call('HDEL', keyns, k)
+    end
+  end
+end
+-- Variant indexes (store/variant_index.hpp): "CCV1 " fields "\n", then one secondary key per
+-- line, oldest stored first; stored like an entry (with the epoch suffix). `vary` lists the
+-- keys that hold one, so that counts can leave them out; it has no sentinel: losing it only
+-- makes counts include indexes until they are stored again.
+local kIndexMagic = 'CCV1 '
+-- The text of a stored value without its epoch suffix, and whether the suffix is current.
+local function stored_text(raw)
+  local n = string.byte(raw, #raw) or 0
+  local id = string.match(epoch, '^(.*):')
+  return string.sub(raw, 1, #raw - 1 - n), string.sub(raw, #raw - n, #raw - 1) == id
+end
+local function index_members(text)
+  local members = {}
+  local eol = string.find(text, '\n', 1, true)
+  if not eol then return members end
+  for m in string.gmatch(string.sub(text, eol + 1), '([^\n]*)\n') do
+    if #m > 1 and string.sub(m, 1, 1) == ' ' then members[#members + 1] = m end
+  end
+  return members
+end
+local function drop_variants(primary, members)
+  local keys = {}
+  for i, m in ipairs(members) do keys[i] = primary .. m end
+  drop(keys)
+end
 )lua";
 
 static_assert(std::string_view(kPathEnd) == "? ",
@@ -138,36 +208,77 @@ static_assert(std::string_view(kPathEnd) == "? ",
 // KEYS: bookkeeping, the entry, its path generation, the namespace's set (with a namespace).
 // ARGV: prefix, key, value, ttl_ms, namespace ("" = none), fill token ("" = none: store).
 // Returns 1 when stored, 0 when the token is stale (a write overtook the fill).
-// The stored value ends with the epoch's <id> and its length in one byte (entry_of() in C++).
 constexpr std::string_view kPutBody = R"lua(
 local k, ttl, ns, token = ARGV[2], ARGV[4], ARGV[5], ARGV[6]
 check_bookkeeping()
-if ns ~= '' then check_namespace(ns, KEYS[9]) end
-if token ~= '' then
-  local path_gen = redis.call('GET', KEYS[8])
-  if token ~= epoch .. '|' .. (path_gen or '') then return 0 end
-  if not path_gen then
-    -- Absent, as the fill saw it. But if an erase registered one that has not expired yet,
-    -- Redis evicted it, and that erase may have come after the fill's lookup.
-    local until_ms = redis.call('ZSCORE', gens, path_of(k))
-    if until_ms and tonumber(until_ms) > now_ms() then return 0 end
-  end
+if ns ~= '' then check_namespace(ns, KEYS[10]) end
+if not token_current(k, token, KEYS[9]) then return 0 end
+-- A plain entry replacing a variant index: the origin stopped sending Vary, its variants go.
+-- Only the first bytes are read to tell (a large entry is not copied into the script).
+if redis.call('GETRANGE', KEYS[8], 0, #kIndexMagic - 1) == kIndexMagic then
+  drop_variants(k, index_members(stored_text(redis.call('GET', KEYS[8]))))
 end
-local id = string.match(epoch, '^(.*):')
-redis.call('SET', KEYS[7], ARGV[3] .. id .. string.char(#id), 'PX', ttl)
-redis.call('ZADD', index, 0, k)
-redis.call('ZADD', expiry, now_ms() + tonumber(ttl), k)
-local old = redis.call('HGET', keyns, k) or ''
-if old ~= ns then
-  if old ~= '' then unlink_ns(k, old) end
-  if ns ~= '' then
-    redis.call('HSET', keyns, k, ns)
-    redis.call('SADD', p .. '__ns:' .. ns, k)
-    redis.call('SADD', nslist, ns)
+redis.call('SREM', vary, k)
+store(KEYS[8], k, ARGV[3], ttl, ns)
+purge_expired(16)
+sweep(32)
+return 1
+)lua";
+
+// One variant of a response with Vary, and the variant index under its primary key, in one
+// step (CacheStore::fill_variant; MemoryStore::fill_variant_sync takes the same steps).
+// KEYS: bookkeeping, the variant's entry, its path generation (the primary key's too), the
+// primary key's entry, the namespace's set (with a namespace).
+// ARGV: prefix, variant key, value, ttl_ms, namespace, fill token, primary key, max variants,
+// the fields joined by ','.
+// Returns 1 when stored, 0 when the token is stale.
+constexpr std::string_view kFillVariantBody = R"lua(
+local k, ttl, ns, token = ARGV[2], ARGV[4], ARGV[5], ARGV[6]
+local primary, keep, head = ARGV[7], math.max(tonumber(ARGV[8]), 1), kIndexMagic .. ARGV[9] .. '\n'
+check_bookkeeping()
+if ns ~= '' then check_namespace(ns, KEYS[11]) end
+if not token_current(k, token, KEYS[9]) then return 0 end
+local secondary = string.sub(k, #primary + 1)
+-- The listed variants when the index names the same fields; another index (or one stored under
+-- an older epoch, which lookups ignore) is replaced and its variants deleted. A plain entry is
+-- simply overwritten. The index lives as long as its longest-lived variant.
+local members, index_ttl = {}, tonumber(ttl)
+local raw = redis.call('GET', KEYS[10])
+if raw and string.sub(raw, 1, #kIndexMagic) == kIndexMagic then
+  local text, current = stored_text(raw)
+  if current and string.sub(text, 1, #head) == head then
+    members = index_members(text)
+    index_ttl = math.max(index_ttl, redis.call('PTTL', KEYS[10]))
   else
-    redis.call('HDEL', keyns, k)
+    drop_variants(primary, index_members(text))
   end
 end
+-- The variant moves to the end; listed variants that expired or were evicted are no longer
+-- listed (nor counted against max variants). Beyond max variants the oldest stored go.
+local kept, dead = {}, {}
+for _, m in ipairs(members) do
+  if m ~= secondary then
+    if redis.call('EXISTS', p .. primary .. m) == 1 then
+      kept[#kept + 1] = m
+    else
+      dead[#dead + 1] = primary .. m
+    end
+  end
+end
+forget(dead)
+kept[#kept + 1] = secondary
+local excess = #kept - keep
+if excess > 0 then
+  local old = {}
+  for i = 1, excess do old[i] = kept[i] end
+  drop_variants(primary, old)
+  local rest = {}
+  for i = excess + 1, #kept do rest[#rest + 1] = kept[i] end
+  kept = rest
+end
+store(KEYS[8], k, ARGV[3], ttl, ns)
+store(KEYS[10], primary, head .. table.concat(kept, '\n') .. '\n', index_ttl, ns)
+redis.call('SADD', vary, primary)
 purge_expired(16)
 sweep(32)
 return 1
@@ -223,26 +334,24 @@ return total
 constexpr std::string_view kClearBody = R"lua(
 local total = 0
 check_bookkeeping()
-if #ARGV >= 2 then check_namespace(ARGV[2], KEYS[7]) end
+if #ARGV >= 2 then check_namespace(ARGV[2], KEYS[8]) end
 bump_epoch()
 if #ARGV < 2 then
   while true do
     local keys = redis.call('ZRANGEBYLEX', index, '(', '+', 'LIMIT', 0, 1000)
     if #keys == 0 then break end
-    local names = {}
-    for i, k in ipairs(keys) do names[i] = p .. k end
-    total = total + redis.call('DEL', unpack(names))
+    total = total + delete(keys)
     redis.call('ZREM', index, unpack(keys))
   end
   for _, ns in ipairs(redis.call('SMEMBERS', nslist)) do
     if ns ~= '' then redis.call('DEL', p .. '__ns:' .. ns) end
   end
-  redis.call('DEL', expiry, keyns, nslist)
+  redis.call('DEL', expiry, keyns, nslist, vary)
   redis.call('HSET', keyns, '', '')
   redis.call('SADD', nslist, '')
 else
   local ns = ARGV[2]
-  local nsk = KEYS[7]
+  local nsk = KEYS[8]
   while true do
     local keys = redis.call('SPOP', nsk, 1000)
     if #keys == 0 then break end
@@ -260,7 +369,8 @@ while true do
   local due, gone = purge_expired(1000)
   if due < 1000 or gone == 0 then break end
 end
-return redis.call('ZCARD', index) - 1
+-- Variant indexes are bookkeeping, not entries.
+return math.max(redis.call('ZCARD', index) - 1 - redis.call('SCARD', vary), 0)
 )lua";
 
 // Run on every new connection, so that the epoch exists before the first lookup reads a token.
@@ -307,6 +417,10 @@ std::string sha1_hex(std::string_view data) {
 
 const RedisStore::Script& RedisStore::put_script() {
   static const Script script = make_script(kMayGrowMemory, kPutBody);
+  return script;
+}
+const RedisStore::Script& RedisStore::fill_variant_script() {
+  static const Script script = make_script(kMayGrowMemory, kFillVariantBody);
   return script;
 }
 const RedisStore::Script& RedisStore::erase_script() {

@@ -1,5 +1,7 @@
 #include "store/memory_store.hpp"
 
+#include "store/variant_index.hpp"
+
 #include "support/run_awaitable.hpp"
 
 #include <gtest/gtest.h>
@@ -193,6 +195,76 @@ TEST(MemoryStore, ConcurrentUseFromManyThreads) {
   EXPECT_LE(f.store.bytes_used(), 4096u);
   const auto n = f.store.count_sync();
   EXPECT_EQ(f.store.clear_sync(std::nullopt), n);
+}
+
+// Vary: LRU eviction by bytes may drop the index or its variants independently of each other.
+const std::string kPrimary = "GET:/v";
+std::string variant_key(int n) {
+  return kPrimary + " vary=" + std::string(31, '0') + std::to_string(n);
+}
+bool fill_variant(Fixture& f, int n, std::chrono::milliseconds ttl = 10s) {
+  const std::string key = variant_key(n);
+  return f.store.fill_variant_sync({kPrimary, {"origin"}, key, 8}, "variant " + std::to_string(n),
+                                   ttl, "", f.store.read_fill_token_sync(key));
+}
+std::vector<std::string> listed(Fixture& f) {
+  auto index = f.value(kPrimary);
+  return index ? variant_index_members(*index) : std::vector<std::string>{};
+}
+std::string secondary(int n) {
+  return variant_key(n).substr(kPrimary.size());
+}
+// A put of an unrelated entry just big enough to evict the `evict` least recently used bytes.
+void squeeze(Fixture& f, std::uint64_t evict) {
+  const std::uint64_t free = f.store.max_bytes() - f.store.bytes_used();
+  const std::string key = "GET:/filler";
+  f.store.put_sync(key, std::string(free + evict - key.size(), 'x'), 10s, "");
+}
+
+TEST(MemoryStore, AVariantWhoseIndexWasEvictedIsUnreachableButExpiresNormally) {
+  Fixture f(1000);
+  ASSERT_TRUE(fill_variant(f, 1));
+  ASSERT_TRUE(fill_variant(f, 2));
+  const std::uint64_t index_bytes = kPrimary.size() + f.value(kPrimary)->size();
+  f.value(variant_key(1));  // the index is now the least recently used
+  f.value(variant_key(2));
+  squeeze(f, index_bytes);
+  EXPECT_EQ(f.value(kPrimary), std::nullopt);
+  EXPECT_EQ(f.value(variant_key(1)), "variant 1");  // still stored; a lookup of the key misses
+  EXPECT_EQ(f.store.count_sync(), 3u);              // two variants and the filler
+
+  ASSERT_TRUE(fill_variant(f, 3));  // a new index knows only the new variant
+  EXPECT_EQ(listed(f), std::vector<std::string>{secondary(3)});
+  f.now_ms += 10'000;
+  EXPECT_EQ(f.value(variant_key(1)), std::nullopt);
+  EXPECT_EQ(f.store.count_sync(), 0u);
+}
+
+TEST(MemoryStore, AnIndexWhoseVariantsWereEvictedIsOnlyAMissForThem) {
+  Fixture f(1000);
+  ASSERT_TRUE(fill_variant(f, 1));
+  ASSERT_TRUE(fill_variant(f, 2));
+  const std::uint64_t variant_bytes = variant_key(1).size() + f.value(variant_key(1))->size();
+  f.value(kPrimary);  // the variants are now the least recently used
+  squeeze(f, 2 * variant_bytes);
+  EXPECT_EQ(listed(f), (std::vector<std::string>{secondary(1), secondary(2)}));
+  auto miss = f.store.lookup_for_fill_sync(variant_key(1));
+  EXPECT_FALSE(miss.value);
+  EXPECT_FALSE(miss.token.empty());
+  EXPECT_EQ(f.store.count_sync(), 1u);  // the filler; the index is not an entry
+  ASSERT_TRUE(fill_variant(f, 1));      // evicted variants are no longer listed
+  EXPECT_EQ(listed(f), std::vector<std::string>{secondary(1)});
+  EXPECT_EQ(f.value(variant_key(1)), "variant 1");
+}
+
+// Entries and indexes share the table and its byte budget: an index counts its bytes.
+TEST(MemoryStore, IndexBytesAreAccountedAndFreed) {
+  Fixture f;
+  ASSERT_TRUE(fill_variant(f, 1));
+  EXPECT_EQ(f.store.bytes_used(), kPrimary.size() + f.value(kPrimary)->size() +
+                                      variant_key(1).size() + f.value(variant_key(1))->size());
+  EXPECT_EQ(f.store.erase_sync({{EraseTarget::Kind::Exact, kPrimary}}), 1u);
+  EXPECT_EQ(f.store.bytes_used(), 0u);
 }
 
 }  // namespace
