@@ -3,6 +3,7 @@
 // bounded, and a lost bookkeeping key never lets cachecar serve or store what it can no longer
 // invalidate. Evictions of single keys are reproduced with DEL, which is what Redis does.
 #include "store/redis/redis_store.hpp"
+#include "store/variant_index.hpp"
 #include "support/redis_server.hpp"
 #include "support/run_awaitable.hpp"
 #include "support/wait_until.hpp"
@@ -67,6 +68,22 @@ class RedisBookkeeping : public ::testing::Test {
     auto r = run(store_->lookup_for_fill(key));
     EXPECT_TRUE(r.has_value()) << r.error().message();
     return r ? r->token : FillToken{};
+  }
+  // A variant of `primary` (secondary key " vary=<n>") stored with a token read just before.
+  boost::system::error_code fill_variant(const std::string& primary, int n,
+                                         const std::string& ns = "") {
+    const std::string key = primary + " vary=" + std::to_string(n);
+    auto token = run(store_->read_fill_token(key));
+    EXPECT_TRUE(token.has_value());
+    return run(store_->fill_variant({primary, {"origin"}, key, 8}, "v", 1h, ns,
+                                    token ? *token : FillToken{}));
+  }
+  std::vector<std::string> listed(const std::string& primary) {
+    auto index = get(primary);
+    return index ? variant_index_members(*index) : std::vector<std::string>{};
+  }
+  bool exists(const std::string& key) const {
+    return server_->command({"EXISTS", name(key)}).integer == 1;
   }
   std::string name(std::string_view suffix) const {
     return std::string(kPrefix) + std::string(suffix);
@@ -308,6 +325,79 @@ TEST_F(RedisBookkeeping, ScriptsDeclareTheKeysTheyKnowUpFront) {
   for (auto key : {"__index", "__expiry"}) {
     EXPECT_TRUE(count_keys.contains(name(key))) << "count: " << key;
   }
+}
+
+TEST_F(RedisBookkeeping, FillVariantDeclaresItsKeysUpFront) {
+  start({"--slowlog-log-slower-than", "0", "--slowlog-max-len", "1000"});
+  ASSERT_FALSE(fill_variant("GET:/k?x=1 host=h", 1, "ns"));
+  auto log = server_->command({"SLOWLOG", "GET", "1000"});
+  std::set<std::string> keys;
+  for (const auto& entry : log.elements) {
+    if (entry.elements.size() < 4) continue;
+    const auto& args = entry.elements[3].elements;
+    if (args.size() < 3 || args[0].str != "EVALSHA" ||
+        args[1].str != RedisStore::fill_variant_script().sha1) {
+      continue;
+    }
+    const std::size_t n = std::stoul(args[2].str);
+    for (std::size_t i = 3; i < 3 + n && i < args.size(); ++i) keys.insert(args[i].str);
+  }
+  for (auto key : {"GET:/k?x=1 host=h vary=1", "GET:/k?x=1 host=h", "__gen:GET:/k", "__ns:ns",
+                   "__index", "__expiry", "__gen", "__vary"}) {
+    EXPECT_TRUE(keys.contains(name(key))) << key;
+  }
+}
+
+// Redis may evict an index or its variants independently (reproduced with DEL): a missing
+// variant is a miss and is no longer listed by the next fill; variants whose index is gone are
+// unreachable by lookups but still erased with their key.
+TEST_F(RedisBookkeeping, AnEvictedIndexOrVariantIsOnlyAMiss) {
+  start();
+  const std::string primary = "GET:/v host=h";
+  ASSERT_FALSE(fill_variant(primary, 1));
+  ASSERT_FALSE(fill_variant(primary, 2));
+  server_->command({"DEL", name(primary + " vary=1")});
+  EXPECT_EQ(listed(primary), (std::vector<std::string>{" vary=1", " vary=2"}));
+  EXPECT_EQ(get(primary + " vary=1"), std::nullopt);
+  ASSERT_FALSE(fill_variant(primary, 3));
+  EXPECT_EQ(listed(primary), (std::vector<std::string>{" vary=2", " vary=3"}));
+  EXPECT_EQ(run(store_->count()).value(), 2u);
+
+  server_->command({"DEL", name(primary)});
+  EXPECT_EQ(get(primary), std::nullopt);
+  EXPECT_EQ(get(primary + " vary=2"), "v");  // stored; only a lookup through the index finds it
+  EXPECT_EQ(run(store_->erase({{Kind::Exact, "GET:/v"}})).value(), 2u);
+  EXPECT_FALSE(exists(primary + " vary=2"));
+  EXPECT_FALSE(exists(primary + " vary=3"));
+  EXPECT_EQ(run(store_->count()).value(), 0u);
+}
+
+// After a bookkeeping loss, an index stored under the old epoch is ignored by lookups; the
+// next fill of the key replaces it and deletes its variants rather than listing them again.
+TEST_F(RedisBookkeeping, AnIndexFromBeforeARebuildIsReplaced) {
+  start();
+  const std::string primary = "GET:/v";
+  ASSERT_FALSE(fill_variant(primary, 1));
+  server_->command({"DEL", name("__index")});
+  ASSERT_FALSE(put("GET:/other", "v"));  // notices the loss, rebuilds under a new epoch
+  EXPECT_EQ(get(primary), std::nullopt);
+  ASSERT_FALSE(fill_variant(primary, 2));
+  EXPECT_EQ(listed(primary), std::vector<std::string>{" vary=2"});
+  EXPECT_FALSE(exists(primary + " vary=1"));
+}
+
+// P__vary only keeps counts honest: losing it makes them include indexes, nothing else.
+TEST_F(RedisBookkeeping, LosingTheVaryListOnlyMakesCountsIncludeIndexes) {
+  start();
+  ASSERT_FALSE(fill_variant("GET:/v", 1));
+  ASSERT_FALSE(fill_variant("GET:/v", 2));
+  EXPECT_EQ(run(store_->count()).value(), 2u);
+  server_->command({"DEL", name("__vary")});
+  EXPECT_EQ(run(store_->count()).value(), 3u);
+  ASSERT_FALSE(fill_variant("GET:/v", 3));  // listed again
+  EXPECT_EQ(run(store_->count()).value(), 3u);
+  EXPECT_EQ(run(store_->erase({{Kind::Exact, "GET:/v"}})).value(), 3u);
+  EXPECT_FALSE(exists("GET:/v"));
 }
 
 // cachecar reads the eviction policy when it connects (INFO, which works where CONFIG is
