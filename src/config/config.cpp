@@ -20,6 +20,7 @@
 #include <limits>
 #include <span>
 #include <sstream>
+#include <utility>
 
 namespace cachecar::config {
 namespace {
@@ -42,22 +43,32 @@ constexpr std::array<std::string_view, 5> kRedisKeys = {"url", "key_prefix", "ti
 constexpr std::array<std::string_view, 3> kAdminKeys = {"listen", "token", "allow_unauthenticated"};
 // Each pending invalidation holds a few short strings: this bounds the queue to ~100 MiB.
 constexpr std::uint64_t kMaxPendingInvalidations = 1'000'000;
-constexpr std::array<std::string_view, 9> kCacheKeys = {"default_ttl",
-                                                        "max_ttl",
-                                                        "max_body_size",
-                                                        "bypass_param",
-                                                        "l1",
-                                                        "coalesce_wait",
-                                                        "max_pending_invalidations",
-                                                        "hosts",
-                                                        "bypass_token"};
+constexpr std::array<std::string_view, 11> kCacheKeys = {"default_ttl",
+                                                         "max_ttl",
+                                                         "max_body_size",
+                                                         "bypass_param",
+                                                         "l1",
+                                                         "coalesce_wait",
+                                                         "max_pending_invalidations",
+                                                         "hosts",
+                                                         "bypass_token",
+                                                         "keep",
+                                                         "max_stale"};
 constexpr std::array<std::string_view, 3> kL1Keys = {"enabled", "max_bytes", "max_ttl"};
 constexpr std::array<std::string_view, 5> kLimitsKeys = {
     "max_header_size", "max_request_body_size", "client_header_timeout", "client_idle_timeout",
     "client_body_timeout"};
 constexpr std::array<std::string_view, 3> kLogKeys = {"level", "format", "access_log"};
-constexpr std::array<std::string_view, 7> kRuleKeys = {
-    "match", "ttl", "key_query", "cache_authorized", "cache_private", "namespace", "invalidate"};
+constexpr std::array<std::string_view, 13> kRuleKeys = {"match",          "ttl",
+                                                        "key_query",      "cache_authorized",
+                                                        "cache_private",  "namespace",
+                                                        "invalidate",     "freshness",
+                                                        "heuristic",      "stale_while_revalidate",
+                                                        "stale_if_error", "client_cache_control",
+                                                        "max_variants"};
+// Vary variants kept per key: each costs a stored body, so a bound keeps a client spraying
+// header values from growing the store without limit.
+constexpr std::uint64_t kMaxVariants = 1024;
 constexpr std::array<std::string_view, 6> kLogLevels = {"trace", "debug", "info",
                                                         "warn",  "error", "off"};
 
@@ -183,6 +194,18 @@ class Loader {
   std::uint64_t size(const Field& field) const;
   std::uint64_t integer(const Field& field, std::uint64_t min, std::uint64_t max) const;
   bool boolean(const Field& field) const;
+  // One of two named values, e.g. `freshness: rule | upstream`.
+  template <typename T>
+  T either(const Field& field, std::string_view first_name, T first, std::string_view second_name,
+           T second) const {
+    const std::string names = std::string(first_name) + " or " + std::string(second_name);
+    const auto value = scalar(field, names);
+    if (value.text == first_name) return first;
+    if (value.text != second_name) {
+      fail(value.where, field.path, "unknown value '" + value.text + "'; expected " + names);
+    }
+    return second;
+  }
   // A secret compared with a request field value: printable ASCII, no spaces, never echoed.
   void check_token(const Located& value, std::string_view path) const;
 
@@ -470,6 +493,8 @@ void Loader::read_cache(const Section& root, Config& config) const {
     config.max_pending_invalidations =
         static_cast<std::size_t>(integer(*field, 1, kMaxPendingInvalidations));
   }
+  if (const auto* field = s.get("keep")) out.keep = duration(*field, /*allow_zero=*/true);
+  if (const auto* field = s.get("max_stale")) out.max_stale = duration(*field, /*allow_zero=*/true);
   read_hosts(s, config);
   const Section l1 = optional_section(s, "l1", kL1Keys);
   if (const auto* field = l1.get("enabled")) {
@@ -663,17 +688,60 @@ policy::Rule Loader::read_rule(const YAML::Node& node, const std::string& path,
   rule.pattern = std::move(*pattern);
   rule.name = match_text.text;
 
+  // Read before ttl, whose meaning depends on it.
+  if (const auto* field = s.get("freshness")) {
+    rule.freshness = either(*field, "rule", policy::FreshnessMode::Rule, "upstream",
+                            policy::FreshnessMode::Upstream);
+    if (rule.method != "GET") {
+      fail(where(*field), field->path,
+           "only GET responses are cached; freshness on a " + rule.method + " rule has no effect");
+    }
+  }
+  const bool upstream_mode = rule.freshness == policy::FreshnessMode::Upstream;
+
   if (const auto* field = s.get("ttl")) {
     if (rule.method != "GET") {
       fail(where(*field), field->path,
            "only GET responses are cached; a ttl on a " + rule.method + " rule has no effect");
     }
-    rule.ttl = duration(*field);
-    if (*rule.ttl > config.cache.max_ttl) {
+    // freshness: upstream: ttl is only the lifetime of responses without explicit freshness,
+    // and 0 says not to store those.
+    const auto ttl = duration(*field, /*allow_zero=*/upstream_mode);
+    if (ttl.count() > 0) rule.ttl = ttl;
+    if (ttl > config.cache.max_ttl) {
       fail(where(*field), field->path,
-           core::format_duration(*rule.ttl) + " is greater than cache.max_ttl (" +
+           core::format_duration(ttl) + " is greater than cache.max_ttl (" +
                core::format_duration(config.cache.max_ttl) + "); raise cache.max_ttl");
     }
+  }
+
+  if (const auto* field = s.get("heuristic")) {
+    rule.heuristic = boolean(*field);
+    if (!upstream_mode) {
+      fail(where(*field), field->path,
+           "has no effect without freshness: upstream (a freshness: rule rule always uses its "
+           "ttl); add freshness: upstream or remove it");
+    }
+  }
+  // RFC 5861 windows used when the response names none; cache.max_stale caps them all, so a
+  // larger value would silently be cut.
+  for (auto [key, out] : {std::pair{"stale_while_revalidate", &rule.stale_while_revalidate},
+                          std::pair{"stale_if_error", &rule.stale_if_error}}) {
+    const auto* field = s.get(key);
+    if (field == nullptr) continue;
+    *out = duration(*field, /*allow_zero=*/true);
+    if (*out > config.cache.max_stale) {
+      fail(where(*field), field->path,
+           core::format_duration(*out) + " is greater than cache.max_stale (" +
+               core::format_duration(config.cache.max_stale) + "); raise cache.max_stale");
+    }
+  }
+  if (const auto* field = s.get("client_cache_control")) {
+    rule.client_cache_control = either(*field, "ignore", policy::ClientCacheControl::Ignore,
+                                       "honor", policy::ClientCacheControl::Honor);
+  }
+  if (const auto* field = s.get("max_variants")) {
+    rule.max_variants = static_cast<std::size_t>(integer(*field, 1, kMaxVariants));
   }
 
   if (const auto* field = s.get("key_query")) {
@@ -741,19 +809,23 @@ policy::Rule Loader::read_rule(const YAML::Node& node, const std::string& path,
     }
   }
 
-  // Options that only affect storing are an error without a ttl: they would silently do nothing.
-  if (!rule.ttl) {
-    for (std::string_view key : {"key_query", "cache_authorized", "cache_private", "namespace"}) {
+  // Options that only affect storing are an error on a rule that does not cache: they would
+  // silently do nothing.
+  if (!rule.caches()) {
+    for (std::string_view key :
+         {"key_query", "cache_authorized", "cache_private", "namespace", "freshness",
+          "stale_while_revalidate", "stale_if_error", "client_cache_control", "max_variants"}) {
       if (const auto* field = s.get(key)) {
         fail(where(field->key.Mark()), field->path,
-             "only applies to cached rules; add a ttl (GET rules only) or remove it");
+             "only applies to cached rules; add a ttl or freshness: upstream (GET rules only) or "
+             "remove it");
       }
     }
     if (rule.invalidate.empty()) {
       fail(s.where(), path,
            "rule \"" + rule.name +
-               "\" has neither ttl nor invalidate, so it does nothing; add a ttl (GET) or an "
-               "invalidate list");
+               "\" has neither ttl nor invalidate, so it does nothing; add a ttl or freshness: "
+               "upstream (GET rules only) or an invalidate list");
     }
   }
   return rule;

@@ -4,12 +4,25 @@
 #include "policy/route_pattern.hpp"
 
 #include <chrono>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace cachecar::policy {
+
+// Where a rule's freshness lifetimes come from.
+enum class FreshnessMode {
+  Rule,      // the rule's ttl, whatever the response says (responses' no-store/private still apply)
+  Upstream,  // the response's explicit freshness (RFC 9111 §4.2.1), else the heuristic or ttl
+};
+
+// Whether a client's request Cache-Control (RFC 9111 §5.2.1) changes what the cache does.
+enum class ClientCacheControl {
+  Ignore,  // like Varnish and nginx: clients cannot force the origin to be asked
+  Honor,   // no-cache, max-age, max-stale, min-fresh, no-store; for trusted clients only
+};
 
 struct Rule {
   std::string name;    // the `match` text, e.g. "GET /api/users/{id}"; used as a metrics label
@@ -23,6 +36,20 @@ struct Rule {
   bool cache_authorized = false;  // requests with Authorization may be served from/stored in cache
   bool cache_private = false;  // store despite Cache-Control private/no-store (Set-Cookie stripped)
   std::string cache_namespace;  // `namespace:`; empty = none
+
+  FreshnessMode freshness = FreshnessMode::Rule;
+  // freshness: upstream: 10 % of (Date - Last-Modified) when the response has no explicit
+  // freshness (RFC 9111 §4.2.2), capped by ttl when ttl is set.
+  bool heuristic = false;
+  // Used when the response has no stale-while-revalidate / stale-if-error directive (RFC 5861).
+  std::chrono::milliseconds stale_while_revalidate{0};
+  std::chrono::milliseconds stale_if_error{0};
+  ClientCacheControl client_cache_control = ClientCacheControl::Ignore;
+  std::size_t max_variants = 8;  // Vary variants kept per key (Host variants do not count)
+
+  // GET responses matching this rule may be stored: a rule-mode rule needs a ttl; an
+  // upstream-mode rule stores what the response's freshness allows.
+  bool caches() const noexcept { return ttl.has_value() || freshness == FreshnessMode::Upstream; }
 };
 
 class RuleSet {

@@ -68,6 +68,27 @@ TEST(CliTest, CheckConfigRejectsABadFieldNamingIt) {
   std::filesystem::remove(path);
 }
 
+TEST(CliTest, CheckConfigKnowsTheHttpCachingKeys) {
+  const std::string head =
+      "upstream:\n  url: \"http://127.0.0.1:8000\"\n"
+      "cache:\n  keep: 30m\n  max_stale: 10m\n"
+      "rules:\n  - match: \"GET /a/{id}\"\n    freshness: upstream\n    heuristic: true\n"
+      "    client_cache_control: honor\n    max_variants: 16\n";
+  auto good = write_temp("http-caching.yaml", head + "    stale_if_error: 10m\n");
+  auto accepted = run("--config " + good + " --check-config");
+  EXPECT_EQ(accepted.exit_code, 0) << accepted.output;
+  std::filesystem::remove(good);
+
+  auto bad = write_temp("http-caching-bad.yaml", head + "    stale_while_revalidate: 1h\n");
+  auto rejected = run("--config " + bad + " --check-config");
+  EXPECT_EQ(rejected.exit_code, 1);
+  EXPECT_NE(rejected.output.find(":12: rules[0].stale_while_revalidate: 1h is greater than "
+                                 "cache.max_stale (10m)"),
+            std::string::npos)
+      << rejected.output;
+  std::filesystem::remove(bad);
+}
+
 TEST(CliTest, StartingWithABadConfigFailsWithExitCode1) {
   auto path =
       write_temp("unknown.yaml", "upstream:\n  url: \"http://127.0.0.1:8000\"\nlisten_port: 80\n");

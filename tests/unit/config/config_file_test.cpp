@@ -81,6 +81,11 @@ TEST(ExampleConfig, LoadsAndDefinesTheProductApiRules) {
   const auto* list = c.rules.match("GET", "/products", nullptr);
   ASSERT_NE(list, nullptr);
   EXPECT_EQ(list->key_query, (std::vector<std::string>{"limit", "offset"}));
+  // It shows both freshness modes.
+  EXPECT_EQ(get_product->freshness, policy::FreshnessMode::Rule);
+  EXPECT_EQ(list->freshness, policy::FreshnessMode::Upstream);
+  EXPECT_EQ(list->ttl, std::chrono::seconds(60));
+  EXPECT_EQ(list->stale_if_error, std::chrono::minutes(5));
   EXPECT_NE(c.rules.match("POST", "/products", nullptr), nullptr);
   EXPECT_NE(c.rules.match("DELETE", "/products/42", nullptr), nullptr);
 }

@@ -178,6 +178,92 @@ TEST(LoadConfig, FullConfigSetsEveryField) {
   EXPECT_EQ(put.invalidate[1].fill(params).key, "GET:/api/users/");
 }
 
+TEST(LoadConfig, HttpCachingDefaults) {
+  const Config c = load(std::string(kMinimal) + "rules:\n  - match: GET /a\n    ttl: 5s\n");
+  EXPECT_EQ(c.cache.keep, std::chrono::hours(1));
+  EXPECT_EQ(c.cache.max_stale, std::chrono::hours(1));
+  const auto& rule = c.rules.rules().at(0);
+  EXPECT_EQ(rule.freshness, policy::FreshnessMode::Rule);
+  EXPECT_EQ(rule.ttl, milliseconds(5000));
+  EXPECT_FALSE(rule.heuristic);
+  EXPECT_EQ(rule.stale_while_revalidate, milliseconds(0));
+  EXPECT_EQ(rule.stale_if_error, milliseconds(0));
+  EXPECT_EQ(rule.client_cache_control, policy::ClientCacheControl::Ignore);
+  EXPECT_EQ(rule.max_variants, 8U);
+  EXPECT_TRUE(rule.caches());
+}
+
+TEST(LoadConfig, HttpCachingKeysSetEveryField) {
+  const Config c = load(std::string(kMinimal) +
+                        "cache:\n  keep: 30m\n  max_stale: 2h\n"
+                        "rules:\n"
+                        "  - match: GET /api/*\n"
+                        "    freshness: upstream\n"
+                        "    ttl: 30s\n"
+                        "    heuristic: true\n"
+                        "    stale_while_revalidate: 10s\n"
+                        "    stale_if_error: 2h\n"  // equal to max_stale: allowed
+                        "    client_cache_control: honor\n"
+                        "    max_variants: 1024\n"
+                        "  - match: GET /b\n"
+                        "    freshness: rule\n"
+                        "    ttl: 1m\n"
+                        "    client_cache_control: ignore\n"
+                        "    max_variants: 1\n");
+  EXPECT_EQ(c.cache.keep, std::chrono::minutes(30));
+  EXPECT_EQ(c.cache.max_stale, std::chrono::hours(2));
+  const auto& upstream = c.rules.rules().at(0);
+  EXPECT_EQ(upstream.freshness, policy::FreshnessMode::Upstream);
+  EXPECT_EQ(upstream.ttl, milliseconds(30'000));
+  EXPECT_TRUE(upstream.heuristic);
+  EXPECT_EQ(upstream.stale_while_revalidate, milliseconds(10'000));
+  EXPECT_EQ(upstream.stale_if_error, std::chrono::hours(2));
+  EXPECT_EQ(upstream.client_cache_control, policy::ClientCacheControl::Honor);
+  EXPECT_EQ(upstream.max_variants, 1024U);
+  const auto& rule_mode = c.rules.rules().at(1);
+  EXPECT_EQ(rule_mode.freshness, policy::FreshnessMode::Rule);
+  EXPECT_EQ(rule_mode.ttl, milliseconds(60'000));
+  EXPECT_EQ(rule_mode.client_cache_control, policy::ClientCacheControl::Ignore);
+  EXPECT_EQ(rule_mode.max_variants, 1U);
+}
+
+TEST(LoadConfig, ZeroKeepAndMaxStaleAreAllowed) {
+  const Config c = load(std::string(kMinimal) + "cache:\n  keep: 0\n  max_stale: 0s\n");
+  EXPECT_EQ(c.cache.keep, milliseconds(0));
+  EXPECT_EQ(c.cache.max_stale, milliseconds(0));
+}
+
+TEST(LoadConfig, UpstreamRuleNeedsNoTtlAndCaches) {
+  // The options that only affect storing are accepted: such a rule caches.
+  const Config c = load(std::string(kMinimal) +
+                        "rules:\n  - match: GET /a\n    freshness: upstream\n"
+                        "    key_query: [page]\n    namespace: a\n    cache_private: true\n");
+  const auto& rule = c.rules.rules().at(0);
+  EXPECT_EQ(rule.freshness, policy::FreshnessMode::Upstream);
+  EXPECT_FALSE(rule.ttl.has_value());
+  EXPECT_TRUE(rule.caches());
+  EXPECT_FALSE(rule.heuristic);
+}
+
+TEST(LoadConfig, UpstreamRuleTtlZeroMeansNoFallbackLifetime) {
+  // ttl: 0 = responses without explicit freshness are not stored; the key order does not matter.
+  for (const std::string body : {"    freshness: upstream\n    ttl: 0\n",
+                                 "    ttl: 0s\n    freshness: upstream\n    heuristic: true\n"}) {
+    const Config c = load(std::string(kMinimal) + "rules:\n  - match: GET /a\n" + body);
+    const auto& rule = c.rules.rules().at(0);
+    EXPECT_FALSE(rule.ttl.has_value()) << body;
+    EXPECT_TRUE(rule.caches()) << body;
+  }
+}
+
+TEST(LoadConfig, StaleWindowsApplyInRuleMode) {
+  const Config c = load(std::string(kMinimal) +
+                        "rules:\n  - match: GET /a\n    ttl: 5s\n"
+                        "    stale_while_revalidate: 0s\n    stale_if_error: 1h\n");
+  EXPECT_EQ(c.rules.rules().at(0).stale_while_revalidate, milliseconds(0));
+  EXPECT_EQ(c.rules.rules().at(0).stale_if_error, std::chrono::hours(1));
+}
+
 TEST(LoadConfig, LoadedRulesMatchRequests) {
   const Config c = load(kFull);
   policy::Params params;
