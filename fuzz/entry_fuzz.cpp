@@ -6,6 +6,7 @@
 #include "fuzz_support.hpp"
 #include "policy/cacheability.hpp"
 #include "policy/entry.hpp"
+#include "policy/freshness.hpp"
 
 #include <charconv>
 #include <limits>
@@ -22,9 +23,14 @@ void check_decode(std::string_view bytes) {
   FUZZ_CHECK(entry->head.data() >= bytes.data());
   FUZZ_CHECK(entry->head.data() + entry->head.size() == entry->body.data());
   FUZZ_CHECK(entry->body.data() + entry->body.size() == bytes.data() + bytes.size());
-  for (const std::int64_t now : {std::numeric_limits<std::int64_t>::min(), std::int64_t{0},
-                                 entry->stored_at_ms, std::numeric_limits<std::int64_t>::max()}) {
-    FUZZ_CHECK(age_seconds(entry->stored_at_ms, now) >= 0);
+  // Whatever numbers a stored entry holds, reusing it never yields a negative age.
+  for (const std::int64_t now :
+       {std::numeric_limits<std::int64_t>::min(), std::int64_t{0}, entry->freshness.response_ms,
+        std::numeric_limits<std::int64_t>::max()}) {
+    FUZZ_CHECK(current_age_ms(entry->freshness, now) >= 0);
+    const ReuseDecision reuse = decide_reuse(entry->freshness, now, nullptr);
+    FUZZ_CHECK(reuse.age_s >= 0);
+    FUZZ_CHECK(!(reuse.serve_on_error && entry->freshness.has(kMustRevalidate)));
   }
 }
 
@@ -52,11 +58,27 @@ void check_encode(std::string_view bytes) {
     if (value.starts_with(' ')) value.remove_prefix(1);
     headers.emplace_back(lines[i].substr(0, colon), value);
   }
-  const std::int64_t stored_at = static_cast<std::int64_t>(bytes.size()) * 1'000'000'007;
-  const std::string encoded = encode_entry(stored_at, status, reason, headers, body);
+  Freshness freshness;
+  freshness.response_ms = static_cast<std::int64_t>(bytes.size()) * 1'000'000'007;
+  freshness.request_ms = -freshness.response_ms;
+  freshness.initial_age_ms = static_cast<std::int64_t>(head_text.size());
+  freshness.lifetime_ms = static_cast<std::int64_t>(body.size()) - 7;
+  freshness.flags = static_cast<std::uint32_t>(lines.size());
+  const std::string encoded = encode_entry(freshness, status, reason, headers, body, {"x-strip"});
   const auto entry = decode_entry(encoded);
   FUZZ_CHECK(entry);
-  FUZZ_CHECK(entry->status == status && entry->stored_at_ms == stored_at && entry->body == body);
+  FUZZ_CHECK(entry->status == status && entry->body == body);
+  FUZZ_CHECK(entry->freshness.response_ms == freshness.response_ms &&
+             entry->freshness.request_ms == freshness.request_ms &&
+             entry->freshness.initial_age_ms == freshness.initial_age_ms &&
+             entry->freshness.lifetime_ms == freshness.lifetime_ms &&
+             entry->freshness.flags == freshness.flags);
+  FUZZ_CHECK(entry_field(entry->head, "x-strip").empty());
+  // The head splits back into fields that encode to the same head.
+  const EntryHead parsed = parse_entry_head(entry->head);
+  const std::string reencoded = encode_entry(freshness, status, parsed.reason, parsed.fields, "");
+  const auto again = decode_entry(reencoded);
+  FUZZ_CHECK(again && again->head == entry->head);
 
   std::string_view head = entry->head;
   for (bool first = true; !head.empty(); first = false) {

@@ -1,20 +1,25 @@
 #include "policy/entry.hpp"
 
 #include "core/reason_phrase.hpp"
+#include "core/strings.hpp"
 #include "policy/cacheability.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 namespace cachecar::policy {
 namespace {
 
-// Entry layout (version 1):
-//   "CC1 " <stored_at_ms> " " <status> " " <head_len> " " <body_len> "\n" <head> <body>
+// Entry layout (version 2):
+//   "CC2 " <request_ms> " " <response_ms> " " <initial_age_ms> " " <lifetime_ms> " "
+//   <stale_while_revalidate_ms> " " <stale_if_error_ms> " " <flags> " " <status> " "
+//   <head_len> " " <body_len> "\n" <head> <body>
 // The numbers are decimal ASCII. A text preamble keeps entries readable with redis-cli; the
 // lengths let a hit slice head and body without scanning, and make any truncated or padded
 // value fail to decode instead of being served short. Another format must use another magic
-// ("CC2 "), so old entries decode as misses instead of as garbage.
-constexpr std::string_view kMagic = "CC1 ";
+// ("CC3 "), so old entries decode as misses instead of as garbage ("CC1 " ones do now).
+constexpr std::string_view kMagic = "CC2 ";
+constexpr std::string_view kStatusLinePrefix = "HTTP/1.1 ";
 
 bool has_line_break(std::string_view text) noexcept {
   return text.find_first_of("\r\n") != std::string_view::npos;
@@ -33,19 +38,51 @@ std::optional<Int> take_number(std::string_view& text, char terminator) {
   return value;
 }
 
+void append_number(std::string& out, std::int64_t value, char terminator) {
+  out += std::to_string(value);
+  out += terminator;
+}
+
+bool is_stripped(const std::vector<std::string>& strip_fields, std::string_view field) {
+  return std::any_of(strip_fields.begin(), strip_fields.end(),
+                     [&](const std::string& name) { return core::iequals(name, field); });
+}
+
+// Calls fn(name, value) for each field line of an entry head (the status line skipped); stops
+// when fn returns false.
+template <class Fn>
+void for_each_head_field(std::string_view head, Fn&& fn) {
+  const auto first_crlf = head.find("\r\n");
+  if (first_crlf == std::string_view::npos) return;
+  head.remove_prefix(first_crlf + 2);
+  while (!head.empty()) {
+    const auto crlf = head.find("\r\n");
+    const std::string_view line = head.substr(0, crlf);
+    const auto colon = line.find(':');
+    if (colon != std::string_view::npos) {
+      if (!fn(line.substr(0, colon), core::trim(line.substr(colon + 1)))) return;
+    }
+    if (crlf == std::string_view::npos) return;
+    head.remove_prefix(crlf + 2);
+  }
+}
+
 }  // namespace
 
-std::string encode_entry(std::int64_t stored_at_ms, int status, std::string_view reason,
-                         const HeaderList& headers, std::string_view body) {
+std::string encode_entry(const Freshness& freshness, int status, std::string_view reason,
+                         const HeaderList& headers, std::string_view body,
+                         const std::vector<std::string>& strip_fields) {
   if (reason.empty() || has_line_break(reason)) reason = core::reason_phrase(status);
-  std::string head = "HTTP/1.1 ";
+  std::string head(kStatusLinePrefix);
   head += std::to_string(status);
   head += ' ';
   head += reason;
   head += "\r\n";
   for (const auto& [field, value] : headers) {
-    // Fields named by the response's own Connection header are hop-by-hop too.
-    if (field.empty() || is_unstorable_header(field) || named_in_connection(headers, field)) {
+    // Fields named by the response's own Connection header are hop-by-hop too; those named by
+    // no-cache="..." / private="..." must not be stored (RFC 9111 §5.2.2.4, §5.2.2.7).
+    if (field.empty() || is_unstorable_header(field) || named_in_connection(headers, field) ||
+        is_stripped(strip_fields, field)) {
       continue;
     }
     // Never replay a field that could split the head; our HTTP parser would not produce one.
@@ -59,16 +96,18 @@ std::string encode_entry(std::int64_t stored_at_ms, int status, std::string_view
   }
 
   std::string out;
-  out.reserve(kMagic.size() + 64 + head.size() + body.size());
+  out.reserve(kMagic.size() + 160 + head.size() + body.size());
   out += kMagic;
-  out += std::to_string(stored_at_ms);
-  out += ' ';
-  out += std::to_string(status);
-  out += ' ';
-  out += std::to_string(head.size());
-  out += ' ';
-  out += std::to_string(body.size());
-  out += '\n';
+  append_number(out, freshness.request_ms, ' ');
+  append_number(out, freshness.response_ms, ' ');
+  append_number(out, freshness.initial_age_ms, ' ');
+  append_number(out, freshness.lifetime_ms, ' ');
+  append_number(out, freshness.stale_while_revalidate_ms, ' ');
+  append_number(out, freshness.stale_if_error_ms, ' ');
+  append_number(out, freshness.flags, ' ');
+  append_number(out, status, ' ');
+  append_number(out, static_cast<std::int64_t>(head.size()), ' ');
+  append_number(out, static_cast<std::int64_t>(body.size()), '\n');
   out += head;
   out += body;
   return out;
@@ -77,8 +116,17 @@ std::string encode_entry(std::int64_t stored_at_ms, int status, std::string_view
 std::optional<EntryView> decode_entry(std::string_view bytes) {
   if (!bytes.starts_with(kMagic)) return std::nullopt;
   std::string_view rest = bytes.substr(kMagic.size());
-  const auto stored_at_ms = take_number<std::int64_t>(rest, ' ');
-  if (!stored_at_ms) return std::nullopt;
+  EntryView entry;
+  Freshness& f = entry.freshness;
+  for (std::int64_t* field : {&f.request_ms, &f.response_ms, &f.initial_age_ms, &f.lifetime_ms,
+                              &f.stale_while_revalidate_ms, &f.stale_if_error_ms}) {
+    const auto value = take_number<std::int64_t>(rest, ' ');
+    if (!value) return std::nullopt;
+    *field = *value;
+  }
+  const auto flags = take_number<std::uint32_t>(rest, ' ');
+  if (!flags) return std::nullopt;
+  f.flags = *flags;
   const auto status = take_number<int>(rest, ' ');
   if (!status || *status < 100 || *status > 999) return std::nullopt;
   const auto head_len = take_number<std::uint64_t>(rest, ' ');
@@ -88,21 +136,38 @@ std::optional<EntryView> decode_entry(std::string_view bytes) {
     return std::nullopt;
   }
   const std::string_view head = rest.substr(0, static_cast<std::size_t>(*head_len));
-  if (!head.starts_with("HTTP/1.1 ") || !head.ends_with("\r\n")) return std::nullopt;
+  if (!head.starts_with(kStatusLinePrefix) || !head.ends_with("\r\n")) return std::nullopt;
 
-  EntryView entry;
-  entry.stored_at_ms = *stored_at_ms;
   entry.status = *status;
   entry.head = head;
   entry.body = rest.substr(head.size());
   return entry;
 }
 
-std::int64_t age_seconds(std::int64_t stored_at_ms, std::int64_t now_ms) noexcept {
-  if (now_ms <= stored_at_ms) return 0;
-  // Both are unix-ms timestamps, so the difference cannot overflow in practice; guard anyway.
-  const auto diff = static_cast<std::uint64_t>(now_ms) - static_cast<std::uint64_t>(stored_at_ms);
-  return static_cast<std::int64_t>(diff / 1000);
+std::string_view entry_field(std::string_view head, std::string_view name) noexcept {
+  std::string_view found;
+  for_each_head_field(head, [&](std::string_view field, std::string_view value) {
+    if (!core::iequals(field, name)) return true;
+    found = value;
+    return false;
+  });
+  return found;
+}
+
+EntryHead parse_entry_head(std::string_view head) {
+  EntryHead out;
+  // "HTTP/1.1 200 OK\r\n": the reason is what follows the status code.
+  const std::string_view status_line = head.substr(0, head.find("\r\n"));
+  if (status_line.starts_with(kStatusLinePrefix)) {
+    const std::string_view after = status_line.substr(kStatusLinePrefix.size());
+    const auto space = after.find(' ');
+    if (space != std::string_view::npos) out.reason = std::string(after.substr(space + 1));
+  }
+  for_each_head_field(head, [&](std::string_view field, std::string_view value) {
+    out.fields.emplace_back(std::string(field), std::string(value));
+    return true;
+  });
+  return out;
 }
 
 }  // namespace cachecar::policy
