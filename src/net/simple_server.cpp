@@ -37,7 +37,8 @@ class WholeMessages final : public RequestHandler<http::string_body> {
       }
     }
     const bool keep_alive = parser.get().keep_alive();
-    SimpleRequest request{parser.release(), connection_.remote().value_or(tcp::endpoint{})};
+    SimpleRequest request{parser.release(), connection_.remote().value_or(tcp::endpoint{}),
+                          &connection_};
     const unsigned version = request.message.version();
     SimpleResponse response;
     try {

@@ -13,6 +13,9 @@ namespace cachecar::net {
 struct SimpleRequest {
   http::request<http::string_body> message;
   tcp::endpoint remote;
+  // The connection, for a handler that writes interim responses (RFC 9110 §15.2) before
+  // returning its final one (test upstreams).
+  ServerConnection* connection = nullptr;
 };
 
 using SimpleResponse = http::response<http::string_body>;

@@ -1,6 +1,8 @@
 #include "upstream/client.hpp"
 
 #include "net/http_read.hpp"
+#include "net/wire.hpp"
+#include "upstream/forwarding.hpp"
 
 #include <boost/asio/write.hpp>
 
@@ -58,10 +60,30 @@ asio::awaitable<error_code> send_request(Connection& conn, const std::string& he
   co_return end_ec;
 }
 
+// More interim responses than this before the final one make the response invalid: an
+// upstream must not keep the exchange (and the client) busy with 1xx heads alone.
+constexpr int kMaxInterimResponses = 16;
+
+// "HTTP/1.1 <code> <reason>" + the relayable fields + CRLF: an interim response as the client
+// gets it (no framing fields: a 1xx has no content, RFC 9112 §6.3).
+std::string render_interim(const http::response_header<>& interim) {
+  std::string head;
+  net::append_status_line(head, interim.result_int(), interim.reason());
+  append_relayable_fields(head, collect_headers(interim), false);
+  head.append("\r\n");
+  return head;
+}
+
+// Reads the final response head into `response`. Interim 1xx responses before it (RFC 9110
+// §15.2) are counted in `interims`; 102, 103 and other unknown ones are relayed through `sink`
+// when there is one, 100 Continue never is (it answered an Expect that cachecar does not
+// forward; the client's own Expect is answered by cachecar). A 1xx is a complete header-only
+// message to Beast's parser, and a parser parses one message: each head gets a fresh one, on
+// the same buffer (bytes already read after the 1xx stay in it).
 asio::awaitable<error_code> read_response_head(Connection& conn,
                                                std::optional<ResponseParser>& response,
-                                               bool head_request,
-                                               std::chrono::milliseconds timeout) {
+                                               bool head_request, ResponseSink* sink,
+                                               std::chrono::milliseconds timeout, int& interims) {
   conn.buffer.max_size(net::read_buffer_limit(kMaxResponseHeaderBytes));
   for (;;) {
     response.emplace();
@@ -84,7 +106,12 @@ asio::awaitable<error_code> read_response_head(Connection& conn,
       }
       co_return error_code{};
     }
-    // Interim 1xx responses (e.g. 100 Continue): the client's Expect was answered by us.
+    if (++interims > kMaxInterimResponses) co_return make_error_code(http::error::bad_status);
+    if (status == 100 || sink == nullptr) continue;
+    const std::string interim = render_interim(response->get());
+    // A client that cannot take it fails on the final response too; until then the exchange
+    // goes on (its answer may still be stored), without further interims.
+    if (co_await sink->send(interim, {}, {})) sink = nullptr;
   }
 }
 
@@ -124,16 +151,19 @@ asio::awaitable<CallResult> call(Pool& pool, const std::string& head, RequestBod
       co_return outcome;
     }
     outcome.sent = !outcome.ec;
+    int interims = 0;
     if (!outcome.ec) {
-      outcome.ec =
-          co_await read_response_head(*conn, response, options.head_request, options.timeout);
+      outcome.ec = co_await read_response_head(*conn, response, options.head_request,
+                                               options.interim_sink, options.timeout, interims);
     }
     if (!outcome.ec) {
       outcome.conn = std::move(conn);
       co_return outcome;
     }
-    // An idle keep-alive connection the upstream closed fails at once; try a fresh one.
-    if (attempt == 0 && conn->reused && options.retriable &&
+    // An idle keep-alive connection the upstream closed fails at once; try a fresh one. One
+    // that answered with an interim response had the request (and the client may have seen
+    // the interim): its failure is final.
+    if (attempt == 0 && conn->reused && options.retriable && interims == 0 &&
         is_stale_connection_error(outcome.ec)) {
       continue;
     }

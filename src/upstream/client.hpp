@@ -39,6 +39,8 @@ class BodySource {
   virtual net::asio::awaitable<std::pair<error_code, std::string_view>> next_piece() = 0;
 };
 
+class ResponseSink;
+
 struct RequestBody {
   std::string_view buffered;       // sent right after the head
   BodySource* streamed = nullptr;  // then this, when the body was too large to buffer
@@ -50,6 +52,9 @@ struct CallOptions {
   bool retriable = false;
   bool head_request = false;  // the request sent is HEAD: the response has no body
   std::chrono::milliseconds timeout{30'000};
+  // Where interim responses other than 100 and 101 (102 Processing, 103 Early Hints) are
+  // relayed ahead of the final one; null drops them: the client is HTTP/1.0 (RFC 9110 §15.2).
+  ResponseSink* interim_sink = nullptr;
 };
 
 struct CallResult {
@@ -61,9 +66,11 @@ struct CallResult {
   bool sent = false;  // the whole request reached the upstream, which may have acted on it
 };
 
-// Sends `head` + `body` on a pooled connection and reads the response head into `response`
-// (interim 1xx responses skipped). A reused connection that fails before any response byte is
-// retried once on a new one when `options.retriable`. A response whose framing cannot be
+// Sends `head` + `body` on a pooled connection and reads the final response head into
+// `response`. Interim 1xx responses before it are relayed through `options.interim_sink`
+// (except 100 Continue) or dropped; more than 16 fail the call with http::error::bad_status.
+// A reused connection that fails before any response byte is retried once on a new one when
+// `options.retriable`. A response whose framing cannot be
 // relayed fails with http::error::bad_transfer_encoding (the connection is not reused).
 net::asio::awaitable<CallResult> call(Pool& pool, const std::string& head, RequestBody body,
                                       CallOptions options, std::optional<ResponseParser>& response);

@@ -64,6 +64,10 @@ struct UpstreamStub::Impl {
       asio::steady_timer timer(context, reply.delay);
       co_await timer.async_wait(net::use_nothrow);
     }
+    for (const auto& head : reply.interim) {
+      if (request.connection == nullptr) break;
+      if (co_await request.connection->send(head)) break;
+    }
     if (reply.hold) {
       const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
       asio::steady_timer poll(context);

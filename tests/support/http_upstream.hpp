@@ -33,6 +33,10 @@ struct StubReply {
   // so a test can keep a response in flight while it does something else.
   std::shared_ptr<std::atomic<bool>> hold;
   bool chunked = false;  // Transfer-Encoding: chunked instead of Content-Length
+  // Raw interim response heads written, in order, before the reply (after `delay`,
+  // before `hold`), e.g.
+  // "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n".
+  std::vector<std::string> interim;
 };
 
 class UpstreamStub {
