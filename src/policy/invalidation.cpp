@@ -15,7 +15,8 @@ std::string_view strip_query_and_fragment(std::string_view ref) {
 }  // namespace
 
 bool is_invalidating_method(std::string_view method) noexcept {
-  return method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE";
+  // Unknown methods count as unsafe (RFC 9111 §4.4): WebDAV's LOCK or MKCOL, PURGE, BAN, ...
+  return method != "GET" && method != "HEAD" && method != "OPTIONS" && method != "TRACE";
 }
 
 bool is_invalidating_status(int status) noexcept {

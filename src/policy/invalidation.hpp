@@ -16,8 +16,9 @@ struct WriteResponse {
   std::string_view content_location;  // response Content-Location header ("" if none)
 };
 
-// True for the methods whose successful responses invalidate (POST, PUT, PATCH, DELETE) and for
-// statuses that count as success (2xx, 3xx).
+// True for the methods whose non-error responses invalidate: every method not known to be safe,
+// i.e. all but GET, HEAD, OPTIONS and TRACE (RFC 9111 §4.4, RFC 9110 §9.2.1; names are
+// case-sensitive, RFC 9110 §9.1), and for the statuses that count as non-error (2xx, 3xx).
 bool is_invalidating_method(std::string_view method) noexcept;
 bool is_invalidating_status(int status) noexcept;
 
