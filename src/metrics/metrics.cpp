@@ -166,6 +166,7 @@ struct alignas(64) Shard {
   Cell stores, invalidated, cleared;
   Cell worker_exceptions;
   Cell invalidations_failed, invalidations_replayed, invalidations_overflowed;
+  std::array<Cell, 2> stale_responses;  // by StaleReason
   Histo stored_bytes;
   std::atomic<std::int64_t> client_connections{0};  // opened here minus closed here
 
@@ -531,6 +532,16 @@ std::vector<prometheus::MetricFamily> Metrics::Impl::collect(const ScrapeState& 
                  "the whole cache is cleared)",
                  &Shard::invalidations_overflowed);
   {
+    auto f = family("cachecar_stale_responses_total",
+                    "Stale stored responses served (RFC 5861), by reason", MetricType::Counter);
+    for (const auto reason : {StaleReason::WhileRevalidate, StaleReason::IfError}) {
+      std::uint64_t value = 0;
+      for (const auto& s : shards) value += s->stale_responses[static_cast<std::size_t>(reason)].get();
+      f.metric.push_back(counter_metric({{"reason", std::string(to_string(reason))}}, value));
+    }
+    out.push_back(std::move(f));
+  }
+  {
     auto f = family("cachecar_pending_invalidations",
                     "Invalidations waiting to be replayed on the store (overflow: the limit + 1)",
                     MetricType::Gauge);
@@ -597,6 +608,20 @@ void Metrics::record_invalidation_failed() {
 
 void Metrics::record_invalidations_replayed(std::uint64_t count) {
   impl_->shard().invalidations_replayed.add(count);
+}
+
+std::string_view to_string(StaleReason reason) noexcept {
+  switch (reason) {
+    case StaleReason::WhileRevalidate:
+      return "while_revalidate";
+    case StaleReason::IfError:
+      return "if_error";
+  }
+  return "if_error";
+}
+
+void Metrics::record_stale_response(StaleReason reason) {
+  impl_->shard().stale_responses[static_cast<std::size_t>(reason) % 2].add();
 }
 
 void Metrics::record_invalidations_overflowed() {

@@ -38,6 +38,14 @@ enum class StoreOperation {
 std::string_view to_string(StoreOperation operation) noexcept;  // "get", "put", ...
 std::ostream& operator<<(std::ostream& os, StoreOperation operation);
 
+// Why a stale stored response was served (the `reason` label of
+// cachecar_stale_responses_total; RFC 5861).
+enum class StaleReason {
+  WhileRevalidate,  // stale-while-revalidate: served while a background revalidation runs
+  IfError,          // stale-if-error: the upstream failed
+};
+std::string_view to_string(StaleReason reason) noexcept;  // "while_revalidate", "if_error"
+
 // One finished client request.
 struct RequestRecord {
   CacheOutcome outcome = CacheOutcome::Pass;
@@ -118,6 +126,7 @@ class Metrics {
   void record_invalidations_replayed(std::uint64_t count);
   // The pending queue overflowed: every lookup misses until the whole store is cleared.
   void record_invalidations_overflowed();
+  void record_stale_response(StaleReason reason);
   // One Redis command (store::redis::Client's observer): `command` is its first argument.
   // errc::shutting_down is not counted.
   void record_redis_command(std::string_view command, std::chrono::nanoseconds latency,

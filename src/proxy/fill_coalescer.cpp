@@ -66,6 +66,14 @@ asio::awaitable<FillCoalescer::Joined> FillCoalescer::join(std::string key,
   co_return joined;
 }
 
+FillCoalescer::Lease FillCoalescer::try_lead(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  auto [it, inserted] = flights_.try_emplace(key);
+  if (!inserted) return {};
+  it->second = std::make_shared<Flight>();
+  return Lease(this, key, it->second);
+}
+
 void FillCoalescer::finish(const std::string& key, const std::shared_ptr<Flight>& flight,
                            store::Value entry) {
   std::vector<std::shared_ptr<Waiter>> waiters;

@@ -52,6 +52,10 @@ class FillCoalescer {
   // the caller's executor. Never throws.
   boost::asio::awaitable<Joined> join(std::string key, std::chrono::milliseconds max_wait);
 
+  // Becomes the leader for `key` when nobody fetches it now; an empty lease otherwise (never
+  // waits): a stale answer that revalidates in the background needs at most one such fetch.
+  Lease try_lead(const std::string& key);
+
  private:
   void finish(const std::string& key, const std::shared_ptr<Flight>& flight, store::Value entry);
 

@@ -6,7 +6,9 @@
 
 #include "core/log_limiter.hpp"
 #include "metrics/metrics.hpp"
+#include "policy/cache_control.hpp"
 #include "policy/entry.hpp"
+#include "policy/freshness.hpp"
 #include "proxy/fill_coalescer.hpp"
 #include "proxy/outcome.hpp"
 #include "store/cache_store.hpp"
@@ -25,10 +27,14 @@
 namespace cachecar::proxy {
 
 enum class LookupKind {
-  Hit,        // from L1 or the store
-  Collapsed,  // another request's fill, handed over by the coalescer
-  Miss,       // not found or unusable: ask the upstream
-  Bypass,     // the client asked for a refresh: ask the upstream
+  Hit,         // fresh (or acceptable to the client's directives): answer from the cache
+  Stale,       // stale within stale-while-revalidate: answer now; with `fill`, this request
+               // also revalidates it in the background (at most one does per key)
+  Revalidate,  // a stored entry that must be validated with the upstream before use (with a
+               // validator: conditionally; else refetched). `entry` is the stale-if-error fallback
+  Collapsed,   // another request's fill, handed over by the coalescer
+  Miss,        // not found or unusable: ask the upstream
+  Bypass,      // the client asked for a refresh: ask the upstream
 };
 std::string_view to_string(LookupKind kind) noexcept;
 
@@ -37,14 +43,31 @@ std::string_view to_string(LookupKind kind) noexcept;
 struct Fill {
   store::FillToken token;
   FillCoalescer::Lease lease;
+  std::string lease_key;  // the stored key the lease was taken for (waiters get only that key's)
+};
+
+// What a lookup needs to know about the request besides its key.
+struct LookupRequest {
+  bool bypass = false;          // the client asked for a refresh: nothing is served
+  bool only_if_cached = false;  // answer only from the cache: no token, no coalescing
+  // A request with Authorization on a rule that does not cache such requests wholesale: only
+  // entries stored with public, s-maxage or must-revalidate may answer it (RFC 9111 §3.5).
+  bool needs_shared_authorization = false;
+  const policy::RequestCacheControl* client = nullptr;  // honoured request directives, or null
+  // The secondary key of this request for a variant index's Vary fields (policy::vary_secondary_key
+  // over the request's fields). Called only when the key has variants.
+  std::function<std::string(const std::vector<std::string>& fields)> secondary_key;
 };
 
 struct LookupResult {
   LookupKind kind = LookupKind::Miss;
-  store::Value value;            // Hit, Collapsed: the encoded entry, which `entry` views into
-  policy::EntryView entry;       // Hit, Collapsed
+  store::Value value;            // with an entry: the encoded entry, which `entry` views into
+  policy::EntryView entry;       // Hit, Stale, Revalidate, Collapsed
+  policy::ReuseDecision reuse;   // Hit, Stale, Revalidate: about `entry`, now
   Detail detail = Detail::None;  // Hit: L1 or none; Miss, Bypass: why nothing will be stored
-  std::optional<Fill> fill;      // Miss, Bypass: set when the answer may be stored
+  std::optional<Fill> fill;  // Stale, Revalidate, Miss, Bypass: set when the answer may be stored
+  std::string stored_key;    // the key `entry` was found under (primary or a variant)
+  bool has_entry() const noexcept { return value != nullptr; }
 };
 
 enum class StoreResult {
@@ -70,6 +93,8 @@ struct LookupParts {
   core::LogLimiter& store_error_log;
   core::LogLimiter& invalidation_error_log;
   std::function<std::int64_t()> now_ms;  // unix milliseconds
+  // How long L1 may keep a variant index (L1 caps it by its own max_ttl as well).
+  std::chrono::milliseconds variant_index_l1_ttl{30'000};
 };
 
 // One per worker thread (the parts it points to may be shared). Never throws.
@@ -77,16 +102,16 @@ class LookupTier {
  public:
   explicit LookupTier(LookupParts parts) : parts_(std::move(parts)) {}
 
-  // `key` must outlive the call (the session's request does). `lifetime`: how long the rule keeps
-  // entries (policy::rule_lifetime), bounding what an L1 fill may keep. `bypass`: the client asked
-  // for a refresh, so nothing is served.
-  boost::asio::awaitable<LookupResult> lookup(const std::string& key,
-                                              std::chrono::milliseconds lifetime, bool bypass);
+  // `key` (the primary stored key) and `request` must outlive the call (the session's do).
+  boost::asio::awaitable<LookupResult> lookup(const std::string& key, const LookupRequest& request);
 
-  // Stores the encoded entry under `key` with the permission a lookup gave, then hands it to
-  // coalesced waiters (not when overtaken: they fetch for themselves).
-  // `body_bytes`: the response body's size, for metrics.
-  boost::asio::awaitable<StoreResult> store(std::string key, Fill fill, std::string entry,
+  // Stores the encoded entry with the permission a lookup gave, then hands it to coalesced
+  // waiters (not when overtaken: they fetch for themselves). `variant` set: the response
+  // carries Vary and is stored as that variant of `key`. `fresh_for`: how long the entry stays
+  // fresh from now (bounds an L1 copy). `body_bytes`: the response body's size, for metrics.
+  boost::asio::awaitable<StoreResult> store(const std::string& key,
+                                            const std::optional<store::VariantFill>& variant,
+                                            Fill& fill, std::string entry,
                                             std::chrono::milliseconds ttl, std::string ns,
                                             std::uint64_t body_bytes);
 
@@ -101,7 +126,9 @@ class LookupTier {
   void keep_pending(const std::vector<store::EraseTarget>& targets,
                     const boost::system::error_code& ec);
   boost::asio::awaitable<LookupResult> miss(const std::string& key, std::optional<Fill>& fill,
-                                            Detail detail);
+                                            Detail detail, const LookupRequest& request);
+  boost::asio::awaitable<std::optional<Fill>> token_for(const std::string& key);
+  std::optional<LookupResult> l1_lookup(const std::string& key, const LookupRequest& request);
 
   LookupParts parts_;
 };

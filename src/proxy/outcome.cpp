@@ -14,6 +14,8 @@ std::string_view to_string(Forward fwd) noexcept {
       return "miss";
     case Forward::Request:
       return "request";
+    case Forward::Stale:
+      return "stale";
   }
   return "request";
 }
@@ -42,6 +44,12 @@ std::string_view to_string(Detail detail) noexcept {
       return "overtaken-by-write";
     case Detail::NotStorable:
       return "not-storable";
+    case Detail::StaleIfError:
+      return "stale-if-error";
+    case Detail::OnlyIfCached:
+      return "only-if-cached";
+    case Detail::MultiRange:
+      return "multi-range";
   }
   return "";
 }
@@ -55,6 +63,8 @@ std::string_view CacheResult::detail_text() const noexcept {
 }
 
 std::string_view CacheResult::x_cache() const noexcept {
+  if (stale) return "STALE";
+  if (revalidated) return "REVALIDATED";
   switch (outcome) {
     case metrics::CacheOutcome::Hit:
       return "HIT";
@@ -72,11 +82,19 @@ std::string_view CacheResult::x_cache() const noexcept {
 std::string CacheResult::cache_status() const {
   const std::string_view text = detail_text();
   std::string value = "cachecar; ";
-  if (outcome == metrics::CacheOutcome::Hit) {
+  if (outcome == metrics::CacheOutcome::Hit && !forwarded) {
     value.append("hit");
+    if (ttl) {
+      value.append("; ttl=");
+      value.append(std::to_string(*ttl));
+    }
   } else {
     value.append("fwd=");
     value.append(to_string(fwd));
+    if (fwd_status != 0) {
+      value.append("; fwd-status=");
+      value.append(std::to_string(fwd_status));
+    }
     if (stored) value.append("; stored");
     if (collapsed) value.append("; collapsed");
   }

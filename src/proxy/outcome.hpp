@@ -5,6 +5,8 @@
 #include "metrics/metrics.hpp"
 #include "policy/cacheability.hpp"
 
+#include <cstdint>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -18,6 +20,7 @@ enum class Forward {
   UriMiss,  // nothing cacheable under this URI (no rule, or the response is not storable)
   Miss,     // cacheable, not in the cache
   Request,  // the request itself prevents the cache's use (Authorization, bad Host, bad target)
+  Stale,    // a stored response was found but had to be validated (or the upstream failed)
 };
 std::string_view to_string(Forward fwd) noexcept;
 std::ostream& operator<<(std::ostream& os, Forward fwd);
@@ -33,6 +36,9 @@ enum class Detail {
   StoreError,           // the store failed: served, not stored
   OvertakenByWrite,     // a write invalidated the key while the response was in flight
   NotStorable,          // the response is not storable: CacheResult::not_stored says why
+  StaleIfError,         // the upstream failed; answered with the stale copy (RFC 5861 §4)
+  OnlyIfCached,         // only-if-cached and nothing usable stored: 504 (RFC 9111 §5.2.1.7)
+  MultiRange,           // a request for several ranges: forwarded, not cached
 };
 std::string_view to_string(Detail detail) noexcept;
 std::ostream& operator<<(std::ostream& os, Detail detail);
@@ -44,6 +50,14 @@ struct CacheResult {
   policy::NotStored not_stored = policy::NotStored::None;  // with Detail::NotStorable
   bool stored = false;
   bool collapsed = false;  // answered with another request's fill (RFC 9211 "collapsed")
+  // The answer came from the cache although the upstream was asked (revalidation, stale-if-error):
+  // Cache-Status says fwd=stale, X-Cache REVALIDATED or STALE.
+  bool forwarded = false;
+  bool stale = false;  // a stale copy was served (X-Cache STALE)
+  bool revalidated =
+      false;           // the upstream confirmed the stored copy with 304 (X-Cache REVALIDATED)
+  int fwd_status = 0;  // RFC 9211 fwd-status: the upstream's status, 0 = none
+  std::optional<std::int64_t> ttl;  // RFC 9211 ttl on a hit (negative: served stale)
 
   void not_storable(policy::NotStored reason) noexcept {
     detail = Detail::NotStorable;
@@ -51,7 +65,7 @@ struct CacheResult {
   }
   // The Cache-Status field value (RFC 9211 §2): "cachecar; hit" or "cachecar; fwd=...".
   std::string cache_status() const;
-  // The X-Cache field value: HIT, MISS, BYPASS or PASS.
+  // The X-Cache field value: HIT, MISS, BYPASS, PASS, STALE or REVALIDATED.
   std::string_view x_cache() const noexcept;
   std::string_view detail_text() const noexcept;
 };

@@ -1,6 +1,8 @@
 // What a Session writes to its client: hits, stored fills, relayed responses, errors, and the
 // access-log line. Cache-Status and X-Cache come from the request's CacheResult only.
+#include "core/strings.hpp"
 #include "net/wire.hpp"
+#include "policy/conditional.hpp"
 #include "policy/entry.hpp"
 #include "proxy/session.hpp"
 #include "upstream/forwarding.hpp"
@@ -13,10 +15,80 @@ namespace asio = net::asio;
 namespace http = net::http;
 using net::error_code;
 
-namespace {
-
 bool is_timeout(const error_code& ec) {
   return ec == cachecar::errc::timeout || ec == net::beast::error::timeout;
+}
+
+namespace {
+
+// What a response from the cache (or a fill) becomes for this request: the client's
+// preconditions first (RFC 9110 §13.2.2), then a single byte range (§14.2).
+struct Representation {
+  enum class Kind { Full, NotModified, Partial, Unsatisfiable };
+  Kind kind = Kind::Full;
+  std::uint64_t first = 0;
+  std::uint64_t last = 0;
+};
+
+template <class ValidatorsFn>
+Representation choose_representation(const Exchange& x, int status, std::uint64_t length,
+                                     ValidatorsFn&& validators_of) {
+  Representation chosen;
+  if (status < 200 || status >= 300 || status == 206) return chosen;
+  const auto& request = x.parser.get();
+  const bool conditional = request.find(http::field::if_none_match) != request.end() ||
+                           request.find(http::field::if_modified_since) != request.end();
+  const bool ranged =
+      !x.head_only && status == 200 && request.find(http::field::range) != request.end();
+  if (!conditional && !ranged) return chosen;  // the common case reads no stored field
+  const policy::Validators validators = validators_of();
+  if (conditional) {
+    const std::string if_none_match = combined_field(request, http::field::if_none_match);
+    if (policy::not_modified(if_none_match, request[http::field::if_modified_since], validators)) {
+      chosen.kind = Representation::Kind::NotModified;
+      return chosen;
+    }
+  }
+  if (!ranged) return chosen;
+  const auto answer = policy::evaluate_range(request[http::field::range],
+                                             request[http::field::if_range], length, validators);
+  switch (answer.kind) {
+    case policy::RangeKind::Single:
+      chosen.kind = Representation::Kind::Partial;
+      chosen.first = answer.first;
+      chosen.last = answer.last;
+      break;
+    case policy::RangeKind::Unsatisfiable:
+      chosen.kind = Representation::Kind::Unsatisfiable;
+      break;
+    case policy::RangeKind::Whole:
+    case policy::RangeKind::Multiple:
+      break;
+  }
+  return chosen;
+}
+
+std::string content_range(const Representation& chosen, std::uint64_t length) {
+  if (chosen.kind == Representation::Kind::Unsatisfiable) {
+    return "bytes */" + std::to_string(length);
+  }
+  return "bytes " + std::to_string(chosen.first) + "-" + std::to_string(chosen.last) + "/" +
+         std::to_string(length);
+}
+
+// Calls fn(name, value) for each field line of a rendered head (after its status line).
+template <class Fn>
+void for_each_head_field(std::string_view head, Fn&& fn) {
+  auto line_end = head.find("\r\n");
+  while (line_end != std::string_view::npos) {
+    head.remove_prefix(line_end + 2);
+    line_end = head.find("\r\n");
+    if (line_end == std::string_view::npos) break;
+    const std::string_view line = head.substr(0, line_end);
+    const auto colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    fn(line.substr(0, colon), core::trim(line.substr(colon + 1)));
+  }
 }
 
 }  // namespace
@@ -38,20 +110,86 @@ void Session::finish_client_head(std::string& head, const Exchange& x) const {
   head.append("\r\n");
 }
 
-asio::awaitable<bool> Session::write_hit(Exchange& x, const policy::EntryView& entry) {
+asio::awaitable<bool> Session::write_hit(Exchange& x, const policy::EntryView& entry,
+                                         std::int64_t age_s) {
   x.status = entry.status;
   // An unread request body would be parsed as the next request: close instead.
   if (x.body_streaming) x.keep_alive = false;
+  const auto length = static_cast<std::uint64_t>(entry.body.size());
+  const auto chosen = choose_representation(x, entry.status, length, [&entry] {
+    return policy::Validators{policy::entry_field(entry.head, "etag"),
+                              policy::entry_field(entry.head, "last-modified"),
+                              policy::entry_field(entry.head, "date")};
+  });
+  if (chosen.kind == Representation::Kind::NotModified) {
+    co_return co_await write_not_modified(x, entry.head, nullptr, age_s);
+  }
   std::string tail;
   tail.reserve(160);
-  net::append_field(tail, "Content-Length", static_cast<unsigned long long>(entry.body.size()));
-  net::append_field(
-      tail, "Age",
-      static_cast<unsigned long long>(policy::age_seconds(entry.stored_at_ms, unix_now_ms())));
+  std::string ranged_head;
+  std::string_view head = entry.head;
+  std::string_view body = x.head_only ? std::string_view{} : entry.body;
+  if (chosen.kind != Representation::Kind::Full) {
+    const bool partial = chosen.kind == Representation::Kind::Partial;
+    x.status = partial ? 206 : 416;
+    net::append_status_line(ranged_head, x.status, {});
+    ranged_head.append(entry.head.substr(entry.head.find("\r\n") + 2));
+    head = ranged_head;
+    net::append_field(tail, "Content-Range", content_range(chosen, length));
+    body = partial ? entry.body.substr(chosen.first, chosen.last - chosen.first + 1)
+                   : std::string_view{};
+    net::append_field(tail, "Content-Length", static_cast<unsigned long long>(body.size()));
+  } else {
+    net::append_field(tail, "Content-Length", static_cast<unsigned long long>(length));
+  }
+  net::append_field(tail, "Age", static_cast<unsigned long long>(age_s));
   finish_client_head(tail, x);
-  const std::string_view body = x.head_only ? std::string_view{} : entry.body;
-  auto ec = co_await send(entry.head, tail, body);
+  auto ec = co_await send(head, tail, body);
   co_return !ec;
+}
+
+// RFC 9110 §15.4.5: a 304 carries the fields a 200 would have among ETag, Last-Modified,
+// Cache-Control, Expires, Vary, Content-Location and Date; from a stored head or a field list.
+asio::awaitable<bool> Session::write_not_modified(Exchange& x, std::string_view stored_head,
+                                                  const policy::HeaderList* fields,
+                                                  std::int64_t age_s) {
+  x.status = 304;
+  std::string head;
+  head.reserve(256);
+  net::append_status_line(head, 304, {});
+  auto add = [&head](std::string_view name, std::string_view value) {
+    if (policy::is_not_modified_field(name)) net::append_field(head, name, value);
+  };
+  if (fields) {
+    for (const auto& [name, value] : *fields) add(name, value);
+  } else {
+    for_each_head_field(stored_head, add);
+  }
+  net::append_field(head, "Age", static_cast<unsigned long long>(age_s));
+  finish_client_head(head, x);
+  auto ec = co_await send(head, {}, {});
+  co_return !ec;
+}
+
+asio::awaitable<bool> Session::respond_only_if_cached(Exchange& x) {
+  x.fill.reset();
+  x.cache.outcome = metrics::CacheOutcome::Miss;
+  x.cache.fwd = Forward::Miss;
+  x.cache.detail = Detail::OnlyIfCached;
+  const std::string body = net::json_error_body(
+      "gateway_timeout", "only-if-cached: no stored response can answer this request");
+  co_return co_await respond(x, 504, body);
+}
+
+asio::awaitable<bool> Session::respond_must_revalidate(Exchange& x) {
+  x.fill.reset();
+  proxy_.metrics_.record_upstream_error();
+  x.cache.detail = Detail::None;
+  x.cache.stored = false;
+  const std::string body = net::json_error_body(
+      "gateway_timeout",
+      "the stored response must be revalidated and the upstream cannot be reached");
+  co_return co_await respond(x, 504, body);
 }
 
 // A fill's whole body, read (and stored) before the client gets it, with its length.
@@ -59,16 +197,38 @@ asio::awaitable<bool> Session::write_stored(Exchange& x, std::unique_ptr<upstrea
                                             upstream::ResponseParser& response,
                                             const policy::HeaderList& headers,
                                             std::string_view body) {
+  const bool reusable = upstream::reusable(response);
+  if (reusable) proxy_.pool_.release(std::move(conn));
+  // The client's preconditions and Range were not sent with the fill: answered here, as a hit
+  // would answer them.
+  const auto length = static_cast<std::uint64_t>(body.size());
+  const auto chosen = choose_representation(x, x.status, length, [&headers] {
+    return policy::Validators{policy::find_header(headers, "etag"),
+                              policy::find_header(headers, "last-modified"),
+                              policy::find_header(headers, "date")};
+  });
+  if (chosen.kind == Representation::Kind::NotModified) {
+    co_return co_await write_not_modified(x, {}, &headers, 0);
+  }
   std::string head;
   head.reserve(512);
-  net::append_status_line(head, x.status, response.get().reason());
-  upstream::append_relayable_fields(head, headers, false);
-  net::append_field(head, "Content-Length", static_cast<unsigned long long>(body.size()));
+  std::string_view payload = x.head_only ? std::string_view{} : body;
+  if (chosen.kind == Representation::Kind::Full) {
+    net::append_status_line(head, x.status, response.get().reason());
+    upstream::append_relayable_fields(head, headers, false);
+  } else {
+    const bool partial = chosen.kind == Representation::Kind::Partial;
+    x.status = partial ? 206 : 416;
+    net::append_status_line(head, x.status, {});
+    upstream::append_relayable_fields(head, headers, false);
+    net::append_field(head, "Content-Range", content_range(chosen, length));
+    payload =
+        partial ? body.substr(chosen.first, chosen.last - chosen.first + 1) : std::string_view{};
+  }
+  net::append_field(head, "Content-Length", static_cast<unsigned long long>(payload.size()));
   finish_client_head(head, x);
-  const bool reusable = upstream::reusable(response);
-  const std::string_view payload = x.head_only ? std::string_view{} : body;
+  if (x.head_only) payload = {};
   auto ec = co_await send(head, payload, {});
-  if (reusable) proxy_.pool_.release(std::move(conn));
   co_return !ec;
 }
 

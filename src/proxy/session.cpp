@@ -8,6 +8,13 @@
 #include "policy/invalidation.hpp"
 #include "upstream/forwarding.hpp"
 
+#include "policy/conditional.hpp"
+#include "policy/vary.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/this_coro.hpp>
+
 #include <charconv>
 
 namespace cachecar::proxy {
@@ -32,12 +39,6 @@ bool is_idempotent(http::verb method) {
     default:
       return false;
   }
-}
-
-std::int64_t parse_age_seconds(std::string_view value) {
-  std::int64_t age = 0;
-  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), age);
-  return (ec == std::errc{} && age > 0) ? age : 0;
 }
 
 }  // namespace
@@ -101,7 +102,7 @@ asio::awaitable<bool> Session::handle(RequestParser& parser) {
     policy::Params params;
     const auto* rule = readable ? options_.rules->match("GET", x.path, &params) : nullptr;
     if (rule) x.rule_name = rule->name;
-    if (rule && rule->ttl) {
+    if (rule && rule->caches()) {
       keep = co_await serve_cacheable(x, *rule);
     } else {
       x.cache.fwd = readable ? Forward::UriMiss : Forward::Method;
@@ -150,8 +151,18 @@ std::optional<std::string> Session::cache_host(const Exchange& x) const {
   return std::string(*canonical);
 }
 
+std::string combined_field(const http::request_header<>& request, http::field name) {
+  std::string value;
+  for (auto [it, end] = request.equal_range(name); it != end; ++it) {
+    if (!value.empty()) value.append(", ");
+    value.append(it->value());
+  }
+  return value;
+}
+
 asio::awaitable<bool> Session::serve_cacheable(Exchange& x, const policy::Rule& rule) {
   x.rule = &rule;
+  const auto& request = x.parser.get();
   const auto host = cache_host(x);
   if (!host) {
     x.cache.outcome = CacheOutcome::Uncacheable;
@@ -163,31 +174,82 @@ asio::awaitable<bool> Session::serve_cacheable(Exchange& x, const policy::Rule& 
       policy::build_cache_key("GET", x.path, x.query, rule.key_query, options_.bypass_param),
       *host);
   if (x.has_authorization && !rule.cache_authorized) {
+    if (rule.freshness == policy::FreshnessMode::Rule) {
+      x.cache.outcome = CacheOutcome::Uncacheable;
+      x.cache.fwd = Forward::Request;
+      x.cache.detail = Detail::Authorization;
+      co_return co_await forward(x);
+    }
+    // RFC 9111 §3.5: served only what the origin marked shareable (public, s-maxage,
+    // must-revalidate), stored only when the response says so.
+    x.needs_shared_authorization = true;
+  }
+  // Several ranges would need multipart/byteranges assembled from the store: forwarded as
+  // they are, and the 206 is not stored.
+  if (!x.head_only && policy::is_multi_range(request[http::field::range])) {
     x.cache.outcome = CacheOutcome::Uncacheable;
     x.cache.fwd = Forward::Request;
-    x.cache.detail = Detail::Authorization;
+    x.cache.detail = Detail::MultiRange;
     co_return co_await forward(x);
   }
+  const std::string cache_control = combined_field(request, http::field::cache_control);
+  x.client_cc = policy::parse_request_cache_control(cache_control, request[http::field::pragma]);
+  x.honor_client = rule.client_cache_control == policy::ClientCacheControl::Honor;
+
   // Without the configured token the param is ignored (forward() strips it either way).
   const bool bypass = policy::query_flag_set(x.query, options_.bypass_param) &&
-                      upstream::bypass_authorized(x.parser.get(), options_.bypass_token);
-  auto found =
-      co_await proxy_.lookup_->lookup(x.key, policy::rule_lifetime(rule, options_.cache), bypass);
+                      upstream::bypass_authorized(request, options_.bypass_token);
+  LookupRequest lookup_request;
+  lookup_request.bypass = bypass;
+  // RFC 9111 §5.2.1.7: honoured whatever client_cache_control says (it never reaches the origin).
+  lookup_request.only_if_cached = x.client_cc.only_if_cached && !bypass;
+  lookup_request.needs_shared_authorization = x.needs_shared_authorization;
+  lookup_request.client = x.honor_client ? &x.client_cc : nullptr;
+  lookup_request.secondary_key = [&request](const std::vector<std::string>& fields) {
+    return policy::vary_secondary_key(fields, upstream::collect_headers(request));
+  };
+  auto found = co_await proxy_.lookup_->lookup(x.key, lookup_request);
   x.cache.detail = found.detail;
+  x.fill_variant_only = found.stored_key != x.key;
+  x.stored_key = found.stored_key;
   switch (found.kind) {
     case LookupKind::Hit:
       x.cache.outcome = CacheOutcome::Hit;
-      co_return co_await write_hit(x, found.entry);
+      co_return co_await write_hit(x, found.entry, found.reuse.age_s);
     case LookupKind::Collapsed:
       x.cache.outcome = CacheOutcome::Miss;
       x.cache.fwd = Forward::Miss;
       x.cache.collapsed = true;
-      co_return co_await write_hit(x, found.entry);
+      co_return co_await write_hit(x, found.entry, found.reuse.age_s);
+    case LookupKind::Stale:
+      // RFC 5861 §3: answered at once; at most one request per key revalidates meanwhile.
+      x.cache.outcome = CacheOutcome::Hit;
+      x.cache.stale = true;
+      x.cache.ttl = found.reuse.ttl_s;
+      proxy_.metrics_.record_stale_response(metrics::StaleReason::WhileRevalidate);
+      if (found.fill) {
+        x.stale_value = found.value;
+        x.stale = found.entry;
+        x.revalidating = x.stale.freshness.has(policy::kHasValidator);
+        const auto executor = co_await asio::this_coro::executor;
+        revalidate_in_background(x, *found.fill, executor);
+      }
+      co_return co_await write_hit(x, found.entry, found.reuse.age_s);
+    case LookupKind::Revalidate:
+      if (lookup_request.only_if_cached) co_return co_await respond_only_if_cached(x);
+      x.cache.outcome = CacheOutcome::Miss;
+      x.cache.fwd = Forward::Stale;
+      x.stale_value = std::move(found.value);
+      x.stale = found.entry;
+      x.stale_reuse = found.reuse;
+      x.revalidating = x.stale.freshness.has(policy::kHasValidator);
+      break;
     case LookupKind::Bypass:
       x.cache.outcome = CacheOutcome::Bypass;
       x.cache.fwd = Forward::Bypass;
       break;
     case LookupKind::Miss:
+      if (lookup_request.only_if_cached) co_return co_await respond_only_if_cached(x);
       x.cache.outcome = CacheOutcome::Miss;
       x.cache.fwd = Forward::Miss;
       break;
@@ -200,7 +262,7 @@ std::string Session::upstream_request_head(const Exchange& x) const {
   const auto& request = x.parser.get();
   upstream::UpstreamRequestHead head;
   // A HEAD that may fill the cache is sent as GET so the body can be stored (as nginx does).
-  head.method = (x.fill && x.head_only) ? std::string_view("GET") : x.method;
+  head.method = ((x.fill || x.stale_value) && x.head_only) ? std::string_view("GET") : x.method;
   head.target = options_.upstream_base_path;
   head.target.append(x.path);
   const std::string query =
@@ -212,7 +274,13 @@ std::string Session::upstream_request_head(const Exchange& x) const {
   head.client_ip = client_ip_;
   head.trusted_peer = trusted_peer_;
   head.default_host = options_.upstream_host_header;
-  head.strip_conditionals = x.fill.has_value();
+  // A fill (and a revalidation) asks for the whole representation, with the stored validators
+  // only: the client's own preconditions and Range are evaluated here, against what is stored.
+  head.strip_conditionals = x.fill.has_value() || x.stale_value != nullptr;
+  if (x.revalidating) {
+    head.if_none_match = policy::entry_field(x.stale.head, "etag");
+    head.if_modified_since = policy::entry_field(x.stale.head, "last-modified");
+  }
   if (x.body_streaming) {
     const auto length = x.parser.content_length();
     head.framing = length ? upstream::BodyFraming::ContentLength : upstream::BodyFraming::Chunked;
@@ -236,10 +304,13 @@ asio::awaitable<bool> Session::forward(Exchange& x) {
   }
   upstream::CallOptions call_options;
   call_options.retriable = is_idempotent(x.parser.get().method()) && !x.body_streaming;
-  call_options.head_request = x.head_only && !x.fill;
+  call_options.head_request = x.head_only && !x.fill && !x.stale_value;
   call_options.timeout = options_.upstream_timeout;
+  // RFC 9110 §15.2: interim responses (102, 103) reach HTTP/1.1 clients only.
+  if (x.parser.get().version() >= 11) call_options.interim_sink = this;
   std::optional<upstream::ResponseParser> response;
   const auto upstream_start = std::chrono::steady_clock::now();
+  x.request_ms = unix_now_ms();
   auto called = co_await upstream::call(proxy_.pool_, head, body, call_options, response);
   if (called.client_failed) {
     co_await reject_body(x, called.ec);
@@ -254,12 +325,34 @@ asio::awaitable<bool> Session::forward(Exchange& x) {
       const http::response_header<> no_response;
       co_await invalidate(x, no_response);
     }
+    if (x.stale_value) {
+      const int status = is_timeout(called.ec) ? 504 : 502;
+      if (x.stale_reuse.serve_on_error) co_return co_await answer_stale_on_error(x, status);
+      if (x.stale.freshness.has(policy::kMustRevalidate)) {
+        // RFC 9111 §5.2.2.2: a stale response that must be revalidated is never served
+        // without it; the cache answers 504 when it cannot reach the origin.
+        co_return co_await respond_must_revalidate(x);
+      }
+    }
     co_return co_await respond_upstream_failure(x, called.ec);
   }
+  x.response_ms = unix_now_ms();
   auto& message = response->get();
   x.status = message.result_int();
   if (policy::is_invalidating_method(x.method) && policy::is_invalidating_status(x.status)) {
     co_await invalidate(x, message);
+  }
+  if (x.stale_value) {
+    // RFC 5861 §4: these errors may be answered with the stale copy; the unread error body
+    // goes with its connection.
+    const bool error_status =
+        x.status == 500 || x.status == 502 || x.status == 503 || x.status == 504;
+    if (error_status && x.stale_reuse.serve_on_error) {
+      co_return co_await answer_stale_on_error(x, x.status);
+    }
+    if (x.revalidating && x.status == 304) {
+      co_return co_await answer_not_modified(x, std::move(called.conn), *response);
+    }
   }
   co_return co_await relay_response(x, std::move(called.conn), *response);
 }
@@ -283,25 +376,90 @@ asio::awaitable<void> Session::invalidate(Exchange& x, const http::response_head
   co_await proxy_.lookup_->invalidate(std::move(targets));
 }
 
-// The lifetime to store the response for, or nullopt (and why not, in x.cache) when it is not
+// What storing an answer needs besides the response: the same for a client's fill and for a
+// background revalidation, which outlives its client.
+StoreInputs Session::store_inputs(const Exchange& x) const {
+  StoreInputs in;
+  in.rule = x.rule;
+  in.key = x.key;
+  in.has_authorization = x.has_authorization;
+  in.client_no_store = x.honor_client && x.client_cc.no_store;
+  in.request_ms = x.request_ms;
+  in.response_ms = x.response_ms;
+  in.request_fields = upstream::collect_headers(x.parser.get());
+  return in;
+}
+
+policy::StoreDecision decide_storing(const StoreInputs& in, const policy::CacheLimits& limits,
+                                     int status, const policy::HeaderList& headers,
+                                     std::uint64_t body_bytes) {
+  const policy::ResponseView view{status, &headers};
+  policy::StoreContext context;
+  context.rule = in.rule;
+  context.limits = &limits;
+  context.request_has_authorization = in.has_authorization;
+  context.client_no_store = in.client_no_store;
+  context.request_ms = in.request_ms;
+  context.response_ms = in.response_ms;
+  context.body_bytes = body_bytes;
+  return policy::decide_store(view, context);
+}
+
+// Where a response is stored: under the primary key, or as the variant its Vary fields and the
+// request's values of them select (RFC 9111 §4.1).
+std::optional<store::VariantFill> variant_for(const StoreInputs& in,
+                                              const policy::HeaderList& headers) {
+  const auto vary = policy::vary_of(headers);
+  if (vary.fields.empty()) return std::nullopt;
+  std::optional<store::VariantFill> variant;
+  variant.emplace();
+  variant->primary_key = in.key;
+  variant->variant_key = in.key + policy::vary_secondary_key(vary.fields, in.request_fields);
+  variant->fields = vary.fields;
+  variant->max_variants = in.rule->max_variants;
+  return variant;
+}
+
+// The decision to store the response, or nullopt (and why not, in x.cache) when it is not
 // storable. `body_bytes` may be a lower bound while the body is still arriving.
-std::optional<std::chrono::milliseconds> Session::storable_for(Exchange& x,
-                                                               const policy::HeaderList& headers,
-                                                               std::uint64_t body_bytes) const {
-  const policy::ResponseView view{x.status, &headers};
-  const auto decision =
-      policy::decide_store(*x.rule, view, x.has_authorization, body_bytes, options_.cache);
-  if (decision.store()) return decision.ttl;
-  if (x.cache.outcome == CacheOutcome::Miss) x.cache.fwd = Forward::UriMiss;
+std::optional<policy::StoreDecision> Session::storable_for(Exchange& x, int status,
+                                                           const policy::HeaderList& headers,
+                                                           std::uint64_t body_bytes) const {
+  auto decision = decide_storing(store_inputs(x), options_.cache, status, headers, body_bytes);
+  if (decision.store()) return decision;
+  if (x.cache.outcome == CacheOutcome::Miss && x.cache.fwd == Forward::Miss) {
+    x.cache.fwd = Forward::UriMiss;
+  }
   x.cache.not_storable(decision.reason);
   return std::nullopt;
+}
+
+// RFC 9111 §4.3.5: a GET answer that is not stored, and whose validators differ from the entry
+// it was asked about, means that entry is outdated: it goes.
+asio::awaitable<void> Session::drop_outdated(Exchange& x, const policy::HeaderList& headers) {
+  if (!x.stale_value || x.status < 200 || x.status >= 300) co_return;
+  const policy::Validators stored{policy::entry_field(x.stale.head, "etag"),
+                                  policy::entry_field(x.stale.head, "last-modified"),
+                                  {}};
+  const policy::Validators received{
+      policy::find_header(headers, "etag"), policy::find_header(headers, "last-modified"), {}};
+  if (!policy::validators_differ(stored, received)) co_return;
+  std::vector<store::EraseTarget> targets;
+  targets.push_back({store::EraseTarget::Kind::Exact, x.stored_key});
+  co_await proxy_.lookup_->invalidate(std::move(targets));
 }
 
 asio::awaitable<bool> Session::relay_response(Exchange& x,
                                               std::unique_ptr<upstream::Connection> conn,
                                               upstream::ResponseParser& response) {
   const auto headers = upstream::collect_headers(response.get());
-  if (!x.fill || !storable_for(x, headers, response.content_length().value_or(0))) {
+  if (x.stale_value) x.cache.fwd_status = x.status;
+  std::optional<policy::StoreDecision> decision;
+  if (x.fill) {
+    decision = storable_for(x, x.status, headers, response.content_length().value_or(0));
+  }
+  if (!decision) {
+    co_await drop_outdated(x, headers);
     co_return co_await stream_response(x, std::move(conn), response, headers, {});
   }
   // Cache fill: buffer the body up to max_body_bytes; beyond that, stream what we have.
@@ -314,22 +472,26 @@ asio::awaitable<bool> Session::relay_response(Exchange& x,
     if (ec) co_return co_await respond_upstream_failure(x, ec);
     body.append(chunk, n);
   }
-  const auto ttl = storable_for(x, headers, body.size());
-  if (!ttl) co_return co_await stream_response(x, std::move(conn), response, headers, body);
-  co_await store_response(x, headers, response.get().reason(), body, *ttl);
+  decision = storable_for(x, x.status, headers, body.size());
+  if (!decision) {
+    co_await drop_outdated(x, headers);
+    co_return co_await stream_response(x, std::move(conn), response, headers, body);
+  }
+  auto entry = policy::encode_entry(decision->freshness, x.status, response.get().reason(), headers,
+                                    body, decision->strip_fields);
+  co_await store_entry(x, headers, std::move(entry), *decision, body.size());
   co_return co_await write_stored(x, std::move(conn), response, headers, body);
 }
 
-asio::awaitable<void> Session::store_response(Exchange& x, const policy::HeaderList& headers,
-                                              std::string_view reason, std::string_view body,
-                                              std::chrono::milliseconds ttl) {
-  const auto generated_at_ms =
-      unix_now_ms() - parse_age_seconds(policy::find_header(headers, "age")) * 1000;
-  auto entry = policy::encode_entry(generated_at_ms, x.status, reason, headers, body);
+asio::awaitable<void> Session::store_entry(Exchange& x, const policy::HeaderList& headers,
+                                           std::string entry, const policy::StoreDecision& decision,
+                                           std::uint64_t body_bytes) {
   Fill fill = std::move(*x.fill);
   x.fill.reset();
-  const auto stored = co_await proxy_.lookup_->store(x.key, std::move(fill), std::move(entry), ttl,
-                                                     x.rule->cache_namespace, body.size());
+  const StoreInputs in = store_inputs(x);
+  const auto variant = variant_for(in, headers);
+  const auto stored = co_await proxy_.lookup_->store(
+      x.key, variant, fill, std::move(entry), decision.ttl, x.rule->cache_namespace, body_bytes);
   switch (stored) {
     case StoreResult::Stored:
       x.cache.stored = true;
@@ -340,6 +502,145 @@ asio::awaitable<void> Session::store_response(Exchange& x, const policy::HeaderL
     case StoreResult::StoreError:
       x.cache.detail = Detail::StoreError;
       break;
+  }
+}
+
+// The upstream confirmed the stored response (RFC 9111 §4.3.3, §4.3.4): its fields are updated
+// from the 304 and it is stored again with the new freshness, then served.
+asio::awaitable<bool> Session::answer_not_modified(Exchange& x,
+                                                   std::unique_ptr<upstream::Connection> conn,
+                                                   upstream::ResponseParser& response) {
+  const auto not_modified = upstream::collect_headers(response.get());
+  if (response.is_done() && upstream::reusable(response)) proxy_.pool_.release(std::move(conn));
+  x.cache.outcome = CacheOutcome::Hit;
+  x.cache.forwarded = true;
+  x.cache.revalidated = true;
+  x.cache.fwd = Forward::Stale;
+  x.cache.fwd_status = 304;
+  const auto head = policy::parse_entry_head(x.stale.head);
+  const auto fields = policy::freshen_fields(head.fields, not_modified);
+  store::Value served = x.stale_value;
+  policy::EntryView view = x.stale;
+  if (x.fill) {
+    auto decision = decide_storing(store_inputs(x), options_.cache, x.stale.status, fields,
+                                   x.stale.body.size());
+    if (decision.store()) {
+      auto entry = policy::encode_entry(decision.freshness, x.stale.status, head.reason, fields,
+                                        x.stale.body, decision.strip_fields);
+      auto value = std::make_shared<const std::string>(entry);
+      if (auto decoded = policy::decode_entry(*value)) {
+        served = std::move(value);
+        view = *decoded;
+      }
+      co_await store_entry(x, fields, std::move(entry), decision, x.stale.body.size());
+      x.cache.stored = false;  // the body was already stored: Cache-Status says fwd-status=304
+    } else {
+      x.fill.reset();
+    }
+  }
+  const auto age_s = policy::decide_reuse(view.freshness, unix_now_ms(), nullptr).age_s;
+  co_return co_await write_hit(x, view, age_s);
+}
+
+// RFC 5861 §4: the upstream failed while a stale copy may still answer for it.
+asio::awaitable<bool> Session::answer_stale_on_error(Exchange& x, int fwd_status) {
+  x.fill.reset();
+  x.cache.outcome = CacheOutcome::Hit;
+  x.cache.forwarded = true;
+  x.cache.stale = true;
+  x.cache.fwd = Forward::Stale;
+  x.cache.fwd_status = fwd_status;
+  x.cache.detail = Detail::StaleIfError;
+  x.cache.stored = false;
+  proxy_.metrics_.record_stale_response(metrics::StaleReason::IfError);
+  const auto age_s = policy::decide_reuse(x.stale.freshness, unix_now_ms(), nullptr).age_s;
+  co_return co_await write_hit(x, x.stale, age_s);
+}
+
+// The background half of stale-while-revalidate: a conditional request for the stored entry,
+// stored like any fill (with the token read before it was sent). It owns everything it uses:
+// the client may be gone by the time the upstream answers.
+struct BackgroundRevalidation {
+  StoreInputs in;
+  std::shared_ptr<const policy::RuleSet> rules;  // keeps `in.rule` alive
+  std::string upstream_head;
+  store::Value stale_value;
+  policy::EntryView stale;
+  Fill fill;
+};
+
+// x.stale is the entry being served; the request is rendered as its revalidation.
+void Session::revalidate_in_background(Exchange& x, Fill& fill,
+                                       const asio::any_io_executor& executor) {
+  auto job = std::make_shared<BackgroundRevalidation>();
+  job->in = store_inputs(x);
+  job->rules = options_.rules;
+  job->stale_value = x.stale_value;
+  job->stale = x.stale;
+  job->fill = std::move(fill);
+  job->upstream_head = upstream_request_head(x);
+  asio::co_spawn(executor, run_background_revalidation(proxy_, std::move(job)), asio::detached);
+}
+
+asio::awaitable<void> Session::run_background_revalidation(
+    Proxy& proxy, std::shared_ptr<BackgroundRevalidation> job) {
+  try {
+    const auto& options = proxy.options_;
+    upstream::RequestBody body{};
+    upstream::CallOptions call_options;
+    call_options.retriable = true;
+    call_options.timeout = options.upstream_timeout;
+    std::optional<upstream::ResponseParser> response;
+    job->in.request_ms = unix_now_ms();
+    auto called =
+        co_await upstream::call(proxy.pool_, job->upstream_head, body, call_options, response);
+    if (called.ec) {
+      proxy.metrics_.record_upstream_error();
+      co_return;
+    }
+    job->in.response_ms = unix_now_ms();
+    const int status = response->get().result_int();
+    const auto headers = upstream::collect_headers(response->get());
+    std::string entry;
+    policy::StoreDecision decision;
+    std::uint64_t body_bytes = 0;
+    policy::HeaderList stored_fields;
+    if (status == 304) {
+      if (response->is_done() && upstream::reusable(*response)) {
+        proxy.pool_.release(std::move(called.conn));
+      }
+      const auto head = policy::parse_entry_head(job->stale.head);
+      stored_fields = policy::freshen_fields(head.fields, headers);
+      body_bytes = job->stale.body.size();
+      decision =
+          decide_storing(job->in, options.cache, job->stale.status, stored_fields, body_bytes);
+      if (!decision.store()) co_return;
+      entry = policy::encode_entry(decision.freshness, job->stale.status, head.reason,
+                                   stored_fields, job->stale.body, decision.strip_fields);
+    } else {
+      std::string payload;
+      auto buffer = std::make_unique<char[]>(kRelayChunkBytes);
+      while (!response->is_done() && payload.size() <= options.cache.max_body_bytes) {
+        auto [ec, n] = co_await upstream::read_response_piece(
+            *called.conn, *response, buffer.get(), kRelayChunkBytes, options.upstream_timeout);
+        if (ec) co_return;
+        payload.append(buffer.get(), n);
+      }
+      if (!response->is_done()) co_return;
+      if (upstream::reusable(*response)) proxy.pool_.release(std::move(called.conn));
+      stored_fields = headers;
+      body_bytes = payload.size();
+      decision = decide_storing(job->in, options.cache, status, stored_fields, body_bytes);
+      if (!decision.store()) co_return;
+      entry = policy::encode_entry(decision.freshness, status, response->get().reason(),
+                                   stored_fields, payload, decision.strip_fields);
+    }
+    const auto variant = variant_for(job->in, stored_fields);
+    co_await proxy.lookup_->store(job->in.key, variant, job->fill, std::move(entry), decision.ttl,
+                                  job->in.rule->cache_namespace, body_bytes);
+  } catch (...) {
+    // Nothing may escape a detached coroutine: it would terminate the process.
+    proxy.metrics_.record_worker_exception();
   }
 }
 

@@ -48,10 +48,38 @@ struct Exchange {
   std::string key;
   // Set: the upstream's answer may be stored (the lookup's fill token and coalescer lease).
   std::optional<Fill> fill;
+  bool fill_variant_only = false;  // a fill whose key is a variant (the lookup found the index)
+
+  // The request's Cache-Control (RFC 9111 §5.2.1): honoured (client_cc applies) or not.
+  policy::RequestCacheControl client_cc;
+  bool honor_client = false;
+  bool needs_shared_authorization = false;  // Authorization on an upstream-mode rule (§3.5)
+  // A stored entry the upstream is asked about (revalidation or refetch), kept as the
+  // stale-if-error fallback; `revalidating`: its validators were sent.
+  store::Value stale_value;
+  policy::EntryView stale;
+  policy::ReuseDecision stale_reuse;
+  bool revalidating = false;
+  std::string stored_key;        // where the lookup found (or would have found) the entry
+  std::int64_t request_ms = 0;   // unix ms: the request was sent upstream
+  std::int64_t response_ms = 0;  // unix ms: the response head arrived
 
   CacheResult cache;
   int status = 0;
 };
+
+// What storing an answer needs besides the response itself (a background revalidation keeps a
+// copy: it outlives its client).
+struct StoreInputs {
+  const policy::Rule* rule = nullptr;
+  std::string key;  // the primary stored key
+  bool has_authorization = false;
+  bool client_no_store = false;
+  std::int64_t request_ms = 0;
+  std::int64_t response_ms = 0;
+  policy::HeaderList request_fields;  // for the Vary secondary key
+};
+struct BackgroundRevalidation;
 
 class Session final : public net::RequestHandler<net::http::buffer_body>,
                       public upstream::ResponseSink {
@@ -73,15 +101,31 @@ class Session final : public net::RequestHandler<net::http::buffer_body>,
   net::asio::awaitable<void> invalidate(Exchange& x, const net::http::response_header<>& response);
   net::asio::awaitable<bool> relay_response(Exchange& x, std::unique_ptr<upstream::Connection> conn,
                                             upstream::ResponseParser& response);
-  std::optional<std::chrono::milliseconds> storable_for(Exchange& x,
-                                                        const policy::HeaderList& headers,
-                                                        std::uint64_t body_bytes) const;
-  net::asio::awaitable<void> store_response(Exchange& x, const policy::HeaderList& headers,
-                                            std::string_view reason, std::string_view body,
-                                            std::chrono::milliseconds ttl);
+  std::optional<policy::StoreDecision> storable_for(Exchange& x, int status,
+                                                    const policy::HeaderList& headers,
+                                                    std::uint64_t body_bytes) const;
+  StoreInputs store_inputs(const Exchange& x) const;
+  net::asio::awaitable<void> store_entry(Exchange& x, const policy::HeaderList& headers,
+                                         std::string entry, const policy::StoreDecision& decision,
+                                         std::uint64_t body_bytes);
+  net::asio::awaitable<void> drop_outdated(Exchange& x, const policy::HeaderList& headers);
+  net::asio::awaitable<bool> answer_not_modified(Exchange& x,
+                                                 std::unique_ptr<upstream::Connection> conn,
+                                                 upstream::ResponseParser& response);
+  net::asio::awaitable<bool> answer_stale_on_error(Exchange& x, int fwd_status);
+  void revalidate_in_background(Exchange& x, Fill& fill,
+                                const net::asio::any_io_executor& executor);
+  static net::asio::awaitable<void> run_background_revalidation(
+      Proxy& proxy, std::shared_ptr<BackgroundRevalidation> job);
 
   // respond.cpp: what goes to the client.
-  net::asio::awaitable<bool> write_hit(Exchange& x, const policy::EntryView& entry);
+  net::asio::awaitable<bool> write_hit(Exchange& x, const policy::EntryView& entry,
+                                       std::int64_t age_s);
+  net::asio::awaitable<bool> write_not_modified(Exchange& x, std::string_view stored_head,
+                                                const policy::HeaderList* fields,
+                                                std::int64_t age_s);
+  net::asio::awaitable<bool> respond_only_if_cached(Exchange& x);
+  net::asio::awaitable<bool> respond_must_revalidate(Exchange& x);
   net::asio::awaitable<bool> write_stored(Exchange& x, std::unique_ptr<upstream::Connection> conn,
                                           upstream::ResponseParser& response,
                                           const policy::HeaderList& headers, std::string_view body);
@@ -109,5 +153,8 @@ class Session final : public net::RequestHandler<net::http::buffer_body>,
 inline constexpr std::size_t kRelayChunkBytes = 64 * 1024;
 
 std::int64_t unix_now_ms() noexcept;
+bool is_timeout(const net::error_code& ec);
+// Every line of a request field, combined as RFC 9110 §5.3 allows.
+std::string combined_field(const net::http::request_header<>& request, net::http::field name);
 
 }  // namespace cachecar::proxy

@@ -75,6 +75,11 @@ std::string render_upstream_request(const http::request_header<>& request,
   }
   if (!forwarded_for.empty()) net::append_field(out, "X-Forwarded-For", forwarded_for);
   if (!has_proto) net::append_field(out, "X-Forwarded-Proto", "http");
+  // RFC 9111 §4.3.1: a revalidation sends the stored response's validators.
+  if (!head.if_none_match.empty()) net::append_field(out, "If-None-Match", head.if_none_match);
+  if (!head.if_modified_since.empty()) {
+    net::append_field(out, "If-Modified-Since", head.if_modified_since);
+  }
   switch (head.framing) {
     case BodyFraming::None:
       break;
@@ -103,7 +108,7 @@ bool bypass_authorized(const http::request_header<>& request, std::string_view t
   return lines == 1 && core::constant_time_equals(presented, token);
 }
 
-policy::HeaderList collect_headers(const http::response_header<>& response) {
+policy::HeaderList collect_headers(const http::fields& response) {
   policy::HeaderList headers;
   for (const auto& field : response) {
     headers.emplace_back(std::string(field.name_string()), std::string(field.value()));

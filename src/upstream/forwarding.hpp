@@ -26,6 +26,9 @@ struct UpstreamRequestHead {
   BodyFraming framing = BodyFraming::None;
   std::uint64_t content_length = 0;  // with ContentLength
   bool strip_conditionals = false;   // drop If-*, Range so a cache fill gets a full 200
+  // A revalidation's own preconditions (the stored ETag / Last-Modified); "" = none.
+  std::string_view if_none_match;
+  std::string_view if_modified_since;
 };
 
 // "METHOD target HTTP/1.1\r\n" + forwardable client fields + Host + X-Forwarded-For/-Proto +
@@ -43,8 +46,8 @@ inline constexpr std::string_view kBypassTokenField = "X-Cachecar-Bypass";
 // only with exactly one kBypassTokenField line equal to `token` (compared in constant time).
 bool bypass_authorized(const http::request_header<>& request, std::string_view token) noexcept;
 
-// All fields of an upstream response in order (for policy decisions and entries).
-policy::HeaderList collect_headers(const http::response_header<>& response);
+// All fields of a message (an upstream response, a client request) in order, for policy.
+policy::HeaderList collect_headers(const http::fields& message);
 
 // Appends the fields of `headers` that may be relayed to the client: no hop-by-hop fields, no
 // fields named in Connection, no framing fields (cachecar sets its own), no X-Cache or

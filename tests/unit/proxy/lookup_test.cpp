@@ -7,6 +7,7 @@
 
 #include "policy/entry.hpp"
 #include "store/memory_store.hpp"
+#include "store/variant_index.hpp"
 #include "support/run_awaitable.hpp"
 
 #include <gtest/gtest.h>
@@ -119,8 +120,9 @@ class ControlledStore final : public store::CacheStore {
 // `key` and `out` outlive the coroutine (fixture members or the test's locals).
 asio::awaitable<void> lookup_into(LookupTier& tier, const std::string& key, bool bypass,
                                   std::optional<LookupResult>& out) {
-  std::string copy = key;
-  out = co_await tier.lookup(std::move(copy), kLifetime, bypass);
+  LookupRequest request;
+  request.bypass = bypass;
+  out = co_await tier.lookup(key, request);
 }
 
 asio::awaitable<void> invalidate_into(LookupTier& tier, const std::vector<EraseTarget>& targets,
@@ -162,7 +164,11 @@ class LookupTierTest : public ::testing::Test {
 
   std::string entry(const std::string& body, std::int64_t generated_at_ms) const {
     const policy::HeaderList headers{{"Content-Type", "text/plain"}};
-    return policy::encode_entry(generated_at_ms, 200, "OK", headers, body);
+    policy::Freshness freshness;
+    freshness.request_ms = generated_at_ms;
+    freshness.response_ms = generated_at_ms;
+    freshness.lifetime_ms = std::chrono::milliseconds(kLifetime).count();
+    return policy::encode_entry(freshness, 200, "OK", headers, body);
   }
   // An entry in the store as a fill would have left it, generated `age` ago.
   void put(const std::string& key, const std::string& body, std::chrono::milliseconds age = 0ms) {
@@ -176,16 +182,16 @@ class LookupTierTest : public ::testing::Test {
   }
 
   LookupResult lookup(const std::string& key, bool bypass = false) {
-    std::string copy = key;
-    return test::run_awaitable(ctx_, tier_->lookup(std::move(copy), kLifetime, bypass));
+    LookupRequest request;
+    request.bypass = bypass;
+    return test::run_awaitable(ctx_, tier_->lookup(key, request));
   }
   StoreResult store(const std::string& key, Fill fill, const std::string& body) {
-    std::string copy = key;
     std::string bytes = entry(body, now_ms_);
     std::string ns;
-    return test::run_awaitable(
-        ctx_, tier_->store(std::move(copy), std::move(fill), std::move(bytes), kLifetime,
-                           std::move(ns), body.size()));
+    const std::optional<store::VariantFill> no_variant;
+    return test::run_awaitable(ctx_, tier_->store(key, no_variant, fill, std::move(bytes),
+                                                  kLifetime, std::move(ns), body.size()));
   }
   InvalidateResult invalidate(std::vector<EraseTarget> targets) {
     return test::run_awaitable(ctx_, tier_->invalidate(std::move(targets)));
@@ -309,8 +315,9 @@ TEST_F(LookupTierTest, L1KeepsAnEntryOnlyForTheLifetimeItHasLeft) {
   put(young, "young", kLifetime - 1s);
   for (int i = 0; i < 2; ++i) {
     const auto found = lookup(expired);
-    EXPECT_EQ(found.kind, LookupKind::Hit) << i;  // served ...
-    EXPECT_EQ(found.detail, Detail::None) << i;   // ... but never from L1
+    EXPECT_EQ(found.kind, LookupKind::Revalidate) << i;  // stale: asked about, kept as fallback
+    EXPECT_TRUE(found.has_entry()) << i;
+    EXPECT_EQ(found.detail, Detail::None) << i;  // ... and never from L1
   }
   EXPECT_FALSE(l1_.get(expired));
   EXPECT_EQ(lookup(young).detail, Detail::None);
@@ -550,5 +557,119 @@ TEST_F(LookupTierTest, ACorruptEntryIsAMissThatMayBeRefilled) {
   EXPECT_EQ(lookup(key_).entry.body, "repaired");
 }
 
+// --- freshness, variants, authorization ---------------------------------------------------
+
+class LookupFreshnessTest : public LookupTierTest {
+ protected:
+  // An entry received `age` ago, fresh for `lifetime`, with these windows and flags.
+  void put_entry(const std::string& key, const std::string& body, std::chrono::milliseconds age,
+                 std::chrono::milliseconds lifetime, std::chrono::milliseconds swr = 0ms,
+                 std::uint32_t flags = 0) {
+    policy::Freshness freshness;
+    freshness.request_ms = now_ms_ - age.count();
+    freshness.response_ms = freshness.request_ms;
+    freshness.lifetime_ms = lifetime.count();
+    freshness.stale_while_revalidate_ms = swr.count();
+    freshness.flags = flags;
+    const policy::HeaderList headers{{"ETag", "\"v1\""}};
+    memory_.put_sync(key, policy::encode_entry(freshness, 200, "OK", headers, body), 1h, "");
+  }
+  LookupResult lookup_with(const std::string& key, const LookupRequest& request) {
+    return test::run_awaitable(ctx_, tier_->lookup(key, request));
+  }
+};
+
+TEST_F(LookupFreshnessTest, AStaleEntryWithoutAWindowIsRevalidatedWithAFillAndKeptAsFallback) {
+  use({});
+  put_entry(key_, "stale", 10s, 5s, 0ms, policy::kHasValidator);
+  auto found = lookup(key_);
+  EXPECT_EQ(found.kind, LookupKind::Revalidate);
+  ASSERT_TRUE(found.has_entry());
+  EXPECT_EQ(found.entry.body, "stale");
+  EXPECT_LT(found.reuse.ttl_s, 0);
+  ASSERT_TRUE(found.fill);
+  EXPECT_FALSE(found.fill->token.empty());
+}
+
+TEST_F(LookupFreshnessTest, StaleWhileRevalidateLetsOnlyOneRequestRevalidate) {
+  use({.coalesce = true});
+  put_entry(key_, "stale", 10s, 5s, 60s, policy::kHasValidator);
+  auto first = lookup(key_);
+  auto second = lookup(key_);
+  EXPECT_EQ(first.kind, LookupKind::Stale);
+  EXPECT_EQ(second.kind, LookupKind::Stale);
+  EXPECT_EQ(first.entry.body, "stale");
+  ASSERT_TRUE(first.fill);  // the background revalidation's permission
+  EXPECT_TRUE(first.fill->lease);
+  EXPECT_FALSE(second.fill);  // already being revalidated
+  first.fill.reset();         // released: the next stale answer may revalidate again
+  EXPECT_TRUE(lookup(key_).fill);
+}
+
+TEST_F(LookupFreshnessTest, OnlyIfCachedNeitherReadsATokenNorWaits) {
+  use({.coalesce = true});
+  LookupRequest request;
+  request.only_if_cached = true;
+  const auto missing = lookup_with(key_, request);
+  EXPECT_EQ(missing.kind, LookupKind::Miss);
+  EXPECT_FALSE(missing.fill);
+  put_entry(key_, "stale", 10s, 5s);
+  const auto stale = lookup_with(key_, request);
+  EXPECT_EQ(stale.kind, LookupKind::Revalidate);
+  EXPECT_FALSE(stale.fill);
+}
+
+TEST_F(LookupFreshnessTest, AnAuthorizedRequestIsServedOnlySharedEntries) {
+  use({});
+  LookupRequest request;
+  request.needs_shared_authorization = true;
+  put_entry(key_, "for anyone without credentials", 0ms, 60s);
+  auto found = lookup_with(key_, request);
+  EXPECT_EQ(found.kind, LookupKind::Miss);
+  EXPECT_TRUE(found.fill);  // its own answer may replace it, if the origin marks it shareable
+  put_entry(key_, "public", 0ms, 60s, 0ms, policy::kSharedWithAuthorization);
+  found = lookup_with(key_, request);
+  EXPECT_EQ(found.kind, LookupKind::Hit);
+  EXPECT_EQ(found.entry.body, "public");
+}
+
+TEST_F(LookupFreshnessTest, AClientsNoCacheHonouredMakesAFreshEntryRevalidate) {
+  use({.l1 = true});
+  put_entry(key_, "fresh", 0ms, 60s);
+  ASSERT_EQ(lookup(key_).kind, LookupKind::Hit);
+  ASSERT_EQ(lookup(key_).detail, Detail::L1);
+  policy::RequestCacheControl client;
+  client.no_cache = true;
+  LookupRequest request;
+  request.client = &client;
+  const auto found = lookup_with(key_, request);
+  EXPECT_EQ(found.kind, LookupKind::Revalidate);  // not even from L1
+  EXPECT_TRUE(found.fill);
+}
+
+TEST_F(LookupFreshnessTest, AVariantIndexLeadsToTheRequestsVariant) {
+  use({.l1 = true});
+  const std::string index = store::encode_variant_index({"origin"}, {" vary=a", " vary=b"});
+  memory_.put_sync(key_, index, 1h, "");
+  put_entry(key_ + " vary=b", "for b", 0ms, 60s);
+  LookupRequest request;
+  std::vector<std::string> asked;
+  std::string secondary = " vary=b";
+  request.secondary_key = [&](const std::vector<std::string>& fields) {
+    asked = fields;
+    return secondary;
+  };
+  auto found = lookup_with(key_, request);
+  EXPECT_EQ(asked, std::vector<std::string>{"origin"});
+  ASSERT_EQ(found.kind, LookupKind::Hit);
+  EXPECT_EQ(found.entry.body, "for b");
+  EXPECT_EQ(found.stored_key, key_ + " vary=b");
+  EXPECT_EQ(lookup_with(key_, request).detail, Detail::L1);  // index and variant in L1
+  secondary = " vary=a";  // stored index member, but no entry: a miss filling that variant
+  found = lookup_with(key_, request);
+  EXPECT_EQ(found.kind, LookupKind::Miss);
+  EXPECT_EQ(found.stored_key, key_ + " vary=a");
+  EXPECT_TRUE(found.fill);
+}
 }  // namespace
 }  // namespace cachecar::proxy
