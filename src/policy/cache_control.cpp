@@ -109,17 +109,6 @@ bool for_each_directive(std::string_view value, Fn&& fn) {
   return valid;
 }
 
-// delta-seconds (RFC 9111 §1.2.2): 1*DIGIT; a value too large to represent counts as 2^31.
-std::optional<std::int64_t> parse_delta_seconds(std::string_view text) noexcept {
-  if (text.empty()) return std::nullopt;
-  std::int64_t value = 0;
-  for (const char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    if (value < kDeltaSecondsMax) value = value * 10 + (c - '0');
-  }
-  return value < kDeltaSecondsMax ? value : kDeltaSecondsMax;
-}
-
 // The token form is required for these arguments (RFC 9111 §5.2.2.1, §5.2.2.10: a sender MUST
 // NOT generate the quoted form); a quoted, negative, suffixed or empty value is treated as
 // invalid rather than guessed at.
@@ -404,6 +393,16 @@ RequestCacheControl parse_request_cache_control(std::string_view cache_control,
     }
   });
   return cc;
+}
+
+std::optional<std::int64_t> parse_delta_seconds(std::string_view text) noexcept {
+  if (text.empty()) return std::nullopt;
+  std::int64_t value = 0;
+  for (const char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    if (value < kDeltaSecondsMax) value = value * 10 + (c - '0');
+  }
+  return value < kDeltaSecondsMax ? value : kDeltaSecondsMax;
 }
 
 std::optional<std::int64_t> parse_http_date(std::string_view text) {

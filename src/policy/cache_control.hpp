@@ -66,6 +66,10 @@ struct RequestCacheControl {
 RequestCacheControl parse_request_cache_control(std::string_view cache_control,
                                                 std::string_view pragma);
 
+// delta-seconds (RFC 9111 §1.2.2): 1*DIGIT, a value too large to represent capped at
+// kDeltaSecondsMax; nullopt for anything else (empty, signed, quoted, with a suffix).
+std::optional<std::int64_t> parse_delta_seconds(std::string_view text) noexcept;
+
 // An HTTP-date in any of the three formats of RFC 9110 §5.6.7 (IMF-fixdate, RFC 850,
 // asctime), as unix seconds; nullopt when it is not one.
 std::optional<std::int64_t> parse_http_date(std::string_view text);

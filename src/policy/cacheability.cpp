@@ -2,6 +2,7 @@
 
 #include "core/strings.hpp"
 #include "policy/cache_control.hpp"
+#include "policy/vary.hpp"
 
 #include <algorithm>
 #include <array>
@@ -21,18 +22,6 @@ bool contains(const std::vector<std::string>& names, std::string_view name) {
                      [&](const std::string& n) { return core::iequals(n, name); });
 }
 
-// Vary: * never matches a later request (RFC 9111 §4.1): such a response is not stored.
-bool varies_on_everything(const HeaderList& headers) {
-  bool any = false;
-  for (const auto& [field, value] : headers) {
-    if (!core::iequals(field, "vary")) continue;
-    core::for_each_list_item(value, [&](std::string_view token) {
-      if (token == "*") any = true;
-    });
-  }
-  return any;
-}
-
 // An HTTP-date field as unix ms; nullopt when absent or invalid.
 std::optional<std::int64_t> date_field_ms(const HeaderList& headers, std::string_view name) {
   for (const auto& [field, value] : headers) {
@@ -47,14 +36,7 @@ std::optional<std::int64_t> date_field_ms(const HeaderList& headers, std::string
 // The Age field in seconds: a non-negative integer (RFC 9111 §5.1); anything else counts as 0,
 // a value too large to represent as 2^31 (§1.2.2).
 std::int64_t age_field_seconds(const HeaderList& headers) {
-  const std::string_view value = core::trim(find_header(headers, "age"));
-  if (value.empty()) return 0;
-  std::int64_t seconds = 0;
-  for (const char c : value) {
-    if (c < '0' || c > '9') return 0;
-    if (seconds < kDeltaSecondsMax) seconds = seconds * 10 + (c - '0');
-  }
-  return std::min(seconds, kDeltaSecondsMax);
+  return parse_delta_seconds(core::trim(find_header(headers, "age"))).value_or(0);
 }
 
 // RFC 9111 §4.2.3:
@@ -202,7 +184,8 @@ StoreDecision decide_store(const ResponseView& response, const StoreContext& con
     if (cc.is_private) return refuse(NotStored::Private);  // §5.2.2.7
   }
   if (context.client_no_store) return refuse(NotStored::NoStore);  // §5.2.1.5
-  if (varies_on_everything(headers)) return refuse(NotStored::Vary);
+  // Vary: * never matches a later request (RFC 9111 §4.1); other Vary fields select variants.
+  if (vary_of(headers).any) return refuse(NotStored::Vary);
 
   StoreDecision decision;
   Freshness& f = decision.freshness;
@@ -229,6 +212,9 @@ StoreDecision decide_store(const ResponseView& response, const StoreContext& con
   if (upstream_mode) {
     std::optional<std::int64_t> lifetime = explicit_ms;
     if (!lifetime) lifetime = fallback_lifetime_ms(rule, headers, date_ms, context.response_ms);
+    // §5.2.2.4: a no-cache response is validated before every reuse, so it needs no lifetime
+    // to be worth keeping (with a validator, for cache.keep): the common "no-cache + ETag" API.
+    if (!lifetime && cc.no_cache) lifetime = 0;
     if (!lifetime) return refuse(NotStored::NoFreshness);
     f.lifetime_ms = std::min(*lifetime, ms_of(limits.max_ttl));
     if (cc.no_cache) f.flags |= kNoCache;  // §5.2.2.4: stored, validated before every reuse
