@@ -10,14 +10,15 @@
 #   --quick                 short mode (see above)
 #   --rounds N              interleaved rounds per scenario (default 3; quick 1)
 #   --duration S            seconds per wrk run (default 10; quick 3)
-#   --scenarios LIST        comma-separated subset of: c50,c200,list64k,miss,mixed
+#   --scenarios LIST        comma-separated subset of: c50,c200,list64k,vary,revalidate,miss,
+#                           mixed
 #   --contenders LIST       comma-separated subset of: ceiling,origin,cachecar-redis,cachecar-l1,
 #                           cachecar-memory,nginx-cache-1w,nginx-cache-2w,varnish
 #   --cachecar PATH         benchmark this cachecar binary instead of building build/bench
 #   --no-install            do not install missing packages
 #   --profile               also perf-record cachecar (+ its Redis) during an extra run of the c50
 #                           hit load, and count its syscalls per request
-#   --profile-scenario S    profile under scenario S's load instead (c50, c200, list64k, miss, mixed)
+#   --profile-scenario S    profile under scenario S's load instead (one of the --scenarios)
 #   --wait-idle SECONDS     before each wrk run, wait up to SECONDS while compilers (cc1plus) run
 #   --output FILE           write the markdown report here instead
 #   --note TEXT             add TEXT to the report's header (what was being tested, known issues)
@@ -66,7 +67,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-all_scenarios="c50 c200 list64k miss mixed"
+all_scenarios="c50 c200 list64k vary revalidate miss mixed"
 all_contenders="ceiling origin cachecar-redis cachecar-l1 cachecar-memory nginx-cache-1w nginx-cache-2w varnish"
 if [ "$quick" = 1 ]; then
   : "${rounds:=1}" "${duration:=3}" "${scenarios:=c50,mixed}"
@@ -297,6 +298,18 @@ static_server() {  # static_server PORT: the product files, PUT answered 200 wit
       if (\$request_method = PUT) { return 200 '{"updated": true}\n'; }
     }
     location = /list64k { }
+    # The HTTP-caching scenarios: the product files again, with the fields an API behind CORS
+    # and compression middleware sends (vary), or a one-second lifetime (revalidate: nginx adds
+    # ETag and Last-Modified to static files and answers If-None-Match with 304 itself).
+    location /vary/ {
+      alias $tmp/www/products/;
+      add_header Vary "Origin, Accept-Encoding";
+      add_header Cache-Control "max-age=60";
+    }
+    location /reval/ {
+      alias $tmp/www/products/;
+      add_header Cache-Control "max-age=1";
+    }
   }
 EOF
 }
@@ -339,6 +352,7 @@ proxy_cache_server() {  # proxy_cache_server NAME PORT
       proxy_cache bench_$1;
       proxy_cache_valid 200 24h;
       proxy_cache_lock on;
+      proxy_cache_revalidate on;
       add_header X-Cache-Status \$upstream_cache_status;
     }
   }
@@ -358,7 +372,12 @@ if [ "${available[varnish]:-}" ]; then
   cat >"$tmp/varnish.vcl" <<EOF
 vcl 4.1;
 backend origin { .host = "127.0.0.1"; .port = "$p_origin"; }
-sub vcl_backend_response { set beresp.ttl = 24h; set beresp.grace = 0s; }
+sub vcl_backend_response {
+  # The HTTP-caching scenarios keep the origin's lifetime (and Vary); keep lets a stale entry
+  # be revalidated with If-None-Match instead of refetched.
+  if (bereq.url ~ "^/(vary|reval)/") { set beresp.grace = 0s; set beresp.keep = 1h; return (deliver); }
+  set beresp.ttl = 24h; set beresp.grace = 0s;
+}
 sub vcl_deliver {
   if (obj.hits > 0) { set resp.http.X-Cache = "HIT"; } else { set resp.http.X-Cache = "MISS"; }
 }
@@ -377,7 +396,7 @@ start_redis() {  # start_redis NAME PORT
     --daemonize no --protected-mode yes
   wait_port "$1" "$2" "$last_pid"
 }
-cachecar_config() {  # cachecar_config PORT ADMIN-PORT STORE-URL L1-LINE
+cachecar_config() {  # cachecar_config PORT ADMIN-PORT STORE-URL L1-LINE [HTTP-CACHING-RULES]
   cat <<EOF
 listen: "127.0.0.1:$1"
 threads: $threads
@@ -405,8 +424,15 @@ rules:
     ttl: 24h
   - match: "PUT /products/{id}"
     invalidate: ["GET /products/{id}"]
+${5:-}
 EOF
 }
+# The HTTP-caching scenarios' rules: freshness from the origin's Cache-Control.
+http_caching_rules='  - match: "GET /vary/{id}"
+    freshness: upstream
+  - match: "GET /reval/{id}"
+    freshness: upstream'
+
 # Does this build know the L1 tier (cache.l1, issue 5)? When it does, the other two cachecar
 # contenders say l1 off explicitly, so a future default cannot change what they measure.
 l1_on="  l1: {enabled: true, max_bytes: 64MiB}"
@@ -420,9 +446,18 @@ else
   l1_reason=$(printf '%s' "$l1_check" | head -1)
   log "L1 tier not available in this build: $l1_reason"
 fi
+# Does this build know freshness: upstream? Without it the vary and revalidate scenarios have
+# no cachecar to measure and are left out.
+cachecar_config 1 2 "redis://127.0.0.1:1/0" "$l1_off" "$http_caching_rules" >"$tmp/freshness-probe.yaml"
+if freshness_check=$("$cachecar_bin" --config "$tmp/freshness-probe.yaml" --check-config 2>&1); then
+  freshness_supported=1
+else
+  freshness_supported=0 http_caching_rules=""
+  log "freshness: upstream not available in this build ($(printf '%s' "$freshness_check" | head -1)): skipping the vary and revalidate scenarios"
+fi
 vm_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 start_cachecar() {  # start_cachecar NAME PORT ADMIN-PORT STORE-URL L1-LINE
-  cachecar_config "$2" "$3" "$4" "$5" >"$tmp/$1.yaml"
+  cachecar_config "$2" "$3" "$4" "$5" "$http_caching_rules" >"$tmp/$1.yaml"
   "$cachecar_bin" --config "$tmp/$1.yaml" --check-config >"$tmp/$1.check" 2>&1 || {
     cat "$tmp/$1.check" >&2
     die "$1: config rejected"
@@ -504,8 +539,9 @@ hwm_kb() {  # summed VmHWM / VmRSS over the pids
 warm_and_check() {  # warm_and_check CONTENDER SCENARIO: fill the cache, then count HITs
   local c=$1 s=$2 base=${url[$1]} hdr=${hit_header[$1]} cfg=$tmp/warm-$1.curl
   {
-    for i in $(seq 1 "$ids"); do printf 'url = "%s/products/%d"\noutput = "/dev/null"\n' "$base" "$i"; done
-    printf 'url = "%s/list64k"\noutput = "/dev/null"\n' "$base"
+    [ -z "$sc_origin" ] || printf 'header = "Origin: %s"\n' "$sc_origin"
+    for i in $(seq 1 "$ids"); do printf 'url = "%s%s/%d"\noutput = "/dev/null"\n' "$base" "$sc_prefix" "$i"; done
+    [ "$sc_prefix" != /products ] || printf 'url = "%s/list64k"\noutput = "/dev/null"\n' "$base"
   } >"$cfg"
   curl -s -m 10 -K "$cfg" -w '%{http_code}\n' >"$tmp/warm-$c.1" || true
   if [ -n "$hdr" ]; then
@@ -521,7 +557,7 @@ warm_and_check() {  # warm_and_check CONTENDER SCENARIO: fill the cache, then co
 }
 
 scenario_setup() {  # sets sc_* for a scenario
-  sc_query="" sc_path="/products/<id>" sc_script=products.lua
+  sc_query="" sc_path="/products/<id>" sc_script=products.lua sc_prefix=/products sc_origin=""
   case "$1" in
     c50) sc_title="Cache hits, 1 KiB JSON over $ids ids, $conns_low connections"
       sc_conns=$conns_low sc_kind=hit sc_list="$all_contenders" ;;
@@ -529,6 +565,11 @@ scenario_setup() {  # sets sc_* for a scenario
       sc_conns=$conns_high sc_kind=hit sc_list="$all_contenders" ;;
     list64k) sc_title="Cache hits, the $list_bytes-byte list, $conns_low connections"
       sc_conns=$conns_low sc_kind=hit sc_list="$all_contenders" sc_script=list.lua sc_path=/list64k ;;
+    vary) sc_title="Cache hits through Vary: Origin, Accept-Encoding (max-age=60, one fixed Origin), 1 KiB JSON over $ids ids, $conns_low connections"
+      sc_conns=$conns_low sc_kind=hit sc_list="$all_contenders" sc_prefix=/vary
+      sc_origin="https://app.example" sc_path="/vary/<id>, Origin: https://app.example" ;;
+    revalidate) sc_title="Revalidation: max-age=1 + ETag, each entry stale every second and revalidated with a 304, 1 KiB JSON over $ids ids, $conns_low connections"
+      sc_conns=$conns_low sc_kind=hit sc_list="$all_contenders" sc_prefix=/reval sc_path="/reval/<id>" ;;
     miss) sc_title="Miss path: GET /products/<id>?nocache=1 (bypass, forwarded, refreshes the entry), 1 connection"
       sc_conns=1 sc_kind=miss sc_list="origin cachecar-redis cachecar-l1 cachecar-memory"
       sc_query="?nocache=1" sc_path="/products/<id>?nocache=1" ;;
@@ -538,6 +579,7 @@ scenario_setup() {  # sets sc_* for a scenario
   esac
   sc_contenders=()
   local c
+  case "$1" in vary | revalidate) [ "$freshness_supported" = 1 ] || sc_list="" ;; esac
   for c in $sc_list; do [ "${available[$c]:-}" ] && sc_contenders+=("$c"); done
   return 0
 }
@@ -553,7 +595,8 @@ run_one() {  # run_one SCENARIO CONTENDER ROUND
   c0=$(cpu_ticks "${cpids[@]}") og0=$(cpu_ticks "${opids[@]}")
   children_ticks
   m0=$(machine_busy_ticks) w0=$child_ticks t0=$EPOCHREALTIME
-  BENCH_WRK_DIR=$bench_dir/wrk BENCH_IDS=$ids BENCH_QUERY=$sc_query \
+  BENCH_WRK_DIR=$bench_dir/wrk BENCH_IDS=$ids BENCH_QUERY=$sc_query BENCH_PREFIX=$sc_prefix \
+    BENCH_ORIGIN=$sc_origin \
     timeout $((duration + 30)) wrk -t1 -c"$sc_conns" -d"${duration}s" --latency \
     -s "$bench_dir/wrk/$sc_script" "${url[$c]}/" >"$wlog" 2>&1 || true
   t1=$EPOCHREALTIME m1=$(machine_busy_ticks)
@@ -662,7 +705,8 @@ if [ "$profile" = 1 ]; then
     perf record -F 999 -o "$raw/perf-$c.data" -p "$pid_csv" -- sleep "$((duration + 1))" >"$raw/perf-$c.log" 2>&1 &
     perf_pid=$!
     sleep 0.3
-    BENCH_WRK_DIR=$bench_dir/wrk BENCH_IDS=$ids BENCH_QUERY=$sc_query wrk -t1 -c"$sc_conns" \
+    BENCH_WRK_DIR=$bench_dir/wrk BENCH_IDS=$ids BENCH_QUERY=$sc_query BENCH_PREFIX=$sc_prefix \
+      BENCH_ORIGIN=$sc_origin wrk -t1 -c"$sc_conns" \
       -d"${duration}s" -s "$bench_dir/wrk/$sc_script" "${url[$c]}/" >"$raw/perf-$c-wrk.txt" 2>&1 || true
     wait "$perf_pid" || true
     if perf report -i "$raw/perf-$c.data" --stdio --no-children --sort comm,dso \
@@ -684,7 +728,8 @@ if [ "$profile" = 1 ]; then
         stat_pids+=($!)
       done
       sleep 0.3
-      BENCH_WRK_DIR=$bench_dir/wrk BENCH_IDS=$ids BENCH_QUERY=$sc_query wrk -t1 -c"$sc_conns" \
+      BENCH_WRK_DIR=$bench_dir/wrk BENCH_IDS=$ids BENCH_QUERY=$sc_query BENCH_PREFIX=$sc_prefix \
+        BENCH_ORIGIN=$sc_origin wrk -t1 -c"$sc_conns" \
         -d"${duration}s" -s "$bench_dir/wrk/$sc_script" "${url[$c]}/" >"$raw/syscalls-$c-wrk.txt" 2>&1 || true
       for p in "${stat_pids[@]}"; do wait "$p" || true; done
       stat_pids=()

@@ -1,6 +1,8 @@
 -- GET /products/<id> spread evenly over ids 1..BENCH_IDS (default 1000): a fixed shuffled order
 -- of all ids, cycled, so every id is requested equally often and consecutive requests differ.
 -- BENCH_QUERY (e.g. "?nocache=1") is appended to every path: the miss-path scenario uses it.
+-- BENCH_PREFIX replaces /products (the vary and revalidate scenarios' paths); BENCH_ORIGIN, when
+-- set, is sent as the Origin field of every request (one variant of a Vary: Origin response).
 dofile((os.getenv("BENCH_WRK_DIR") or "bench/wrk") .. "/report.lua")
 
 local requests = {}
@@ -9,6 +11,11 @@ local next_index = 1
 function init(args)
   local n = tonumber(os.getenv("BENCH_IDS") or "1000")
   local query = os.getenv("BENCH_QUERY") or ""
+  local prefix = os.getenv("BENCH_PREFIX") or ""
+  if prefix == "" then prefix = "/products" end
+  local origin = os.getenv("BENCH_ORIGIN") or ""
+  local headers = {}
+  if origin ~= "" then headers["Origin"] = origin end
   local ids = {}
   for i = 1, n do ids[i] = i end
   math.randomseed(12345)
@@ -17,7 +24,7 @@ function init(args)
     ids[i], ids[j] = ids[j], ids[i]
   end
   for i = 1, n do
-    requests[i] = wrk.format("GET", "/products/" .. ids[i] .. query)
+    requests[i] = wrk.format("GET", prefix .. "/" .. ids[i] .. query, headers)
   end
   next_index = 1
 end
