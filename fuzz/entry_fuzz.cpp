@@ -2,8 +2,10 @@
 // or slice without reading past them. The same input is also read as a response ("200 OK", then
 // "Name: value" lines, a blank line, the body) to encode: that must decode back to the same
 // status and body, and its head must hold only whole CRLF-terminated lines without the fields
-// that are never stored.
+// that are never stored. The same bytes are also read as Cache-Control / CDN-Cache-Control /
+// Pragma values and as an HTTP-date: values stay in range and every date formats back to itself.
 #include "fuzz_support.hpp"
+#include "policy/cache_control.hpp"
 #include "policy/cacheability.hpp"
 #include "policy/entry.hpp"
 #include "policy/freshness.hpp"
@@ -95,11 +97,36 @@ void check_encode(std::string_view bytes) {
   }
 }
 
+void check_in_range(const std::optional<std::int64_t>& seconds) {
+  FUZZ_CHECK(!seconds || (*seconds >= 0 && *seconds <= kDeltaSecondsMax));
+}
+
+void check_parsers(std::string_view bytes) {
+  const std::string value(bytes);
+  for (const char* field : {"Cache-Control", "CDN-Cache-Control"}) {
+    const auto cc = parse_response_cache_control({{field, value}, {"Expires", value}});
+    check_in_range(cc.max_age);
+    check_in_range(cc.s_maxage);
+    check_in_range(cc.stale_while_revalidate);
+    check_in_range(cc.stale_if_error);
+    FUZZ_CHECK(!(cc.expires_invalid && cc.expires_unix));
+    for (const auto& name : cc.private_fields) FUZZ_CHECK(!name.empty());
+  }
+  const auto request = parse_request_cache_control(bytes, bytes);
+  check_in_range(request.max_age);
+  check_in_range(request.min_fresh);
+  check_in_range(request.max_stale);
+  if (const auto date = parse_http_date(bytes)) {
+    FUZZ_CHECK(parse_http_date(format_http_date(*date)) == date);
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const auto bytes = cachecar::fuzz::as_text(data, size);
   check_decode(bytes);
   check_encode(bytes);
+  check_parsers(bytes);
   return 0;
 }

@@ -91,7 +91,7 @@ std::string encode_entry(const Freshness& freshness, int status, std::string_vie
     }
     head += field;
     head += ": ";
-    head += value;
+    head += core::trim(value);  // RFC 9110 §5.5: the value excludes surrounding whitespace
     head += "\r\n";
   }
 

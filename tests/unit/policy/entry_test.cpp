@@ -74,6 +74,19 @@ TEST(Entry, DropsStripFieldsCaseInsensitively) {
   EXPECT_EQ(entry->head, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Kept: yes\r\n");
 }
 
+// RFC 9110 §5.5: a field value has no leading or trailing whitespace; storing it trimmed keeps
+// parse_entry_head's fields identical to what encoded them (a freshened head is re-encoded).
+TEST(Entry, FieldValuesAreStoredTrimmed) {
+  const HeaderList headers = {{"X-Padded", "  a b \t"}, {"X-Blank", " "}};
+  const std::string bytes = encode_entry(at(0), 200, "OK", headers, "");
+  const auto entry = decode_entry(bytes);
+  ASSERT_TRUE(entry.has_value());
+  EXPECT_EQ(entry->head, "HTTP/1.1 200 OK\r\nX-Padded: a b\r\nX-Blank: \r\n");
+  const EntryHead head = parse_entry_head(entry->head);
+  const std::string again = encode_entry(at(0), 200, head.reason, head.fields, "");
+  EXPECT_EQ(decode_entry(again)->head, entry->head);
+}
+
 TEST(EntryField, FirstValueCaseInsensitiveNeverTheStatusLine) {
   const std::string head =
       "HTTP/1.1 200 OK\r\nETag: \"v1\"\r\nCache-Control: max-age=5\r\netag: \"v2\"\r\n"
