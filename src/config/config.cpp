@@ -669,10 +669,15 @@ policy::Rule Loader::read_rule(const YAML::Node& node, const std::string& path,
          "expected \"METHOD /path\", e.g. \"GET /api/users/{id}\", got '" + match_text.text + "'");
   }
   rule.method = match_text.text.substr(0, space);
-  if (!std::all_of(rule.method.begin(), rule.method.end(),
-                   [](char c) { return c >= 'A' && c <= 'Z'; })) {
+  // RFC 9110 §9.1: a method is a case-sensitive token; the registered ones are upper case
+  // ("VERSION-CONTROL" too), so a lower-case letter is taken for a typo of "GET".
+  if (!std::all_of(rule.method.begin(), rule.method.end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+      })) {
     fail(match_text.where, match->path,
-         "method '" + rule.method + "' must be upper-case letters, e.g. GET");
+         "method '" + rule.method + "' must be upper-case letters, digits or token symbols "
+                                    "(RFC 9110 §9.1), e.g. GET");
   }
   const std::string path_text = match_text.text.substr(space + 1);
   if (path_text.empty() || path_text.front() != '/') {

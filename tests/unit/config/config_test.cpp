@@ -448,5 +448,15 @@ TEST(LoadConfig, RedisErrorsNeverEchoThePassword) {
   }
 }
 
+
+// RFC 9110 §9.1: any upper-case method token, hyphenated ones too, may name a write rule.
+TEST(LoadConfig, WriteRulesTakeAnyUpperCaseMethodToken) {
+  const Config c = load(std::string(kMinimal) +
+                        "rules:\n  - match: VERSION-CONTROL /a\n    invalidate: [\"GET /a\"]\n"
+                        "  - match: PURGE /b\n    invalidate: [\"GET /b\"]\n");
+  ASSERT_EQ(c.rules.rules().size(), 2u);
+  EXPECT_EQ(c.rules.rules()[0].method, "VERSION-CONTROL");
+  EXPECT_EQ(c.rules.rules()[1].method, "PURGE");
+}
 }  // namespace
 }  // namespace cachecar::config
