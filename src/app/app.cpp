@@ -46,10 +46,10 @@ unsigned worker_count(unsigned configured) {
 proxy::ProxyOptions proxy_options(const config::Config& config) {
   proxy::ProxyOptions options;
   options.rules = std::make_shared<const policy::RuleSet>(config.rules);
-  if (config.coalesce_wait.count() > 0) {
-    options.coalescer = std::make_shared<proxy::FillCoalescer>();
-    options.coalesce_wait = config.coalesce_wait;
-  }
+  // Always there: besides coalescing misses (when coalesce_wait > 0) it keeps stale-while-
+  // revalidate to one background revalidation per key across the threads.
+  options.coalescer = std::make_shared<proxy::FillCoalescer>();
+  options.coalesce_wait = config.coalesce_wait;
   options.cache = config.cache;
   options.bypass_param = config.bypass_param;
   options.bypass_token = config.bypass_token;

@@ -74,7 +74,6 @@ asio::awaitable<LookupResult> LookupTier::lookup(const std::string& key,
   if (request.bypass) {
     LookupResult result;
     result.kind = LookupKind::Bypass;
-    result.stored_key = key;
     if (!storable) co_return result;
     // An explicit refresh stores what it fetches, so, like a fill after a miss, it reads the
     // fill token before the upstream is asked: a write that overtakes it keeps its response
@@ -88,7 +87,6 @@ asio::awaitable<LookupResult> LookupTier::lookup(const std::string& key,
     parts_.metrics.record_lookup(key, false);
     LookupResult result;
     result.detail = Detail::PendingInvalidation;
-    result.stored_key = key;
     co_return result;
   }
 
@@ -166,7 +164,7 @@ asio::awaitable<LookupResult> LookupTier::lookup(const std::string& key,
   result.value = found->value;
   result.entry = *entry;
   result.reuse = decision;
-  result.stored_key = stored_key;
+  if (stored_key != key) result.stored_key = stored_key;
   switch (decision.reuse) {
     case policy::Reuse::Fresh: {
       const auto left = std::chrono::milliseconds(entry->freshness.lifetime_ms -
@@ -186,11 +184,9 @@ asio::awaitable<LookupResult> LookupTier::lookup(const std::string& key,
       result.kind = LookupKind::Stale;
       if (request.only_if_cached) co_return result;
       // RFC 5861 §3: one background revalidation per key, however many requests see it stale.
-      FillCoalescer::Lease lease;
-      if (parts_.coalescer) {
-        lease = parts_.coalescer->try_lead(stored_key);
-        if (!lease) co_return result;
-      }
+      auto& revalidations = parts_.coalescer ? *parts_.coalescer : own_revalidations_;
+      FillCoalescer::Lease lease = revalidations.try_lead(stored_key);
+      if (!lease) co_return result;
       result.fill = co_await token_for(stored_key);
       if (result.fill) {
         result.fill->lease = std::move(lease);
@@ -234,7 +230,7 @@ std::optional<LookupResult> LookupTier::l1_lookup(const std::string& key,
   if (decision.reuse != policy::Reuse::Fresh) return std::nullopt;
   LookupResult result = hit(std::move(value), *entry, Detail::L1);
   result.reuse = decision;
-  result.stored_key = variant.empty() ? key : std::move(variant);
+  result.stored_key = std::move(variant);  // empty: the primary key (no copy on the hot path)
   return result;
 }
 
@@ -248,15 +244,23 @@ asio::awaitable<LookupResult> LookupTier::miss(const std::string& stored_key,
   result.stored_key = stored_key;
   if (request.only_if_cached) co_return result;
   if (fill) fill->lease_key = stored_key;
-  if (fill && parts_.coalescer && parts_.coalesce_wait.count() > 0) {
+  // A request with Authorization never waits for another's answer: the origin has not seen its
+  // credentials (RFC 9111 §3.5), and the leader's response may not be shareable.
+  const bool may_wait = !request.needs_shared_authorization;
+  if (fill && may_wait && parts_.coalescer && parts_.coalesce_wait.count() > 0) {
     auto joined = co_await parts_.coalescer->join(stored_key, parts_.coalesce_wait);
     if (joined.entry) {
       if (auto entry = policy::decode_entry(*joined.entry)) {
-        result.kind = LookupKind::Collapsed;
-        result.value = std::move(joined.entry);
-        result.entry = *entry;
-        result.reuse = policy::decide_reuse(entry->freshness, parts_.now_ms(), nullptr);
-        co_return result;
+        // Only a fresh answer is handed over: one that must be validated before any reuse
+        // (no-cache, max-age=0, RFC 9111 §5.2.2.4) is fetched for this request too.
+        const auto reuse = policy::decide_reuse(entry->freshness, parts_.now_ms(), request.client);
+        if (reuse.reuse == policy::Reuse::Fresh) {
+          result.kind = LookupKind::Collapsed;
+          result.value = std::move(joined.entry);
+          result.entry = *entry;
+          result.reuse = reuse;
+          co_return result;
+        }
       }
     }
     fill->lease = std::move(joined.lease);

@@ -131,6 +131,8 @@ class LookupTier {
   std::optional<LookupResult> l1_lookup(const std::string& key, const LookupRequest& request);
 
   LookupParts parts_;
+  // Without a shared coalescer (tests), revalidations are still one per key in this tier.
+  FillCoalescer own_revalidations_;
 };
 
 }  // namespace cachecar::proxy

@@ -104,6 +104,7 @@ asio::awaitable<error_code> Session::send(std::string_view a, std::string_view b
 }
 
 void Session::finish_client_head(std::string& head, const Exchange& x) const {
+  head.append(x.client_fields);
   net::append_field(head, "X-Cache", x.cache.x_cache());
   net::append_field(head, "Cache-Status", x.cache.cache_status());
   if (!x.keep_alive) net::append_field(head, "Connection", "close");
@@ -139,7 +140,7 @@ asio::awaitable<bool> Session::write_hit(Exchange& x, const policy::EntryView& e
     body = partial ? entry.body.substr(chosen.first, chosen.last - chosen.first + 1)
                    : std::string_view{};
     net::append_field(tail, "Content-Length", static_cast<unsigned long long>(body.size()));
-  } else {
+  } else if (entry.status != 204) {  // RFC 9110 §8.6: never on a 204
     net::append_field(tail, "Content-Length", static_cast<unsigned long long>(length));
   }
   net::append_field(tail, "Age", static_cast<unsigned long long>(age_s));
@@ -225,7 +226,9 @@ asio::awaitable<bool> Session::write_stored(Exchange& x, std::unique_ptr<upstrea
     payload =
         partial ? body.substr(chosen.first, chosen.last - chosen.first + 1) : std::string_view{};
   }
-  net::append_field(head, "Content-Length", static_cast<unsigned long long>(payload.size()));
+  if (x.status != 204) {  // RFC 9110 §8.6: never on a 204
+    net::append_field(head, "Content-Length", static_cast<unsigned long long>(payload.size()));
+  }
   finish_client_head(head, x);
   if (x.head_only) payload = {};
   auto ec = co_await send(head, payload, {});

@@ -104,6 +104,9 @@ asio::awaitable<bool> Session::handle(RequestParser& parser) {
     if (rule) x.rule_name = rule->name;
     if (rule && rule->caches()) {
       keep = co_await serve_cacheable(x, *rule);
+    } else if (readable && asks_only_if_cached(request)) {
+      // RFC 9111 §5.2.1.7: nothing is stored for this path, and the origin is not asked.
+      keep = co_await respond_only_if_cached(x);
     } else {
       x.cache.fwd = readable ? Forward::UriMiss : Forward::Method;
       x.cache.detail = readable ? Detail::NoRule : Detail::None;
@@ -151,6 +154,12 @@ std::optional<std::string> Session::cache_host(const Exchange& x) const {
   return std::string(*canonical);
 }
 
+bool asks_only_if_cached(const http::request_header<>& request) {
+  if (request.find(http::field::cache_control) == request.end()) return false;
+  const std::string cache_control = combined_field(request, http::field::cache_control);
+  return policy::parse_request_cache_control(cache_control, {}).only_if_cached;
+}
+
 std::string combined_field(const http::request_header<>& request, http::field name) {
   std::string value;
   for (auto [it, end] = request.equal_range(name); it != end; ++it) {
@@ -163,8 +172,12 @@ std::string combined_field(const http::request_header<>& request, http::field na
 asio::awaitable<bool> Session::serve_cacheable(Exchange& x, const policy::Rule& rule) {
   x.rule = &rule;
   const auto& request = x.parser.get();
+  const std::string cache_control = combined_field(request, http::field::cache_control);
+  x.client_cc = policy::parse_request_cache_control(cache_control, request[http::field::pragma]);
+  x.honor_client = rule.client_cache_control == policy::ClientCacheControl::Honor;
   const auto host = cache_host(x);
   if (!host) {
+    if (x.client_cc.only_if_cached) co_return co_await respond_only_if_cached(x);
     x.cache.outcome = CacheOutcome::Uncacheable;
     x.cache.fwd = Forward::Request;
     x.cache.detail = Detail::Host;
@@ -175,6 +188,7 @@ asio::awaitable<bool> Session::serve_cacheable(Exchange& x, const policy::Rule& 
       *host);
   if (x.has_authorization && !rule.cache_authorized) {
     if (rule.freshness == policy::FreshnessMode::Rule) {
+      if (x.client_cc.only_if_cached) co_return co_await respond_only_if_cached(x);
       x.cache.outcome = CacheOutcome::Uncacheable;
       x.cache.fwd = Forward::Request;
       x.cache.detail = Detail::Authorization;
@@ -187,15 +201,12 @@ asio::awaitable<bool> Session::serve_cacheable(Exchange& x, const policy::Rule& 
   // Several ranges would need multipart/byteranges assembled from the store: forwarded as
   // they are, and the 206 is not stored.
   if (!x.head_only && policy::is_multi_range(request[http::field::range])) {
+    if (x.client_cc.only_if_cached) co_return co_await respond_only_if_cached(x);
     x.cache.outcome = CacheOutcome::Uncacheable;
     x.cache.fwd = Forward::Request;
     x.cache.detail = Detail::MultiRange;
     co_return co_await forward(x);
   }
-  const std::string cache_control = combined_field(request, http::field::cache_control);
-  x.client_cc = policy::parse_request_cache_control(cache_control, request[http::field::pragma]);
-  x.honor_client = rule.client_cache_control == policy::ClientCacheControl::Honor;
-
   // Without the configured token the param is ignored (forward() strips it either way).
   const bool bypass = policy::query_flag_set(x.query, options_.bypass_param) &&
                       upstream::bypass_authorized(request, options_.bypass_token);
@@ -210,8 +221,7 @@ asio::awaitable<bool> Session::serve_cacheable(Exchange& x, const policy::Rule& 
   };
   auto found = co_await proxy_.lookup_->lookup(x.key, lookup_request);
   x.cache.detail = found.detail;
-  x.fill_variant_only = found.stored_key != x.key;
-  x.stored_key = found.stored_key;
+  x.fill_variant_only = !found.stored_key.empty() && found.stored_key != x.key;
   switch (found.kind) {
     case LookupKind::Hit:
       x.cache.outcome = CacheOutcome::Hit;
@@ -227,7 +237,9 @@ asio::awaitable<bool> Session::serve_cacheable(Exchange& x, const policy::Rule& 
       x.cache.stale = true;
       x.cache.ttl = found.reuse.ttl_s;
       proxy_.metrics_.record_stale_response(metrics::StaleReason::WhileRevalidate);
-      if (found.fill) {
+      // A GET with a body is not replayed in the background: its body is not kept.
+      if (found.fill && x.request_body.empty() && !x.body_streaming) {
+        x.stored_key = found.stored_key.empty() ? x.key : found.stored_key;
         x.stale_value = found.value;
         x.stale = found.entry;
         x.revalidating = x.stale.freshness.has(policy::kHasValidator);
@@ -243,6 +255,7 @@ asio::awaitable<bool> Session::serve_cacheable(Exchange& x, const policy::Rule& 
       x.stale = found.entry;
       x.stale_reuse = found.reuse;
       x.revalidating = x.stale.freshness.has(policy::kHasValidator);
+      x.stored_key = found.stored_key.empty() ? x.key : std::move(found.stored_key);
       break;
     case LookupKind::Bypass:
       x.cache.outcome = CacheOutcome::Bypass;
@@ -326,8 +339,8 @@ asio::awaitable<bool> Session::forward(Exchange& x) {
       co_await invalidate(x, no_response);
     }
     if (x.stale_value) {
-      const int status = is_timeout(called.ec) ? 504 : 502;
-      if (x.stale_reuse.serve_on_error) co_return co_await answer_stale_on_error(x, status);
+      // No fwd-status: the upstream sent none (RFC 9211 §2.3).
+      if (x.stale_reuse.serve_on_error) co_return co_await answer_stale_on_error(x, 0);
       if (x.stale.freshness.has(policy::kMustRevalidate)) {
         // RFC 9111 §5.2.2.2: a stale response that must be revalidated is never served
         // without it; the cache answers 504 when it cannot reach the origin.
@@ -386,7 +399,7 @@ StoreInputs Session::store_inputs(const Exchange& x) const {
   in.client_no_store = x.honor_client && x.client_cc.no_store;
   in.request_ms = x.request_ms;
   in.response_ms = x.response_ms;
-  in.request_fields = upstream::collect_headers(x.parser.get());
+  in.request = &x.parser.get();
   return in;
 }
 
@@ -414,7 +427,10 @@ std::optional<store::VariantFill> variant_for(const StoreInputs& in,
   std::optional<store::VariantFill> variant;
   variant.emplace();
   variant->primary_key = in.key;
-  variant->variant_key = in.key + policy::vary_secondary_key(vary.fields, in.request_fields);
+  const auto secondary =
+      in.request ? policy::vary_secondary_key(vary.fields, upstream::collect_headers(*in.request))
+                 : policy::vary_secondary_key(vary.fields, in.request_fields);
+  variant->variant_key = in.key + secondary;
   variant->fields = vary.fields;
   variant->max_variants = in.rule->max_variants;
   return variant;
@@ -521,6 +537,18 @@ asio::awaitable<bool> Session::answer_not_modified(Exchange& x,
   const auto fields = policy::freshen_fields(head.fields, not_modified);
   store::Value served = x.stale_value;
   policy::EntryView view = x.stale;
+  // A cookie in the 304 is this client's (never stored), and, like a 200 with one, the 304
+  // does not refresh what is stored unless the rule says cache_private.
+  bool sets_cookie = false;
+  for (const auto& [name, value] : not_modified) {
+    if (!core::iequals(name, "set-cookie")) continue;
+    sets_cookie = true;
+    net::append_field(x.client_fields, name, value);
+  }
+  if (sets_cookie && !x.rule->cache_private) {
+    x.fill.reset();
+    x.cache.not_storable(policy::NotStored::SetCookie);
+  }
   if (x.fill) {
     auto decision = decide_storing(store_inputs(x), options_.cache, x.stale.status, fields,
                                    x.stale.body.size());
@@ -566,6 +594,7 @@ struct BackgroundRevalidation {
   std::string upstream_head;
   store::Value stale_value;
   policy::EntryView stale;
+  std::string stored_key;  // where `stale` was found
   Fill fill;
 };
 
@@ -574,6 +603,9 @@ void Session::revalidate_in_background(Exchange& x, Fill& fill,
                                        const asio::any_io_executor& executor) {
   auto job = std::make_shared<BackgroundRevalidation>();
   job->in = store_inputs(x);
+  job->in.request = nullptr;
+  job->in.request_fields = upstream::collect_headers(x.parser.get());
+  job->stored_key = x.stored_key;
   job->rules = options_.rules;
   job->stale_value = x.stale_value;
   job->stale = x.stale;
@@ -631,7 +663,21 @@ asio::awaitable<void> Session::run_background_revalidation(
       stored_fields = headers;
       body_bytes = payload.size();
       decision = decide_storing(job->in, options.cache, status, stored_fields, body_bytes);
-      if (!decision.store()) co_return;
+      if (!decision.store()) {
+        // RFC 9111 §4.3.5, as for a client's own request (drop_outdated).
+        const policy::Validators stored{policy::entry_field(job->stale.head, "etag"),
+                                        policy::entry_field(job->stale.head, "last-modified"),
+                                        {}};
+        const policy::Validators received{policy::find_header(headers, "etag"),
+                                          policy::find_header(headers, "last-modified"),
+                                          {}};
+        if (status >= 200 && status < 300 && policy::validators_differ(stored, received)) {
+          std::vector<store::EraseTarget> targets;
+          targets.push_back({store::EraseTarget::Kind::Exact, job->stored_key});
+          co_await proxy.lookup_->invalidate(std::move(targets));
+        }
+        co_return;
+      }
       entry = policy::encode_entry(decision.freshness, status, response->get().reason(),
                                    stored_fields, payload, decision.strip_fields);
     }

@@ -60,7 +60,9 @@ struct Exchange {
   policy::EntryView stale;
   policy::ReuseDecision stale_reuse;
   bool revalidating = false;
-  std::string stored_key;        // where the lookup found (or would have found) the entry
+  std::string stored_key;  // where the lookup found (or would have found) the entry
+  // Fields for this client only, after the stored head (a revalidation's Set-Cookie).
+  std::string client_fields;
   std::int64_t request_ms = 0;   // unix ms: the request was sent upstream
   std::int64_t response_ms = 0;  // unix ms: the response head arrived
 
@@ -77,7 +79,10 @@ struct StoreInputs {
   bool client_no_store = false;
   std::int64_t request_ms = 0;
   std::int64_t response_ms = 0;
-  policy::HeaderList request_fields;  // for the Vary secondary key
+  // For the Vary secondary key: the request, or (in a background revalidation, which outlives
+  // it) a copy of its fields.
+  const net::http::request_header<>* request = nullptr;
+  policy::HeaderList request_fields;
 };
 struct BackgroundRevalidation;
 
@@ -156,5 +161,7 @@ std::int64_t unix_now_ms() noexcept;
 bool is_timeout(const net::error_code& ec);
 // Every line of a request field, combined as RFC 9110 §5.3 allows.
 std::string combined_field(const net::http::request_header<>& request, net::http::field name);
+// The request's Cache-Control says only-if-cached (RFC 9111 §5.2.1.7).
+bool asks_only_if_cached(const net::http::request_header<>& request);
 
 }  // namespace cachecar::proxy

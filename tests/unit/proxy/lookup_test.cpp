@@ -125,6 +125,12 @@ asio::awaitable<void> lookup_into(LookupTier& tier, const std::string& key, bool
   out = co_await tier.lookup(key, request);
 }
 
+asio::awaitable<void> lookup_with_into(LookupTier& tier, const std::string& key,
+                                       const LookupRequest& request,
+                                       std::optional<LookupResult>& out) {
+  out = co_await tier.lookup(key, request);
+}
+
 asio::awaitable<void> invalidate_into(LookupTier& tier, const std::vector<EraseTarget>& targets,
                                       std::optional<InvalidateResult>& out) {
   auto copy = targets;
@@ -670,6 +676,53 @@ TEST_F(LookupFreshnessTest, AVariantIndexLeadsToTheRequestsVariant) {
   EXPECT_EQ(found.kind, LookupKind::Miss);
   EXPECT_EQ(found.stored_key, key_ + " vary=a");
   EXPECT_TRUE(found.fill);
+}
+
+TEST_F(LookupFreshnessTest, StaleWhileRevalidateLetsOnlyOneRequestRevalidateWithoutCoalescing) {
+  use({});  // coalesce_wait 0: misses do not wait, but revalidations are still one per key
+  put_entry(key_, "stale", 10s, 5s, 60s, policy::kHasValidator);
+  auto first = lookup(key_);
+  auto second = lookup(key_);
+  EXPECT_EQ(second.kind, LookupKind::Stale);
+  EXPECT_TRUE(first.fill);
+  EXPECT_FALSE(second.fill);
+}
+
+TEST_F(LookupFreshnessTest, AnAuthorizedRequestNeverWaitsForAnotherRequestsFill) {
+  use({.coalesce = true});
+  auto leader = lookup(key_);  // an anonymous miss leads the fill
+  ASSERT_TRUE(leader.fill && leader.fill->lease);
+  LookupRequest request;
+  request.needs_shared_authorization = true;
+  std::optional<LookupResult> authorized;
+  asio::co_spawn(ctx_, lookup_with_into(*tier_, key_, request, authorized), asio::detached);
+  poll();
+  ASSERT_TRUE(authorized);  // did not wait for the anonymous answer
+  EXPECT_EQ(authorized->kind, LookupKind::Miss);
+  ASSERT_TRUE(authorized->fill);
+  EXPECT_FALSE(authorized->fill->lease);
+}
+
+TEST_F(LookupFreshnessTest, AWaiterIsNotHandedAnEntryThatMustBeRevalidated) {
+  use({.coalesce = true});
+  auto leader = lookup(key_);
+  std::optional<LookupResult> waiter;
+  start_lookup(key_, waiter);
+  ASSERT_FALSE(waiter);  // waiting for the leader
+  policy::Freshness no_cache;
+  no_cache.request_ms = now_ms_;
+  no_cache.response_ms = now_ms_;
+  no_cache.flags = policy::kNoCache | policy::kHasValidator;
+  const policy::HeaderList headers{{"ETag", "\"v1\""}};
+  std::string bytes = policy::encode_entry(no_cache, 200, "OK", headers, "validate me");
+  std::string ns;
+  const std::optional<store::VariantFill> no_variant;
+  ASSERT_EQ(test::run_awaitable(ctx_, tier_->store(key_, no_variant, *leader.fill, std::move(bytes),
+                                                   kLifetime, std::move(ns), 11)),
+            StoreResult::Stored);
+  ASSERT_TRUE(run_until([&] { return waiter.has_value(); }));
+  EXPECT_NE(waiter->kind, LookupKind::Collapsed);  // RFC 9111 §5.2.2.4: validated first
+  EXPECT_TRUE(waiter->fill);
 }
 }  // namespace
 }  // namespace cachecar::proxy
