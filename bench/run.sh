@@ -10,8 +10,8 @@
 #   --quick                 short mode (see above)
 #   --rounds N              interleaved rounds per scenario (default 3; quick 1)
 #   --duration S            seconds per wrk run (default 10; quick 3)
-#   --scenarios LIST        comma-separated subset of: c50,c200,list64k,vary,revalidate,miss,
-#                           mixed
+#   --scenarios LIST        comma-separated subset of: c50,c50-304,c200,list64k,vary,revalidate,
+#                           miss,mixed
 #   --contenders LIST       comma-separated subset of: ceiling,origin,cachecar-redis,cachecar-l1,
 #                           cachecar-memory,nginx-cache-1w,nginx-cache-2w,varnish
 #   --cachecar PATH         benchmark this cachecar binary instead of building build/bench
@@ -67,7 +67,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-all_scenarios="c50 c200 list64k vary revalidate miss mixed"
+all_scenarios="c50 c50-304 c200 list64k vary revalidate miss mixed"
 all_contenders="ceiling origin cachecar-redis cachecar-l1 cachecar-memory nginx-cache-1w nginx-cache-2w varnish"
 if [ "$quick" = 1 ]; then
   : "${rounds:=1}" "${duration:=3}" "${scenarios:=c50,mixed}"
@@ -558,9 +558,13 @@ warm_and_check() {  # warm_and_check CONTENDER SCENARIO: fill the cache, then co
 
 scenario_setup() {  # sets sc_* for a scenario
   sc_query="" sc_path="/products/<id>" sc_script=products.lua sc_prefix=/products sc_origin=""
+  sc_if_none_match=""
   case "$1" in
     c50) sc_title="Cache hits, 1 KiB JSON over $ids ids, $conns_low connections"
       sc_conns=$conns_low sc_kind=hit sc_list="$all_contenders" ;;
+    c50-304) sc_title="Conditional hits answered 304 (If-None-Match: *), 1 KiB JSON over $ids ids, $conns_low connections"
+      sc_conns=$conns_low sc_kind=hit sc_list="$all_contenders" sc_if_none_match="*"
+      sc_path="/products/<id>, If-None-Match: *" ;;
     c200) sc_title="Cache hits, 1 KiB JSON over $ids ids, $conns_high connections"
       sc_conns=$conns_high sc_kind=hit sc_list="$all_contenders" ;;
     list64k) sc_title="Cache hits, the $list_bytes-byte list, $conns_low connections"
@@ -596,7 +600,7 @@ run_one() {  # run_one SCENARIO CONTENDER ROUND
   children_ticks
   m0=$(machine_busy_ticks) w0=$child_ticks t0=$EPOCHREALTIME
   BENCH_WRK_DIR=$bench_dir/wrk BENCH_IDS=$ids BENCH_QUERY=$sc_query BENCH_PREFIX=$sc_prefix \
-    BENCH_ORIGIN=$sc_origin \
+    BENCH_ORIGIN=$sc_origin BENCH_IF_NONE_MATCH=$sc_if_none_match \
     timeout $((duration + 30)) wrk -t1 -c"$sc_conns" -d"${duration}s" --latency \
     -s "$bench_dir/wrk/$sc_script" "${url[$c]}/" >"$wlog" 2>&1 || true
   t1=$EPOCHREALTIME m1=$(machine_busy_ticks)
@@ -706,7 +710,7 @@ if [ "$profile" = 1 ]; then
     perf_pid=$!
     sleep 0.3
     BENCH_WRK_DIR=$bench_dir/wrk BENCH_IDS=$ids BENCH_QUERY=$sc_query BENCH_PREFIX=$sc_prefix \
-      BENCH_ORIGIN=$sc_origin wrk -t1 -c"$sc_conns" \
+      BENCH_ORIGIN=$sc_origin BENCH_IF_NONE_MATCH=$sc_if_none_match wrk -t1 -c"$sc_conns" \
       -d"${duration}s" -s "$bench_dir/wrk/$sc_script" "${url[$c]}/" >"$raw/perf-$c-wrk.txt" 2>&1 || true
     wait "$perf_pid" || true
     if perf report -i "$raw/perf-$c.data" --stdio --no-children --sort comm,dso \
@@ -729,7 +733,7 @@ if [ "$profile" = 1 ]; then
       done
       sleep 0.3
       BENCH_WRK_DIR=$bench_dir/wrk BENCH_IDS=$ids BENCH_QUERY=$sc_query BENCH_PREFIX=$sc_prefix \
-        BENCH_ORIGIN=$sc_origin wrk -t1 -c"$sc_conns" \
+        BENCH_ORIGIN=$sc_origin BENCH_IF_NONE_MATCH=$sc_if_none_match wrk -t1 -c"$sc_conns" \
         -d"${duration}s" -s "$bench_dir/wrk/$sc_script" "${url[$c]}/" >"$raw/syscalls-$c-wrk.txt" 2>&1 || true
       for p in "${stat_pids[@]}"; do wait "$p" || true; done
       stat_pids=()

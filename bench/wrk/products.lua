@@ -3,6 +3,8 @@
 -- BENCH_QUERY (e.g. "?nocache=1") is appended to every path: the miss-path scenario uses it.
 -- BENCH_PREFIX replaces /products (the vary and revalidate scenarios' paths); BENCH_ORIGIN, when
 -- set, is sent as the Origin field of every request (one variant of a Vary: Origin response).
+-- BENCH_IF_NONE_MATCH, when set, is sent as If-None-Match ("*": every stored response matches,
+-- so a cache answers 304).
 dofile((os.getenv("BENCH_WRK_DIR") or "bench/wrk") .. "/report.lua")
 
 local requests = {}
@@ -16,6 +18,8 @@ function init(args)
   local origin = os.getenv("BENCH_ORIGIN") or ""
   local headers = {}
   if origin ~= "" then headers["Origin"] = origin end
+  local if_none_match = os.getenv("BENCH_IF_NONE_MATCH") or ""
+  if if_none_match ~= "" then headers["If-None-Match"] = if_none_match end
   local ids = {}
   for i = 1, n do ids[i] = i end
   math.randomseed(12345)

@@ -549,6 +549,12 @@ asio::awaitable<bool> Session::answer_not_modified(Exchange& x,
     x.fill.reset();
     x.cache.not_storable(policy::NotStored::SetCookie);
   }
+  // RFC 9111 §4.3.4: a strong validator in the 304 must be the stored one's to update it.
+  const auto confirmed = policy::find_header(not_modified, "etag");
+  const auto stored_etag = policy::entry_field(x.stale.head, "etag");
+  if (!confirmed.empty() && !confirmed.starts_with("W/") && confirmed != stored_etag) {
+    x.fill.reset();
+  }
   if (x.fill) {
     auto decision = decide_storing(store_inputs(x), options_.cache, x.stale.status, fields,
                                    x.stale.body.size());

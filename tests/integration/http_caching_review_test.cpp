@@ -63,5 +63,22 @@ TEST(HttpCachingReview, ARevalidationsSetCookieReachesItsClientAndIsNotStored) {
   EXPECT_EQ(h.upstream.requests("/up/session"), 3u);
 }
 
+// RFC 9111 §4.3.4: a 304 naming another strong validator does not update the stored response.
+TEST(HttpCachingReview, A304WithAnotherStrongETagDoesNotRefreshTheEntry) {
+  Harness h(options());
+  h.upstream.on("/up/odd", [](const SeenRequest& request, std::size_t) {
+    if (!request.header("If-None-Match").empty()) {
+      return StubReply{.status = 304,
+                       .headers = {{"ETag", "\"v2\""}, {"Cache-Control", "max-age=60"}},
+                       .body = ""};
+    }
+    return reply({{"ETag", "\"v1\""}, {"Cache-Control", "max-age=0"}}, "page");
+  });
+  ASSERT_EQ(h.get("/up/odd").status, 200);
+  EXPECT_EQ(h.get("/up/odd").body, "page");
+  const auto next = h.get("/up/odd");  // still stale: revalidated again, not a fresh hit
+  EXPECT_NE(next.header("X-Cache"), "HIT");
+  EXPECT_EQ(h.upstream.requests("/up/odd"), 3u);
+}
 }  // namespace
 }  // namespace cachecar::test::http_caching
