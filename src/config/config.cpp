@@ -676,8 +676,9 @@ policy::Rule Loader::read_rule(const YAML::Node& node, const std::string& path,
                std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
       })) {
     fail(match_text.where, match->path,
-         "method '" + rule.method + "' must be upper-case letters, digits or token symbols "
-                                    "(RFC 9110 §9.1), e.g. GET");
+         "method '" + rule.method +
+             "' must be upper-case letters, digits or token symbols "
+             "(RFC 9110 §9.1), e.g. GET");
   }
   const std::string path_text = match_text.text.substr(space + 1);
   if (path_text.empty() || path_text.front() != '/') {

@@ -536,7 +536,8 @@ std::vector<prometheus::MetricFamily> Metrics::Impl::collect(const ScrapeState& 
                     "Stale stored responses served (RFC 5861), by reason", MetricType::Counter);
     for (const auto reason : {StaleReason::WhileRevalidate, StaleReason::IfError}) {
       std::uint64_t value = 0;
-      for (const auto& s : shards) value += s->stale_responses[static_cast<std::size_t>(reason)].get();
+      for (const auto& s : shards)
+        value += s->stale_responses[static_cast<std::size_t>(reason)].get();
       f.metric.push_back(counter_metric({{"reason", std::string(to_string(reason))}}, value));
     }
     out.push_back(std::move(f));

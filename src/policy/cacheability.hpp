@@ -45,7 +45,7 @@ std::chrono::milliseconds rule_lifetime(const Rule& rule, const CacheLimits& lim
 
 // What a store decision needs besides the response.
 struct StoreContext {
-  const Rule* rule = nullptr;  // never null
+  const Rule* rule = nullptr;           // never null
   const CacheLimits* limits = nullptr;  // never null
   bool request_has_authorization = false;
   bool client_no_store = false;  // the request said no-store and the rule honours it

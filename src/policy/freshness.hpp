@@ -23,10 +23,10 @@ enum FreshnessFlag : std::uint32_t {
 
 // What a stored entry records about its freshness; unix milliseconds and durations in ms.
 struct Freshness {
-  std::int64_t request_ms = 0;      // request_time: the request was sent upstream
-  std::int64_t response_ms = 0;     // response_time: the response head arrived
-  std::int64_t initial_age_ms = 0;  // corrected_initial_age (RFC 9111 §4.2.3)
-  std::int64_t lifetime_ms = 0;     // freshness_lifetime (§4.2.1); 0 = stale at once
+  std::int64_t request_ms = 0;                 // request_time: the request was sent upstream
+  std::int64_t response_ms = 0;                // response_time: the response head arrived
+  std::int64_t initial_age_ms = 0;             // corrected_initial_age (RFC 9111 §4.2.3)
+  std::int64_t lifetime_ms = 0;                // freshness_lifetime (§4.2.1); 0 = stale at once
   std::int64_t stale_while_revalidate_ms = 0;  // already capped by cache.max_stale
   std::int64_t stale_if_error_ms = 0;          // already capped by cache.max_stale
   std::uint32_t flags = 0;                     // FreshnessFlag bits

@@ -448,7 +448,6 @@ TEST(LoadConfig, RedisErrorsNeverEchoThePassword) {
   }
 }
 
-
 // RFC 9110 §9.1: any upper-case method token, hyphenated ones too, may name a write rule.
 TEST(LoadConfig, WriteRulesTakeAnyUpperCaseMethodToken) {
   const Config c = load(std::string(kMinimal) +
