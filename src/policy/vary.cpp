@@ -54,7 +54,7 @@ VarySpec vary_of(const HeaderList& response_headers) {
   spec.fields.erase(std::unique(spec.fields.begin(), spec.fields.end()), spec.fields.end());
   if (identity_body(response_headers)) {
     // The stored representation is then the same whatever the client accepts.
-    std::erase(spec.fields, "accept-encoding");
+    spec.identity_accept_encoding = std::erase(spec.fields, "accept-encoding") > 0;
   }
   return spec;
 }

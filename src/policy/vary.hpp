@@ -17,6 +17,9 @@ struct VarySpec {
   // out for an identity body (no Content-Encoding or "identity"): the stored representation is
   // then the same whatever the client accepts, so it stays one shared entry.
   std::vector<std::string> fields;
+  // Accept-Encoding was named but left out of `fields` (an identity body). Where the key already
+  // holds variants on it (compressed ones), the identity body must be stored as one of them.
+  bool identity_accept_encoding = false;
   bool varies() const noexcept { return any || !fields.empty(); }
 };
 VarySpec vary_of(const HeaderList& response_headers);

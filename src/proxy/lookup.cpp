@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace cachecar::proxy {
 
 namespace asio = boost::asio;
@@ -103,10 +105,15 @@ asio::awaitable<LookupResult> LookupTier::lookup(const std::string& key,
   auto l1_ticket = fill_l1 ? l1->token(key) : store::L1Cache::Token{};
   std::string stored_key = key;
   auto found = co_await parts_.store.lookup_for_fill(key);
+  bool variants_on_encoding = false;
   if (found && found->value && store::is_variant_index(*found->value)) {
     // RFC 9111 §4.1: the key's responses carry Vary; the index names the fields that select
     // the variant. One more round trip, for such keys only.
     const auto fields = store::variant_index_fields(*found->value);
+    if (fields) {
+      variants_on_encoding =
+          std::find(fields->begin(), fields->end(), "accept-encoding") != fields->end();
+    }
     if (fields && request.secondary_key) {
       if (fill_l1) l1->fill(key, found->value, parts_.variant_index_l1_ttl, l1_ticket);
       stored_key = key + request.secondary_key(*fields);
@@ -136,7 +143,9 @@ asio::awaitable<LookupResult> LookupTier::lookup(const std::string& key,
     std::optional<Fill> fill;
     fill.emplace();
     fill->token = std::move(found->token);
-    co_return co_await miss(stored_key, fill, Detail::None, request);
+    auto missed = co_await miss(stored_key, fill, Detail::None, request);
+    missed.variants_on_encoding = variants_on_encoding;
+    co_return missed;
   }
   const auto entry = policy::decode_entry(*found->value);
   if (!entry) {
@@ -164,6 +173,7 @@ asio::awaitable<LookupResult> LookupTier::lookup(const std::string& key,
   result.value = found->value;
   result.entry = *entry;
   result.reuse = decision;
+  result.variants_on_encoding = variants_on_encoding;
   if (stored_key != key) result.stored_key = stored_key;
   switch (decision.reuse) {
     case policy::Reuse::Fresh: {
@@ -203,6 +213,7 @@ asio::awaitable<LookupResult> LookupTier::lookup(const std::string& key,
   std::optional<Fill> fill = co_await token_for(stored_key);
   if (!fill) result.detail = Detail::StoreError;
   auto joined = co_await miss(stored_key, fill, result.detail, request);
+  joined.variants_on_encoding = variants_on_encoding;
   if (joined.kind == LookupKind::Collapsed) co_return joined;
   result.fill = std::move(joined.fill);
   co_return result;

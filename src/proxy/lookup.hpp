@@ -66,7 +66,11 @@ struct LookupResult {
   policy::ReuseDecision reuse;   // Hit, Stale, Revalidate: about `entry`, now
   Detail detail = Detail::None;  // Hit: L1 or none; Miss, Bypass: why nothing will be stored
   std::optional<Fill> fill;  // Stale, Revalidate, Miss, Bypass: set when the answer may be stored
-  std::string stored_key;    // the key `entry` was found under (primary or a variant)
+  // The key `entry` was (or would have been) found under when it may be a variant; empty: the
+  // primary key itself (a hit copies no key).
+  std::string stored_key;
+  // The key's variant index names Accept-Encoding (compressed variants are stored).
+  bool variants_on_encoding = false;
   bool has_entry() const noexcept { return value != nullptr; }
 };
 

@@ -15,6 +15,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
 
+#include <algorithm>
 #include <charconv>
 
 namespace cachecar::proxy {
@@ -222,6 +223,7 @@ asio::awaitable<bool> Session::serve_cacheable(Exchange& x, const policy::Rule& 
   auto found = co_await proxy_.lookup_->lookup(x.key, lookup_request);
   x.cache.detail = found.detail;
   x.fill_variant_only = !found.stored_key.empty() && found.stored_key != x.key;
+  x.variants_on_encoding = found.variants_on_encoding;
   switch (found.kind) {
     case LookupKind::Hit:
       x.cache.outcome = CacheOutcome::Hit;
@@ -399,6 +401,7 @@ StoreInputs Session::store_inputs(const Exchange& x) const {
   in.client_no_store = x.honor_client && x.client_cc.no_store;
   in.request_ms = x.request_ms;
   in.response_ms = x.response_ms;
+  in.variants_on_encoding = x.variants_on_encoding;
   in.request = &x.parser.get();
   return in;
 }
@@ -422,7 +425,13 @@ policy::StoreDecision decide_storing(const StoreInputs& in, const policy::CacheL
 // request's values of them select (RFC 9111 §4.1).
 std::optional<store::VariantFill> variant_for(const StoreInputs& in,
                                               const policy::HeaderList& headers) {
-  const auto vary = policy::vary_of(headers);
+  auto vary = policy::vary_of(headers);
+  // An identity body is one shared entry, unless compressed variants of the key are stored:
+  // then it is the variant of the clients that get identity, so neither replaces the other.
+  if (vary.identity_accept_encoding && in.variants_on_encoding) {
+    vary.fields.insert(std::lower_bound(vary.fields.begin(), vary.fields.end(), "accept-encoding"),
+                       "accept-encoding");
+  }
   if (vary.fields.empty()) return std::nullopt;
   std::optional<store::VariantFill> variant;
   variant.emplace();

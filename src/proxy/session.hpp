@@ -48,7 +48,8 @@ struct Exchange {
   std::string key;
   // Set: the upstream's answer may be stored (the lookup's fill token and coalescer lease).
   std::optional<Fill> fill;
-  bool fill_variant_only = false;  // a fill whose key is a variant (the lookup found the index)
+  bool fill_variant_only = false;     // a fill whose key is a variant (the lookup found the index)
+  bool variants_on_encoding = false;  // that index names Accept-Encoding
 
   // The request's Cache-Control (RFC 9111 §5.2.1): honoured (client_cc applies) or not.
   policy::RequestCacheControl client_cc;
@@ -79,6 +80,7 @@ struct StoreInputs {
   bool client_no_store = false;
   std::int64_t request_ms = 0;
   std::int64_t response_ms = 0;
+  bool variants_on_encoding = false;  // the key's variant index names Accept-Encoding
   // For the Vary secondary key: the request, or (in a background revalidation, which outlives
   // it) a copy of its fields.
   const net::http::request_header<>* request = nullptr;

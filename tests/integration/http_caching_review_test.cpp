@@ -80,5 +80,30 @@ TEST(HttpCachingReview, A304WithAnotherStrongETagDoesNotRefreshTheEntry) {
   EXPECT_NE(next.header("X-Cache"), "HIT");
   EXPECT_EQ(h.upstream.requests("/up/odd"), 3u);
 }
+
+// Compression middleware: gzip for clients that accept it (Vary: Accept-Encoding), identity for
+// the others. Both representations stay stored; neither replaces the other.
+TEST(HttpCachingReview, GzipAndIdentityRepresentationsOfOneKeyAreBothKept) {
+  Harness h(options());
+  h.upstream.on("/up/compressed", [](const SeenRequest& request, std::size_t) {
+    if (request.header("Accept-Encoding").find("gzip") != std::string::npos) {
+      return reply({{"Content-Encoding", "gzip"},
+                    {"Vary", "Accept-Encoding"},
+                    {"Cache-Control", "max-age=60"}},
+                   "gzip bytes");
+    }
+    return reply({{"Vary", "Accept-Encoding"}, {"Cache-Control", "max-age=60"}}, "plain");
+  });
+  const Headers gzip{{"Accept-Encoding", "gzip"}};
+  EXPECT_EQ(h.get("/up/compressed", gzip).header("X-Cache"), "MISS");
+  EXPECT_EQ(h.get("/up/compressed").header("X-Cache"), "MISS");
+  const auto gzip_hit = h.get("/up/compressed", gzip);
+  EXPECT_EQ(gzip_hit.header("X-Cache"), "HIT");
+  EXPECT_EQ(gzip_hit.body, "gzip bytes");
+  const auto plain_hit = h.get("/up/compressed");
+  EXPECT_EQ(plain_hit.header("X-Cache"), "HIT");
+  EXPECT_EQ(plain_hit.body, "plain");
+  EXPECT_EQ(h.upstream.requests("/up/compressed"), 2u);
+}
 }  // namespace
 }  // namespace cachecar::test::http_caching
