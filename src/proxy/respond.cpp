@@ -117,11 +117,8 @@ asio::awaitable<bool> Session::write_hit(Exchange& x, const policy::EntryView& e
   // An unread request body would be parsed as the next request: close instead.
   if (x.body_streaming) x.keep_alive = false;
   const auto length = static_cast<std::uint64_t>(entry.body.size());
-  const auto chosen = choose_representation(x, entry.status, length, [&entry] {
-    return policy::Validators{policy::entry_field(entry.head, "etag"),
-                              policy::entry_field(entry.head, "last-modified"),
-                              policy::entry_field(entry.head, "date")};
-  });
+  const auto chosen = choose_representation(x, entry.status, length,
+                                            [&entry] { return entry_validators(entry.head); });
   if (chosen.kind == Representation::Kind::NotModified) {
     co_return co_await write_not_modified(x, entry.head, nullptr, age_s);
   }
@@ -203,11 +200,8 @@ asio::awaitable<bool> Session::write_stored(Exchange& x, std::unique_ptr<upstrea
   // The client's preconditions and Range were not sent with the fill: answered here, as a hit
   // would answer them.
   const auto length = static_cast<std::uint64_t>(body.size());
-  const auto chosen = choose_representation(x, x.status, length, [&headers] {
-    return policy::Validators{policy::find_header(headers, "etag"),
-                              policy::find_header(headers, "last-modified"),
-                              policy::find_header(headers, "date")};
-  });
+  const auto chosen = choose_representation(x, x.status, length,
+                                            [&headers] { return response_validators(headers); });
   if (chosen.kind == Representation::Kind::NotModified) {
     co_return co_await write_not_modified(x, {}, &headers, 0);
   }

@@ -155,6 +155,21 @@ std::optional<std::string> Session::cache_host(const Exchange& x) const {
   return std::string(*canonical);
 }
 
+policy::Validators entry_validators(std::string_view head) noexcept {
+  return {policy::entry_field(head, "etag"), policy::entry_field(head, "last-modified"),
+          policy::entry_field(head, "date")};
+}
+
+policy::Validators response_validators(const policy::HeaderList& headers) noexcept {
+  return {policy::find_header(headers, "etag"), policy::find_header(headers, "last-modified"),
+          policy::find_header(headers, "date")};
+}
+
+bool outdates(const policy::EntryView& stored, int status, const policy::HeaderList& headers) {
+  return status >= 200 && status < 300 &&
+         policy::validators_differ(entry_validators(stored.head), response_validators(headers));
+}
+
 bool asks_only_if_cached(const http::request_header<>& request) {
   if (request.find(http::field::cache_control) == request.end()) return false;
   const std::string cache_control = combined_field(request, http::field::cache_control);
@@ -462,13 +477,7 @@ std::optional<policy::StoreDecision> Session::storable_for(Exchange& x, int stat
 // RFC 9111 §4.3.5: a GET answer that is not stored, and whose validators differ from the entry
 // it was asked about, means that entry is outdated: it goes.
 asio::awaitable<void> Session::drop_outdated(Exchange& x, const policy::HeaderList& headers) {
-  if (!x.stale_value || x.status < 200 || x.status >= 300) co_return;
-  const policy::Validators stored{policy::entry_field(x.stale.head, "etag"),
-                                  policy::entry_field(x.stale.head, "last-modified"),
-                                  {}};
-  const policy::Validators received{
-      policy::find_header(headers, "etag"), policy::find_header(headers, "last-modified"), {}};
-  if (!policy::validators_differ(stored, received)) co_return;
+  if (!x.stale_value || !outdates(x.stale, x.status, headers)) co_return;
   std::vector<store::EraseTarget> targets;
   targets.push_back({store::EraseTarget::Kind::Exact, x.stored_key});
   co_await proxy_.lookup_->invalidate(std::move(targets));
@@ -680,13 +689,7 @@ asio::awaitable<void> Session::run_background_revalidation(
       decision = decide_storing(job->in, options.cache, status, stored_fields, body_bytes);
       if (!decision.store()) {
         // RFC 9111 §4.3.5, as for a client's own request (drop_outdated).
-        const policy::Validators stored{policy::entry_field(job->stale.head, "etag"),
-                                        policy::entry_field(job->stale.head, "last-modified"),
-                                        {}};
-        const policy::Validators received{policy::find_header(headers, "etag"),
-                                          policy::find_header(headers, "last-modified"),
-                                          {}};
-        if (status >= 200 && status < 300 && policy::validators_differ(stored, received)) {
+        if (outdates(job->stale, status, headers)) {
           std::vector<store::EraseTarget> targets;
           targets.push_back({store::EraseTarget::Kind::Exact, job->stored_key});
           co_await proxy.lookup_->invalidate(std::move(targets));

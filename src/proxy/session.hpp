@@ -10,6 +10,7 @@
 
 #include "net/framing.hpp"
 #include "net/server_connection.hpp"
+#include "policy/conditional.hpp"
 #include "policy/uri.hpp"
 #include "proxy/lookup.hpp"
 #include "proxy/outcome.hpp"
@@ -163,6 +164,11 @@ std::int64_t unix_now_ms() noexcept;
 bool is_timeout(const net::error_code& ec);
 // Every line of a request field, combined as RFC 9110 §5.3 allows.
 std::string combined_field(const net::http::request_header<>& request, net::http::field name);
+// The validators of a stored entry's head, and of a received response's fields.
+policy::Validators entry_validators(std::string_view head) noexcept;
+policy::Validators response_validators(const policy::HeaderList& headers) noexcept;
+// RFC 9111 §4.3.5: a 2xx answer whose validators differ from the stored entry's outdates it.
+bool outdates(const policy::EntryView& stored, int status, const policy::HeaderList& headers);
 // The request's Cache-Control says only-if-cached (RFC 9111 §5.2.1.7).
 bool asks_only_if_cached(const net::http::request_header<>& request);
 
