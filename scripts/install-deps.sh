@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config ccache lld
   libboost1.81-dev libhiredis-dev libyaml-cpp-dev prometheus-cpp-dev
-  libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libsqlite3-dev libssl-dev
+  libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libsqlite3-dev libssl-dev zlib1g-dev
   redis-server redis-tools curl prometheus
   clang libclang-rt-14-dev  # fuzz targets (libFuzzer): scripts/fuzz.sh, scripts/test.sh
   python3  # tests/lint: module includes, GCC 12 coroutine rules
