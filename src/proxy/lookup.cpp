@@ -288,6 +288,7 @@ asio::awaitable<StoreResult> LookupTier::store(const std::string& key,
                                                const std::optional<store::VariantFill>& variant,
                                                Fill& fill, std::string entry,
                                                std::chrono::milliseconds ttl, std::string ns,
+                                               std::vector<std::string> tags,
                                                std::uint64_t body_bytes) {
   const std::string& stored_key = variant ? variant->variant_key : key;
   // Waiters joined on one stored key: another variant's response is not theirs to serve.
@@ -302,11 +303,12 @@ asio::awaitable<StoreResult> LookupTier::store(const std::string& key,
     if (variant) {
       store::VariantFill target = *variant;
       ec = co_await parts_.store.fill_variant(std::move(target), std::move(entry), ttl,
-                                              std::move(ns), std::move(fill.token));
+                                              std::move(ns), std::move(fill.token),
+                                              std::move(tags));
     } else {
       std::string target = key;
       ec = co_await parts_.store.fill(std::move(target), std::move(entry), ttl, std::move(ns),
-                                      std::move(fill.token));
+                                      std::move(fill.token), std::move(tags));
     }
   }
   if (ec == errc::fill_overtaken) {

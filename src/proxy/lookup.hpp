@@ -106,17 +106,22 @@ class LookupTier {
  public:
   explicit LookupTier(LookupParts parts) : parts_(std::move(parts)) {}
 
+  // A configuration reload: misses from now on wait this long for another request's fill.
+  void set_coalesce_wait(std::chrono::milliseconds wait) noexcept { parts_.coalesce_wait = wait; }
+
   // `key` (the primary stored key) and `request` must outlive the call (the session's do).
   boost::asio::awaitable<LookupResult> lookup(const std::string& key, const LookupRequest& request);
 
   // Stores the encoded entry with the permission a lookup gave, then hands it to coalesced
   // waiters (not when overtaken: they fetch for themselves). `variant` set: the response
   // carries Vary and is stored as that variant of `key`. `fresh_for`: how long the entry stays
-  // fresh from now (bounds an L1 copy). `body_bytes`: the response body's size, for metrics.
+  // fresh from now (bounds an L1 copy). `tags`: the entry's tags (EraseTarget::Kind::Tag),
+  // stored with it in the store and L1. `body_bytes`: the response body's size, for metrics.
   boost::asio::awaitable<StoreResult> store(const std::string& key,
                                             const std::optional<store::VariantFill>& variant,
                                             Fill& fill, std::string entry,
                                             std::chrono::milliseconds ttl, std::string ns,
+                                            std::vector<std::string> tags,
                                             std::uint64_t body_bytes);
 
   // A write succeeded at the origin: erases what it names from the store, then from L1; a

@@ -524,8 +524,10 @@ asio::awaitable<void> Session::store_entry(Exchange& x, const policy::HeaderList
   x.fill.reset();
   const StoreInputs in = store_inputs(x);
   const auto variant = variant_for(in, headers);
-  const auto stored = co_await proxy_.lookup_->store(
-      x.key, variant, fill, std::move(entry), decision.ttl, x.rule->cache_namespace, body_bytes);
+  std::vector<std::string> tags;
+  const auto stored =
+      co_await proxy_.lookup_->store(x.key, variant, fill, std::move(entry), decision.ttl,
+                                     x.rule->cache_namespace, std::move(tags), body_bytes);
   switch (stored) {
     case StoreResult::Stored:
       x.cache.stored = true;
@@ -700,8 +702,9 @@ asio::awaitable<void> Session::run_background_revalidation(
                                    stored_fields, payload, decision.strip_fields);
     }
     const auto variant = variant_for(job->in, stored_fields);
+    std::vector<std::string> tags;
     co_await proxy.lookup_->store(job->in.key, variant, job->fill, std::move(entry), decision.ttl,
-                                  job->in.rule->cache_namespace, body_bytes);
+                                  job->in.rule->cache_namespace, std::move(tags), body_bytes);
   } catch (...) {
     // Nothing may escape a detached coroutine: it would terminate the process.
     proxy.metrics_.record_worker_exception();

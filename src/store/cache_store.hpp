@@ -30,6 +30,8 @@ struct EraseTarget {
     Exact,            // this key and its variants (key + separator + ...)
     PathAndVariants,  // the same, and every key starting with key + "?"
     Prefix,           // every key starting with key
+    Tag,              // every entry stored with the tag `key` (every variant, every query
+                      // variant: each carries its own tags), and variant indexes left empty
   };
   Kind kind = Kind::Exact;
   std::string key;
@@ -62,12 +64,20 @@ struct VariantFill {
   std::size_t max_variants = 8;     // beyond this the least recently stored variants are deleted
 };
 
+// What a store keeps of an entry's tags at most (more are dropped, longer ones ignored): policy
+// bounds them already, the store does not rely on it for its sizes.
+inline constexpr std::size_t kMaxTagsPerEntry = 32;
+inline constexpr std::size_t kMaxTagBytes = 256;
+
 struct StoreHealth {
   bool connected = true;
   BreakerState state = BreakerState::Closed;
   // The store answers reads but refused the last write with an error reply (Redis full under
   // noeviction, a read-only replica, an ACL): entries can be neither stored nor invalidated.
   bool writes_refused = false;
+  // While not connected: why ("TLS handshake with ...: certificate verify failed (...)", "AUTH
+  // refused: WRONGPASS ..."); empty when unknown or connected. Never holds a password.
+  std::string last_error;
 };
 
 // Contract for every member coroutine:
@@ -91,26 +101,31 @@ class CacheStore {
   virtual boost::asio::awaitable<result<FillToken>> read_fill_token(std::string key) = 0;
 
   // Stores value for ttl (> 0), unconditionally. `ns` is the rule's namespace ("" = none), for
-  // clear(ns).
+  // clear(ns). `tags` name the entry for EraseTarget::Kind::Tag (policy deduplicates and bounds
+  // them; a store still caps what it keeps, kMaxTagsPerEntry / kMaxTagBytes); they replace the
+  // tags an earlier value under `key` had.
   virtual boost::asio::awaitable<boost::system::error_code> put(std::string key, std::string value,
                                                                 std::chrono::milliseconds ttl,
-                                                                std::string ns) = 0;
+                                                                std::string ns,
+                                                                std::vector<std::string> tags) = 0;
 
-  // put(), unless `token` predates an erase of the key's path, a prefix erase or a clear (or is
-  // empty): then errc::fill_overtaken and nothing is stored.
+  // put(), unless `token` predates an erase of the key's path, a prefix erase, a tag erase or a
+  // clear (or is empty): then errc::fill_overtaken and nothing is stored.
   virtual boost::asio::awaitable<boost::system::error_code> fill(std::string key, std::string value,
                                                                  std::chrono::milliseconds ttl,
-                                                                 std::string ns,
-                                                                 FillToken token) = 0;
+                                                                 std::string ns, FillToken token,
+                                                                 std::vector<std::string> tags) = 0;
 
   // fill() of one variant, and in the same atomic step the variant index under
   // variant.primary_key: the variant is appended (moved to the end when already listed), the
   // oldest variants beyond max_variants are deleted, and an index whose fields differ (or a
   // plain entry under the primary key) is replaced, its variants deleted. The index lives as
   // long as its longest-lived variant. Reads never write it: a hit does not reorder anything.
+  // `tags` are the variant's own (the index has none: a tag erase deletes an index once it lists
+  // no live variant).
   virtual boost::asio::awaitable<boost::system::error_code> fill_variant(
       VariantFill variant, std::string value, std::chrono::milliseconds ttl, std::string ns,
-      FillToken token) = 0;
+      FillToken token, std::vector<std::string> tags) = 0;
 
   // Deletes everything the targets name, in one round trip. Returns how many entries existed.
   virtual boost::asio::awaitable<result<std::uint64_t>> erase(std::vector<EraseTarget> targets) = 0;

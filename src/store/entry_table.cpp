@@ -115,6 +115,8 @@ std::uint64_t EntryTable::erase(const EraseTarget& target, std::int64_t now, Gra
     case EraseTarget::Kind::Prefix:
       removed += remove_range(target.key, now, graveyard);
       break;
+    case EraseTarget::Kind::Tag:
+      break;
   }
   return removed;
 }

@@ -6,8 +6,9 @@
 //   "GET:/a", "GET:/a?x=1" and "GET:/a?x=1 host=h".
 // - Every path has a generation, and the store has an epoch.
 // - An Exact or PathAndVariants erase of K bumps the generation of key_path(K) (so erasing one
-//   query variant fences the fills of every variant of that path); a Prefix erase and every clear
-//   (all, or one namespace) bump the epoch. A clear of the namespace "" names nothing and bumps
+//   query variant fences the fills of every variant of that path); a Prefix erase, a Tag erase
+//   (a fill in flight may be about to store an entry with that tag: its tags are known only when
+//   it stores) and every clear (all, or one namespace) bump the epoch. A clear of the namespace "" names nothing and bumps
 //   nothing.
 // - A fill token is the epoch and the generation of the key's path, read before the upstream is
 //   asked; a fill stores only while both are unchanged.
@@ -59,7 +60,7 @@ class Generations {
 
   // Call before the erase takes effect, so that a fill checking after it sees the bump.
   void erased(const EraseTarget& target) noexcept {
-    if (target.kind == EraseTarget::Kind::Prefix) {
+    if (target.kind == EraseTarget::Kind::Prefix || target.kind == EraseTarget::Kind::Tag) {
       bump_epoch();
     } else {
       bump_path(target.key);

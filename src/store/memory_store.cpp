@@ -41,7 +41,8 @@ void MemoryStore::drop_variants_of(const std::string& key, std::int64_t now, Gra
 }
 
 void MemoryStore::put_sync(std::string key, Value value, std::chrono::milliseconds ttl,
-                           std::string ns) {
+                           std::string ns, std::vector<std::string> tags) {
+  (void)tags;
   Graveyard graveyard;
   std::lock_guard lock(mutex_);
   drop_variants_of(key, now_ms_(), graveyard);
@@ -49,7 +50,9 @@ void MemoryStore::put_sync(std::string key, Value value, std::chrono::millisecon
 }
 
 bool MemoryStore::fill_sync(std::string key, Value value, std::chrono::milliseconds ttl,
-                            std::string ns, const FillToken& token) {
+                            std::string ns, const FillToken& token,
+                            std::vector<std::string> tags) {
+  (void)tags;
   Graveyard graveyard;
   std::lock_guard lock(mutex_);
   if (!generations_.current(key, token)) return false;
@@ -62,7 +65,8 @@ bool MemoryStore::fill_sync(std::string key, Value value, std::chrono::milliseco
 // The same steps as the Redis fill-variant script (redis/scripts.cpp), in one critical section.
 bool MemoryStore::fill_variant_sync(const VariantFill& variant, Value value,
                                     std::chrono::milliseconds ttl, std::string ns,
-                                    const FillToken& token) {
+                                    const FillToken& token, std::vector<std::string> tags) {
+  (void)tags;
   const auto secondary = variant_secondary_key(variant);
   if (!secondary || !value || ttl.count() <= 0) return false;
   Graveyard graveyard;
@@ -149,8 +153,9 @@ boost::asio::awaitable<result<FillToken>> MemoryStore::read_fill_token(std::stri
 boost::asio::awaitable<boost::system::error_code> MemoryStore::put(std::string key,
                                                                    std::string value,
                                                                    std::chrono::milliseconds ttl,
-                                                                   std::string ns) {
-  put_sync(std::move(key), std::move(value), ttl, std::move(ns));
+                                                                   std::string ns,
+                                                                   std::vector<std::string> tags) {
+  put_sync(std::move(key), std::move(value), ttl, std::move(ns), std::move(tags));
   co_return boost::system::error_code{};
 }
 
@@ -158,8 +163,9 @@ boost::asio::awaitable<boost::system::error_code> MemoryStore::fill(std::string 
                                                                     std::string value,
                                                                     std::chrono::milliseconds ttl,
                                                                     std::string ns,
-                                                                    FillToken token) {
-  if (!fill_sync(std::move(key), std::move(value), ttl, std::move(ns), token)) {
+                                                                    FillToken token,
+                                                                    std::vector<std::string> tags) {
+  if (!fill_sync(std::move(key), std::move(value), ttl, std::move(ns), token, std::move(tags))) {
     co_return make_error_code(errc::fill_overtaken);
   }
   co_return boost::system::error_code{};
@@ -167,11 +173,11 @@ boost::asio::awaitable<boost::system::error_code> MemoryStore::fill(std::string 
 
 boost::asio::awaitable<boost::system::error_code> MemoryStore::fill_variant(
     VariantFill variant, std::string value, std::chrono::milliseconds ttl, std::string ns,
-    FillToken token) {
+    FillToken token, std::vector<std::string> tags) {
   if (!variant_secondary_key(variant)) {
     co_return make_error_code(boost::system::errc::invalid_argument);
   }
-  if (!fill_variant_sync(variant, std::move(value), ttl, std::move(ns), token)) {
+  if (!fill_variant_sync(variant, std::move(value), ttl, std::move(ns), token, std::move(tags))) {
     co_return make_error_code(errc::fill_overtaken);
   }
   co_return boost::system::error_code{};

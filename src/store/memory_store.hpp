@@ -32,15 +32,15 @@ class MemoryStore final : public CacheStore {
   boost::asio::awaitable<result<FillToken>> read_fill_token(std::string key) override;
   boost::asio::awaitable<boost::system::error_code> put(std::string key, std::string value,
                                                         std::chrono::milliseconds ttl,
-                                                        std::string ns) override;
+                                                        std::string ns,
+                                                        std::vector<std::string> tags) override;
   boost::asio::awaitable<boost::system::error_code> fill(std::string key, std::string value,
                                                          std::chrono::milliseconds ttl,
-                                                         std::string ns, FillToken token) override;
-  boost::asio::awaitable<boost::system::error_code> fill_variant(VariantFill variant,
-                                                                 std::string value,
-                                                                 std::chrono::milliseconds ttl,
-                                                                 std::string ns,
-                                                                 FillToken token) override;
+                                                         std::string ns, FillToken token,
+                                                         std::vector<std::string> tags) override;
+  boost::asio::awaitable<boost::system::error_code> fill_variant(
+      VariantFill variant, std::string value, std::chrono::milliseconds ttl, std::string ns,
+      FillToken token, std::vector<std::string> tags) override;
   boost::asio::awaitable<result<std::uint64_t>> erase(std::vector<EraseTarget> targets) override;
   // clear(""): entries stored without a namespace are not a namespace: deletes nothing.
   boost::asio::awaitable<result<std::uint64_t>> clear(std::optional<std::string> ns) override;
@@ -53,26 +53,30 @@ class MemoryStore final : public CacheStore {
   Value get_sync(const std::string& key);
   Lookup lookup_for_fill_sync(const std::string& key);
   FillToken read_fill_token_sync(const std::string& key);
-  void put_sync(std::string key, Value value, std::chrono::milliseconds ttl, std::string ns);
-  void put_sync(std::string key, std::string value, std::chrono::milliseconds ttl, std::string ns) {
+  void put_sync(std::string key, Value value, std::chrono::milliseconds ttl, std::string ns,
+                std::vector<std::string> tags = {});
+  void put_sync(std::string key, std::string value, std::chrono::milliseconds ttl, std::string ns,
+                std::vector<std::string> tags = {}) {
     put_sync(std::move(key), std::make_shared<const std::string>(std::move(value)), ttl,
-             std::move(ns));
+             std::move(ns), std::move(tags));
   }
   // False (nothing stored): `token` predates an erase of the key's path (or is empty).
   bool fill_sync(std::string key, Value value, std::chrono::milliseconds ttl, std::string ns,
-                 const FillToken& token);
+                 const FillToken& token, std::vector<std::string> tags = {});
   bool fill_sync(std::string key, std::string value, std::chrono::milliseconds ttl, std::string ns,
-                 const FillToken& token) {
+                 const FillToken& token, std::vector<std::string> tags = {}) {
     return fill_sync(std::move(key), std::make_shared<const std::string>(std::move(value)), ttl,
-                     std::move(ns), token);
+                     std::move(ns), token, std::move(tags));
   }
   // False (nothing stored): as fill_sync; also for a malformed `variant` (variant_secondary_key).
   bool fill_variant_sync(const VariantFill& variant, Value value, std::chrono::milliseconds ttl,
-                         std::string ns, const FillToken& token);
+                         std::string ns, const FillToken& token,
+                         std::vector<std::string> tags = {});
   bool fill_variant_sync(const VariantFill& variant, std::string value,
-                         std::chrono::milliseconds ttl, std::string ns, const FillToken& token) {
+                         std::chrono::milliseconds ttl, std::string ns, const FillToken& token,
+                         std::vector<std::string> tags = {}) {
     return fill_variant_sync(variant, std::make_shared<const std::string>(std::move(value)), ttl,
-                             std::move(ns), token);
+                             std::move(ns), token, std::move(tags));
   }
   std::uint64_t erase_sync(const std::vector<EraseTarget>& targets);
   std::uint64_t clear_sync(const std::optional<std::string>& ns);

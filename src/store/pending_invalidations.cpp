@@ -18,6 +18,8 @@ bool target_covers(const EraseTarget& target, std::string_view key) {
              (key.size() == target.key.size() || key[target.key.size()] == '?');
     case EraseTarget::Kind::Prefix:
       return key.starts_with(target.key);
+    case EraseTarget::Kind::Tag:
+      return true;
   }
   return true;
 }
@@ -144,6 +146,9 @@ std::string describe_targets(const std::vector<EraseTarget>& targets) {
         break;
       case EraseTarget::Kind::Prefix:
         out.append("*");
+        break;
+      case EraseTarget::Kind::Tag:
+        out.append(" (tag)");
         break;
     }
   }

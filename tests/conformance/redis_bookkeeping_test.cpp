@@ -56,8 +56,8 @@ class RedisBookkeeping : public ::testing::Test {
 
   boost::system::error_code put(const std::string& key, const std::string& value,
                                 const std::string& ns = "", const FillToken* token = nullptr) {
-    if (token == nullptr) return run(store_->put(key, value, 1h, ns));
-    return run(store_->fill(key, value, 1h, ns, *token));
+    if (token == nullptr) return run(store_->put(key, value, 1h, ns, {}));
+    return run(store_->fill(key, value, 1h, ns, *token, {}));
   }
   std::optional<std::string> get(const std::string& key) {
     auto r = run(store_->get(key));
@@ -76,7 +76,7 @@ class RedisBookkeeping : public ::testing::Test {
     auto token = run(store_->read_fill_token(key));
     EXPECT_TRUE(token.has_value());
     return run(store_->fill_variant({primary, {"origin"}, key, 8}, "v", 1h, ns,
-                                    token ? *token : FillToken{}));
+                                    token ? *token : FillToken{}, {}));
   }
   std::vector<std::string> listed(const std::string& primary) {
     auto index = get(primary);

@@ -64,7 +64,7 @@ class RedisFailure : public test::RedisServerTest {
   }
 
   bool put_and_get_work() {
-    if (run(store_->put("GET:/k", "v", 60s, ""))) return false;
+    if (run(store_->put("GET:/k", "v", 60s, "", {}))) return false;
     auto value = run(store_->get("GET:/k"));
     return value && *value && **value == "v";
   }

@@ -104,7 +104,7 @@ class StoreTest : public ::testing::Test {
 
   void put(const std::string& key, const std::string& value, std::chrono::milliseconds ttl = 60s,
            const std::string& ns = "") {
-    const auto ec = run(store().put(key, value, ttl, ns));
+    const auto ec = run(store().put(key, value, ttl, ns, {}));
     ASSERT_FALSE(ec) << ec.message();
   }
   std::optional<std::string> get(const std::string& key) {
@@ -152,7 +152,7 @@ class StoreTest : public ::testing::Test {
       FillToken token, std::vector<std::string> fields = {"origin"}, std::size_t max_variants = 8,
       std::chrono::milliseconds ttl = 60s, const std::string& ns = "") {
     VariantFill variant{primary, std::move(fields), primary + secondary, max_variants};
-    return run(store().fill_variant(std::move(variant), value, ttl, ns, std::move(token)));
+    return run(store().fill_variant(std::move(variant), value, ttl, ns, std::move(token), {}));
   }
   // The variants the index under `primary` lists (oldest first), read through get().
   std::vector<std::string> members(const std::string& primary) {
@@ -368,7 +368,7 @@ TEST_P(StoreConformance, AHitCarriesNoTokenAndAMissDoes) {
   ASSERT_TRUE(miss.has_value()) << miss.error().message();
   EXPECT_FALSE(miss->value);
   EXPECT_FALSE(miss->token.empty());
-  EXPECT_FALSE(run(store().fill("GET:/m", "filled", 60s, "", miss->token)));
+  EXPECT_FALSE(run(store().fill("GET:/m", "filled", 60s, "", miss->token, {})));
   EXPECT_EQ(get("GET:/m"), "filled");
 }
 
@@ -380,13 +380,13 @@ TEST_P(StoreConformance, AFillWithATokenOlderThanAnEraseOfItsPathStoresNothing) 
   FillToken token = looked->token;
   EXPECT_FALSE(token.empty());
   EXPECT_EQ(erase({{Kind::PathAndVariants, "GET:/u/1"}}), 0u);  // nothing cached yet: still a write
-  EXPECT_EQ(run(store().fill("GET:/u/1?x=1", "old", 60s, "", token)), errc::fill_overtaken);
+  EXPECT_EQ(run(store().fill("GET:/u/1?x=1", "old", 60s, "", token, {})), errc::fill_overtaken);
   EXPECT_FALSE(has("GET:/u/1?x=1"));
 
   auto fresh = run(store().lookup_for_fill("GET:/u/1?x=1"));  // read after the write: stores
   ASSERT_TRUE(fresh.has_value());
   FillToken fresh_token = fresh->token;
-  EXPECT_FALSE(run(store().fill("GET:/u/1?x=1", "new", 60s, "", fresh_token)));
+  EXPECT_FALSE(run(store().fill("GET:/u/1?x=1", "new", 60s, "", fresh_token, {})));
   EXPECT_EQ(get("GET:/u/1?x=1"), "new");
 }
 
@@ -395,7 +395,7 @@ TEST_P(StoreConformance, AnEraseOfAQueryVariantOvertakesTheFillsOfItsWholePath) 
   ASSERT_TRUE(plain.has_value());
   FillToken token = *plain;
   erase({{Kind::Exact, "GET:/u/1?x=1"}});
-  EXPECT_EQ(run(store().fill("GET:/u/1", "old", 60s, "", token)), errc::fill_overtaken);
+  EXPECT_EQ(run(store().fill("GET:/u/1", "old", 60s, "", token, {})), errc::fill_overtaken);
   EXPECT_FALSE(has("GET:/u/1"));
 }
 
@@ -404,25 +404,25 @@ TEST_P(StoreConformance, TokensOfOtherPathsSurviveButPrefixErasesAndClearsMoveAl
   ASSERT_TRUE(other.has_value());
   erase({{Kind::Exact, "GET:/u/1"}});
   FillToken other_token = *other;
-  EXPECT_FALSE(run(store().fill("GET:/u/2", "v", 60s, "", other_token)));  // another path: fine
+  EXPECT_FALSE(run(store().fill("GET:/u/2", "v", 60s, "", other_token, {})));  // another path: fine
 
   auto before_prefix = run(store().read_fill_token("GET:/u/3"));
   ASSERT_TRUE(before_prefix.has_value());
   erase({{Kind::Prefix, "GET:/zzz/"}});
   FillToken prefix_token = *before_prefix;
-  EXPECT_EQ(run(store().fill("GET:/u/3", "v", 60s, "", prefix_token)), errc::fill_overtaken);
+  EXPECT_EQ(run(store().fill("GET:/u/3", "v", 60s, "", prefix_token, {})), errc::fill_overtaken);
 
   auto before_clear = run(store().read_fill_token("GET:/u/3"));
   ASSERT_TRUE(before_clear.has_value());
   clear(std::string("some-namespace"));
   FillToken clear_token = *before_clear;
-  EXPECT_EQ(run(store().fill("GET:/u/3", "v", 60s, "", clear_token)), errc::fill_overtaken);
+  EXPECT_EQ(run(store().fill("GET:/u/3", "v", 60s, "", clear_token, {})), errc::fill_overtaken);
 
   auto before_full_clear = run(store().read_fill_token("GET:/u/3"));
   ASSERT_TRUE(before_full_clear.has_value());
   clear(std::nullopt);
   FillToken full_clear_token = *before_full_clear;
-  EXPECT_EQ(run(store().fill("GET:/u/3", "v", 60s, "", full_clear_token)), errc::fill_overtaken);
+  EXPECT_EQ(run(store().fill("GET:/u/3", "v", 60s, "", full_clear_token, {})), errc::fill_overtaken);
   EXPECT_FALSE(has("GET:/u/3"));
 }
 
@@ -430,10 +430,10 @@ TEST_P(StoreConformance, PutIsUnconditionalAndAFillWithoutATokenStoresNothing) {
   auto token = run(store().read_fill_token("GET:/p"));
   ASSERT_TRUE(token.has_value());
   erase({{Kind::Exact, "GET:/p"}});  // a put does not care
-  EXPECT_FALSE(run(store().put("GET:/p", "v", 60s, "")));
+  EXPECT_FALSE(run(store().put("GET:/p", "v", 60s, "", {})));
   EXPECT_EQ(get("GET:/p"), "v");
   FillToken never_read;
-  EXPECT_EQ(run(store().fill("GET:/q", "v", 60s, "", never_read)), errc::fill_overtaken);
+  EXPECT_EQ(run(store().fill("GET:/q", "v", 60s, "", never_read, {})), errc::fill_overtaken);
   EXPECT_FALSE(has("GET:/q"));
 }
 
@@ -493,7 +493,7 @@ TEST_P(StoreConformance, EveryStoreOvertakesTheTokensThatGenerationsDefines) {
     for (std::size_t i = 0; i < keys.size(); ++i) {
       SCOPED_TRACE(keys[i]);
       EXPECT_EQ(!definition.current(model[i]), step.overtaken[i]);
-      const auto ec = run(store().fill(keys[i], "v", 60s, "", tokens[i]));
+      const auto ec = run(store().fill(keys[i], "v", 60s, "", tokens[i], {}));
       EXPECT_EQ(ec == errc::fill_overtaken, step.overtaken[i]) << ec.message();
     }
   }
@@ -547,15 +547,15 @@ TEST_P(StoreConformance, AnEraseOfAPathOvertakesTheFillsOfEveryHost) {
   auto query_token = run(store().lookup_for_fill("GET:/u/1?x=1 host=h2"));
   ASSERT_TRUE(token.has_value() && query_token.has_value());
   erase({{Kind::PathAndVariants, "GET:/u/1"}});
-  EXPECT_EQ(run(store().fill("GET:/u/1 host=h1", "old", 60s, "", token->token)),
+  EXPECT_EQ(run(store().fill("GET:/u/1 host=h1", "old", 60s, "", token->token, {})),
             errc::fill_overtaken);
-  EXPECT_EQ(run(store().fill("GET:/u/1?x=1 host=h2", "old", 60s, "", query_token->token)),
+  EXPECT_EQ(run(store().fill("GET:/u/1?x=1 host=h2", "old", 60s, "", query_token->token, {})),
             errc::fill_overtaken);
   EXPECT_FALSE(has("GET:/u/1 host=h1"));
   auto other = run(store().lookup_for_fill("GET:/u/2 host=h1"));
   ASSERT_TRUE(other.has_value());
   erase({{Kind::Exact, "GET:/u/1"}});
-  EXPECT_FALSE(run(store().fill("GET:/u/2 host=h1", "v", 60s, "", other->token)));
+  EXPECT_FALSE(run(store().fill("GET:/u/2 host=h1", "v", 60s, "", other->token, {})));
 }
 
 // Vary (RFC 9111 §4.1): the primary key holds the variant index, each variant is its own entry.
@@ -713,7 +713,7 @@ TEST_P(StoreConformance, APlainEntryAndAnIndexReplaceEachOther) {
 
   auto token = run(store().read_fill_token(primary));
   ASSERT_TRUE(token.has_value());
-  EXPECT_FALSE(run(store().fill(primary, "plain again", 60s, "", *token)));
+  EXPECT_FALSE(run(store().fill(primary, "plain again", 60s, "", *token, {})));
   EXPECT_EQ(get(primary), "plain again");
   EXPECT_FALSE(has(primary + vary(1)));
   EXPECT_FALSE(has(primary + vary(2)));
@@ -797,12 +797,12 @@ TEST_P(StoreConformance, AFreshenedEntryReplacesTheOldOne) {
   put("GET:/f", "old");
   auto token = run(store().read_fill_token("GET:/f"));  // before the conditional request
   ASSERT_TRUE(token.has_value());
-  EXPECT_FALSE(run(store().fill("GET:/f", "freshened", 60s, "", *token)));
+  EXPECT_FALSE(run(store().fill("GET:/f", "freshened", 60s, "", *token, {})));
   EXPECT_EQ(get("GET:/f"), "freshened");
   EXPECT_EQ(count(), 1u);
   auto again = run(store().read_fill_token("GET:/f"));
   ASSERT_TRUE(again.has_value());
-  EXPECT_FALSE(run(store().fill("GET:/f", "short", 150ms, "", *again)));
+  EXPECT_FALSE(run(store().fill("GET:/f", "short", 150ms, "", *again, {})));
   EXPECT_TRUE(test::wait_until([&] { return !has("GET:/f"); }, 10s));  // the new TTL applies
 }
 
@@ -811,7 +811,7 @@ TEST_P(StoreConformance, FresheningOvertakenByAnEraseIsDropped) {
   auto token = run(store().read_fill_token("GET:/f"));
   ASSERT_TRUE(token.has_value());
   erase({{Kind::Exact, "GET:/f"}});
-  EXPECT_EQ(run(store().fill("GET:/f", "freshened", 60s, "", *token)), errc::fill_overtaken);
+  EXPECT_EQ(run(store().fill("GET:/f", "freshened", 60s, "", *token, {})), errc::fill_overtaken);
   EXPECT_FALSE(has("GET:/f"));
 }
 
@@ -863,7 +863,7 @@ TEST_F(RedisStoreOnly, ForeignKeysInTheSameRedisSurvive) {
 
   // A second cachecar instance with another prefix, sharing the database.
   redis::RedisStore other(ctx_.get_executor(), client_options(*server), "other:");
-  ASSERT_FALSE(run(other.put("GET:/x", "v", 60s, "ns")));
+  ASSERT_FALSE(run(other.put("GET:/x", "v", 60s, "ns", {})));
 
   put("GET:/a", "v", 60s, "ns");
   put("GET:/b", "v");
@@ -928,7 +928,7 @@ TEST_F(RedisStoreOnly, PutIssuedBeforeAGetIsOrderedBeforeIt) {
     std::optional<result<Value>> seen;
     boost::asio::co_spawn(
         ctx_,
-        [&]() -> boost::asio::awaitable<void> { (void)co_await store().put(key, "v", 60s, ""); },
+        [&]() -> boost::asio::awaitable<void> { (void)co_await store().put(key, "v", 60s, "", {}); },
         boost::asio::detached);
     boost::asio::co_spawn(
         ctx_, [&]() -> boost::asio::awaitable<void> { seen = co_await store().get(key); },

@@ -227,13 +227,16 @@ asio::awaitable<result<FillToken>> RedisStore::read_fill_token(std::string key) 
 }
 
 asio::awaitable<error_code> RedisStore::put(std::string key, std::string value,
-                                            std::chrono::milliseconds ttl, std::string ns) {
+                                            std::chrono::milliseconds ttl, std::string ns,
+                                            std::vector<std::string> tags) {
+  (void)tags;
   co_return co_await run_put(key, value, ttl, ns, std::string_view());
 }
 
 asio::awaitable<error_code> RedisStore::fill(std::string key, std::string value,
                                              std::chrono::milliseconds ttl, std::string ns,
-                                             FillToken token) {
+                                             FillToken token, std::vector<std::string> tags) {
+  (void)tags;
   // A token that was never read cannot be current (and "" would mean unconditional below).
   if (token.empty()) co_return errc::fill_overtaken;
   co_return co_await run_put(key, value, ttl, ns, token.generations);
@@ -241,7 +244,9 @@ asio::awaitable<error_code> RedisStore::fill(std::string key, std::string value,
 
 asio::awaitable<error_code> RedisStore::fill_variant(VariantFill variant, std::string value,
                                                      std::chrono::milliseconds ttl, std::string ns,
-                                                     FillToken token) {
+                                                     FillToken token,
+                                                     std::vector<std::string> tags) {
+  (void)tags;
   if (!variant_secondary_key(variant)) {
     co_return make_error_code(boost::system::errc::invalid_argument);
   }
@@ -300,6 +305,9 @@ asio::awaitable<result<std::uint64_t>> RedisStore::erase(std::vector<EraseTarget
       case EraseTarget::Kind::Prefix:
         argv.push_back("p");
         break;
+      case EraseTarget::Kind::Tag:
+        argv.push_back("t");
+        break;
     }
     argv.push_back(target.key);
   }
@@ -307,7 +315,9 @@ asio::awaitable<result<std::uint64_t>> RedisStore::erase(std::vector<EraseTarget
   // the variants cover is found in the index at run time).
   std::vector<std::string> names;
   for (const auto& target : targets) {
-    if (target.kind == EraseTarget::Kind::Prefix) continue;
+    if (target.kind == EraseTarget::Kind::Prefix || target.kind == EraseTarget::Kind::Tag) {
+      continue;
+    }
     names.push_back(prefix_ + target.key);
     names.push_back(path_generation_key(target.key));
   }

@@ -73,15 +73,15 @@ class RedisStore final : public CacheStore {
   boost::asio::awaitable<result<FillToken>> read_fill_token(std::string key) override;
   boost::asio::awaitable<boost::system::error_code> put(std::string key, std::string value,
                                                         std::chrono::milliseconds ttl,
-                                                        std::string ns) override;
+                                                        std::string ns,
+                                                        std::vector<std::string> tags) override;
   boost::asio::awaitable<boost::system::error_code> fill(std::string key, std::string value,
                                                          std::chrono::milliseconds ttl,
-                                                         std::string ns, FillToken token) override;
-  boost::asio::awaitable<boost::system::error_code> fill_variant(VariantFill variant,
-                                                                 std::string value,
-                                                                 std::chrono::milliseconds ttl,
-                                                                 std::string ns,
-                                                                 FillToken token) override;
+                                                         std::string ns, FillToken token,
+                                                         std::vector<std::string> tags) override;
+  boost::asio::awaitable<boost::system::error_code> fill_variant(
+      VariantFill variant, std::string value, std::chrono::milliseconds ttl, std::string ns,
+      FillToken token, std::vector<std::string> tags) override;
   boost::asio::awaitable<result<std::uint64_t>> erase(std::vector<EraseTarget> targets) override;
   // clear(""): entries stored without a namespace are not a namespace: deletes nothing.
   boost::asio::awaitable<result<std::uint64_t>> clear(std::optional<std::string> ns) override;

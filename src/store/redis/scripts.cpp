@@ -319,6 +319,8 @@ for i = 3, #ARGV - 1, 2 do
   if kind == 'p' then
     bump_epoch()
     drop_range(k)
+  elseif kind == 't' then
+    bump_epoch()
   else
     bump_path(k, window)
     total = total + drop({k})

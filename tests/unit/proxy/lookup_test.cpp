@@ -70,25 +70,25 @@ class ControlledStore final : public store::CacheStore {
     co_return co_await inner_.read_fill_token(std::move(key));
   }
   asio::awaitable<boost::system::error_code> put(std::string key, std::string value,
-                                                 std::chrono::milliseconds ttl,
-                                                 std::string ns) override {
-    co_return co_await inner_.put(std::move(key), std::move(value), ttl, std::move(ns));
+                                                 std::chrono::milliseconds ttl, std::string ns,
+                                                 std::vector<std::string> tags) override {
+    co_return co_await inner_.put(std::move(key), std::move(value), ttl, std::move(ns),
+                                  std::move(tags));
   }
   asio::awaitable<boost::system::error_code> fill(std::string key, std::string value,
                                                   std::chrono::milliseconds ttl, std::string ns,
-                                                  store::FillToken token) override {
+                                                  store::FillToken token,
+                                                  std::vector<std::string> tags) override {
     if (fail_fill) co_return make_error_code(errc::store_unavailable);
     co_return co_await inner_.fill(std::move(key), std::move(value), ttl, std::move(ns),
-                                   std::move(token));
+                                   std::move(token), std::move(tags));
   }
-  asio::awaitable<boost::system::error_code> fill_variant(store::VariantFill variant,
-                                                          std::string value,
-                                                          std::chrono::milliseconds ttl,
-                                                          std::string ns,
-                                                          store::FillToken token) override {
+  asio::awaitable<boost::system::error_code> fill_variant(
+      store::VariantFill variant, std::string value, std::chrono::milliseconds ttl, std::string ns,
+      store::FillToken token, std::vector<std::string> tags) override {
     if (fail_fill) co_return make_error_code(errc::store_unavailable);
     co_return co_await inner_.fill_variant(std::move(variant), std::move(value), ttl, std::move(ns),
-                                           std::move(token));
+                                           std::move(token), std::move(tags));
   }
   asio::awaitable<result<std::uint64_t>> erase(std::vector<EraseTarget> targets) override {
     if (hold_erase) co_await hold();
@@ -195,9 +195,11 @@ class LookupTierTest : public ::testing::Test {
   StoreResult store(const std::string& key, Fill fill, const std::string& body) {
     std::string bytes = entry(body, now_ms_);
     std::string ns;
+    std::vector<std::string> tags;
     const std::optional<store::VariantFill> no_variant;
     return test::run_awaitable(ctx_, tier_->store(key, no_variant, fill, std::move(bytes),
-                                                  kLifetime, std::move(ns), body.size()));
+                                                  kLifetime, std::move(ns), std::move(tags),
+                                                  body.size()));
   }
   InvalidateResult invalidate(std::vector<EraseTarget> targets) {
     return test::run_awaitable(ctx_, tier_->invalidate(std::move(targets)));
@@ -716,9 +718,10 @@ TEST_F(LookupFreshnessTest, AWaiterIsNotHandedAnEntryThatMustBeRevalidated) {
   const policy::HeaderList headers{{"ETag", "\"v1\""}};
   std::string bytes = policy::encode_entry(no_cache, 200, "OK", headers, "validate me");
   std::string ns;
+  std::vector<std::string> tags;
   const std::optional<store::VariantFill> no_variant;
   ASSERT_EQ(test::run_awaitable(ctx_, tier_->store(key_, no_variant, *leader.fill, std::move(bytes),
-                                                   kLifetime, std::move(ns), 11)),
+                                                   kLifetime, std::move(ns), std::move(tags), 11)),
             StoreResult::Stored);
   ASSERT_TRUE(run_until([&] { return waiter.has_value(); }));
   EXPECT_NE(waiter->kind, LookupKind::Collapsed);  // RFC 9111 §5.2.2.4: validated first

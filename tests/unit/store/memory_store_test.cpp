@@ -164,7 +164,7 @@ TEST(MemoryStore, ClearAll) {
 TEST(MemoryStore, CoroutinesCompleteImmediately) {
   Fixture f;
   boost::asio::io_context ctx;
-  auto error = test::run_awaitable(ctx, f.store.put("GET:/a", "v", 1s, "ns"));
+  auto error = test::run_awaitable(ctx, f.store.put("GET:/a", "v", 1s, "ns", {}));
   EXPECT_FALSE(error);
   auto value = test::run_awaitable(ctx, f.store.get("GET:/a"));
   ASSERT_TRUE(value.has_value());
