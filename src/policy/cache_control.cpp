@@ -337,6 +337,10 @@ std::optional<std::int64_t> parse_asctime(std::string_view t) noexcept {
 
 }  // namespace
 
+bool is_http_token(std::string_view text) noexcept {
+  return is_token(text);
+}
+
 ResponseCacheControl parse_response_cache_control(const HeaderList& headers) {
   // RFC 9213 §2.1: a valid CDN-Cache-Control replaces Cache-Control and Expires for this cache;
   // an empty or unparsable one is ignored as if absent.

@@ -70,6 +70,9 @@ RequestCacheControl parse_request_cache_control(std::string_view cache_control,
 // kDeltaSecondsMax; nullopt for anything else (empty, signed, quoted, with a suffix).
 std::optional<std::int64_t> parse_delta_seconds(std::string_view text) noexcept;
 
+// A token (RFC 9110 §5.6.2): one or more tchar; also the form of a field name (§5.1).
+bool is_http_token(std::string_view text) noexcept;
+
 // An HTTP-date in any of the three formats of RFC 9110 §5.6.7 (IMF-fixdate, RFC 850,
 // asctime), as unix seconds; nullopt when it is not one.
 std::optional<std::int64_t> parse_http_date(std::string_view text);
