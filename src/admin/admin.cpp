@@ -48,6 +48,10 @@ struct AdminService::Context {
 AdminService::AdminService(AdminOptions options, AdminDependencies dependencies)
     : options_(std::move(options)), deps_(std::move(dependencies)) {}
 
+void AdminService::set_options(AdminOptions options) {
+  options_ = std::move(options);
+}
+
 net::asio::awaitable<void> AdminService::serve(net::tcp::socket socket,
                                                net::ConnectionTracker& tracker) {
   // A named handler moved in, not a temporary: GCC 12 destroys non-trivial temporaries passed
@@ -123,6 +127,9 @@ net::asio::awaitable<SimpleResponse> AdminService::handle(const net::SimpleReque
       break;
     case Route::ResetStats:
       response = reset_stats(c);
+      break;
+    case Route::ConfigReload:
+      response = reload_config(c);
       break;
   }
   // HEAD: the GET response's head (Content-Length included) without its body.
@@ -282,6 +289,30 @@ SimpleResponse AdminService::reset_stats(const Context& c) {
   deps_.metrics->reset_stats();
   log_action(c, "reset-stats", "cache statistics", -1);
   return net::json_response(200, R"({"reset": true})");
+}
+
+// 200 with what was not applied, or 422 (the file the process reads is not a valid
+// configuration: the request was fine, the content cannot be processed) and the running
+// configuration kept.
+SimpleResponse AdminService::reload_config(const Context& c) {
+  if (!deps_.reload_config) {
+    return error_response(503, "reload_unavailable", "this process cannot reload its configuration");
+  }
+  auto result = deps_.reload_config();
+  JsonWriter w;
+  w.begin_object();
+  w.key("reloaded").value(result.reloaded);
+  if (result.reloaded) {
+    w.key("not_applied").begin_array();
+    for (const auto& name : result.not_applied) w.value(name);
+    w.end_array();
+  } else {
+    w.key("error").value(result.error);
+  }
+  w.end_object();
+  log_action(c, result.reloaded ? "reload-config" : "reload-config-failed", "configuration",
+             -1);
+  return net::json_response(result.reloaded ? 200 : 422, w.take());
 }
 
 void AdminService::log_action(const Context& c, std::string_view action, std::string_view subject,

@@ -22,6 +22,15 @@ struct AdminOptions {
   net::SimpleServerLimits limits{.max_header_bytes = 16 * 1024, .max_body_bytes = 64 * 1024};
 };
 
+// What a configuration reload did (POST /config/reload, SIGHUP).
+struct ConfigReloadResult {
+  bool reloaded = false;
+  // Restart-only settings that differ in the file, as YAML paths ("threads", "redis.url"):
+  // their running values were kept.
+  std::vector<std::string> not_applied;
+  std::string error;  // !reloaded: why ("cachecar.yaml:14: rules[1].ttl: ...")
+};
+
 struct AdminDependencies {
   store::CacheStore* store = nullptr;   // used only on the admin executor's thread
   metrics::Metrics* metrics = nullptr;  // shared, thread-safe
@@ -34,6 +43,10 @@ struct AdminDependencies {
   std::function<store::StoreHealth()> store_health;
   // Write invalidations waiting to be replayed on the store (thread-safe); empty = none.
   std::function<std::size_t()> pending_invalidations;
+  // Reloads the configuration file (POST /config/reload). Runs on the admin executor and
+  // blocks it briefly (the file is read and validated); never throws. Empty: the route
+  // answers 503.
+  std::function<ConfigReloadResult()> reload_config;
 };
 
 // Runs on one executor (the thread that owns `store`). Handlers never throw: store failures
@@ -48,6 +61,10 @@ class AdminService {
   // Serves one admin connection until it closes; `tracker` lets shutdown close it.
   net::asio::awaitable<void> serve(net::tcp::socket socket, net::ConnectionTracker& tracker);
 
+  // A configuration reload: requests from now on use `options` (the token, namespaces, log
+  // format; the limits apply to connections accepted from now on). Call on the admin executor.
+  void set_options(AdminOptions options);
+
  private:
   struct Context;
   net::asio::awaitable<net::SimpleResponse> metrics_cache(const Context& c);
@@ -57,6 +74,7 @@ class AdminService {
   net::asio::awaitable<net::SimpleResponse> clear(const Context& c);
   net::SimpleResponse prometheus(const Context& c);
   net::SimpleResponse reset_stats(const Context& c);
+  net::SimpleResponse reload_config(const Context& c);
   store::StoreHealth store_health() const;
   std::size_t pending_invalidations() const;
   void log_action(const Context& c, std::string_view action, std::string_view subject,

@@ -15,13 +15,14 @@ struct FixedRoute {
   std::string_view allow;
 };
 
-constexpr std::array<FixedRoute, 6> kFixedRoutes{{
+constexpr std::array<FixedRoute, 7> kFixedRoutes{{
     {"/metrics/cache", Route::MetricsCache, kReadMethods},
     {"/metrics", Route::Metrics, kReadMethods},
     {"/health", Route::Health, kReadMethods},
     {"/cache/ping", Route::CachePing, kReadMethods},
     {"/cache/clear", Route::CacheClear, "DELETE"},
     {"/cache/reset-stats", Route::ResetStats, "POST"},
+    {"/config/reload", Route::ConfigReload, "POST"},
 }};
 
 constexpr std::string_view kInvalidatePrefix = "/invalidate/";
@@ -71,6 +72,8 @@ std::string_view to_string(Route route) noexcept {
       return "cache_clear_namespace";
     case Route::ResetStats:
       return "reset_stats";
+    case Route::ConfigReload:
+      return "config_reload";
   }
   return "unknown";
 }
@@ -85,6 +88,7 @@ bool is_state_changing(Route route) noexcept {
     case Route::CacheClear:
     case Route::CacheClearNamespace:
     case Route::ResetStats:
+    case Route::ConfigReload:
       return true;
     case Route::MetricsCache:
     case Route::Metrics:

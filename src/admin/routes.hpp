@@ -18,6 +18,7 @@ enum class Route {
   CacheClear,           // DELETE /cache/clear
   CacheClearNamespace,  // POST /cache/clear/<namespace>
   ResetStats,           // POST /cache/reset-stats
+  ConfigReload,         // POST /config/reload
 };
 std::string_view to_string(Route route) noexcept;
 std::ostream& operator<<(std::ostream& os, Route route);

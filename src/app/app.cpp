@@ -3,6 +3,7 @@
 #include "core/idle_trigger.hpp"
 
 #include "admin/admin.hpp"
+#include "config/reload.hpp"
 #include "net/listener.hpp"
 #include "net/run_loop.hpp"
 #include "proxy/proxy.hpp"
@@ -23,6 +24,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -43,20 +45,43 @@ unsigned worker_count(unsigned configured) {
   return cores == 0 ? 1 : cores;
 }
 
-proxy::ProxyOptions proxy_options(const config::Config& config) {
-  proxy::ProxyOptions options;
-  options.rules = std::make_shared<const policy::RuleSet>(config.rules);
+// What every worker's ProxyOptions point to and a reload keeps: made once at start-up.
+struct SharedParts {
   // Always there: besides coalescing misses (when coalesce_wait > 0) it keeps stale-while-
   // revalidate to one background revalidation per key across the threads.
-  options.coalescer = std::make_shared<proxy::FillCoalescer>();
+  std::shared_ptr<proxy::FillCoalescer> coalescer = std::make_shared<proxy::FillCoalescer>();
+  std::shared_ptr<store::L1Cache> l1;                    // cache.l1; null without it
+  std::shared_ptr<store::PendingInvalidations> pending;  // failed invalidations
+  std::shared_ptr<proxy::ProxyLogs> logs = std::make_shared<proxy::ProxyLogs>();
+};
+
+SharedParts make_shared_parts(const config::Config& config) {
+  SharedParts shared;
+  if (config.l1.enabled) {
+    shared.l1 = std::make_shared<store::L1Cache>(config.l1.max_bytes, config.l1.max_ttl);
+  }
+  shared.pending = std::make_shared<store::PendingInvalidations>(config.max_pending_invalidations);
+  // main() has run setup_logging() before the App is built.
+  shared.logs->access = spdlog::get("access");
+  return shared;
+}
+
+// The one place a Config becomes the proxy's settings, at start-up and on every reload: a
+// setting read here from `config` changes live with SIGHUP or POST /config/reload. One that
+// cannot (it shaped an object built once) belongs in config::keep_restart_only (config/reload).
+proxy::ProxyOptions proxy_options(const config::Config& config, const SharedParts& shared) {
+  proxy::ProxyOptions options;
+  options.rules = std::make_shared<const policy::RuleSet>(config.rules);
+  options.coalescer = shared.coalescer;
+  options.l1 = shared.l1;
+  options.pending_invalidations = shared.pending;
+  options.logs = shared.logs;
   options.coalesce_wait = config.coalesce_wait;
   options.cache = config.cache;
   options.bypass_param = config.bypass_param;
   options.bypass_token = config.bypass_token;
   options.trusted_proxies = config.trusted_proxies;
   options.hosts = config.hosts;
-  options.pending_invalidations =
-      std::make_shared<store::PendingInvalidations>(config.max_pending_invalidations);
   options.max_pending_invalidations = config.max_pending_invalidations;
   options.upstream_base_path = config.upstream.base_path;
   options.upstream_host_header = config.upstream.address.to_string();
@@ -70,10 +95,12 @@ proxy::ProxyOptions proxy_options(const config::Config& config) {
   options.client_body_timeout = config.limits.client_body_timeout;
   options.access_log = config.log.access_log;
   options.json_access_log = config.log.format == "json";
-  // Shared by every worker; main() has run setup_logging() before the App is built.
-  options.logs = std::make_shared<proxy::ProxyLogs>();
-  options.logs->access = spdlog::get("access");
   return options;
+}
+
+// An erase's generation must outlive any fill in flight (upstream reads + the put).
+std::chrono::milliseconds fill_window(const config::Config& config) {
+  return std::max<std::chrono::milliseconds>(std::chrono::minutes(2), 4 * config.upstream.timeout);
 }
 
 // Fails with a clear message when another process holds the port. SO_REUSEPORT alone would
@@ -160,33 +187,36 @@ struct Worker {
 };
 
 struct App::State {
-  explicit State(config::Config c) : config(std::move(c)), metrics(metrics_options(config)) {}
-  config::Config config;
+  State(config::Config c, ConfigLoader loader)
+      : config(std::move(c)),
+        metrics(metrics_options(config)),
+        labelled_rules(metrics_options(config).rule_names),
+        reload_from(std::move(loader)) {}
+  config::Config config;  // the running one: replaced by each reload (under reload_mutex)
   metrics::Metrics metrics;
+  std::vector<std::string> labelled_rules;  // the `rule` label's values, fixed at start-up
   std::unique_ptr<store::MemoryStore> shared_memory_store;  // memory:// is shared by all threads
-  std::shared_ptr<store::L1Cache> l1;                       // cache.l1, shared by all threads
-  std::shared_ptr<store::PendingInvalidations> pending;     // failed invalidations, shared
+  SharedParts shared;  // kept across reloads
   upstream::ConnectionCounter upstream_connections;         // every worker's pool counts here
   std::vector<std::unique_ptr<Worker>> workers;
   std::uint16_t proxy_port = 0;
   std::uint16_t admin_port = 0;
   std::atomic<bool> stopping{false};
   bool started = false;
+  ConfigLoader reload_from;  // empty: reload() fails
+  std::mutex reload_mutex;   // one reload at a time (SIGHUP on main, the admin API on worker 0)
 };
 
-App::App(config::Config config) : state_(std::make_unique<State>(std::move(config))) {
+App::App(config::Config config, ConfigLoader reload_from)
+    : state_(std::make_unique<State>(std::move(config), std::move(reload_from))) {
   const auto& cfg = state_->config;
   if (cfg.store.memory) {
     state_->shared_memory_store = std::make_unique<store::MemoryStore>(cfg.store.memory_max_bytes);
   }
   auto endpoint = net::resolve_bind_endpoint(cfg.listen.host, cfg.listen.port);
   ensure_port_free(endpoint);
-  auto options = proxy_options(cfg);
-  state_->pending = options.pending_invalidations;
-  if (cfg.l1.enabled) {
-    state_->l1 = std::make_shared<store::L1Cache>(cfg.l1.max_bytes, cfg.l1.max_ttl);
-    options.l1 = state_->l1;
-  }
+  state_->shared = make_shared_parts(cfg);
+  const auto options = proxy_options(cfg, state_->shared);
   const unsigned threads = worker_count(cfg.threads);
   for (unsigned i = 0; i < threads; ++i) {
     auto worker = std::make_unique<Worker>();
@@ -214,9 +244,7 @@ App::App(config::Config config) : state_(std::make_unique<State>(std::move(confi
             const auto warning = store::redis::maxmemory_policy_warning(policy, maxmemory);
             if (!warning.empty() && !warned.exchange(true)) spdlog::warn("redis: {}", warning);
           });
-      // An erase's generation must outlive any fill in flight (upstream reads + the put).
-      worker->own_store->set_fill_window(
-          std::max<std::chrono::milliseconds>(std::chrono::minutes(2), 4 * cfg.upstream.timeout));
+      worker->own_store->set_fill_window(fill_window(cfg));
       worker->store = worker->own_store.get();
     }
     worker->pool = std::make_unique<upstream::Pool>(
@@ -235,14 +263,14 @@ App::App(config::Config config) : state_(std::make_unique<State>(std::move(confi
       endpoint.port(worker->listener->local_endpoint().port());
       state_->proxy_port = endpoint.port();
       start_admin(*worker);
-      if (state_->l1) {
+      if (state_->shared.l1) {
         store::redis::InvalidationListener::Options channel;
         channel.host = cfg.store.address.host;
         channel.port = cfg.store.address.port;
         channel.password = cfg.store.password;
         channel.key_prefix = cfg.store.key_prefix;
         worker->invalidation =
-            std::make_unique<store::redis::InvalidationListener>(executor, channel, *state_->l1);
+            std::make_unique<store::redis::InvalidationListener>(executor, channel, *state_->shared.l1);
       }
     }
     state_->workers.push_back(std::move(worker));
@@ -259,7 +287,8 @@ void App::start_admin(Worker& worker) {
     return static_cast<std::int64_t>(counter->open());
   };
   // Workers are all created before start() lets the admin listener accept.
-  deps.pending_invalidations = [pending = state_->pending.get()] { return pending->size(); };
+  deps.pending_invalidations = [pending = state_->shared.pending.get()] { return pending->size(); };
+  deps.reload_config = [this] { return reload(); };
   deps.store_health = [state = state_.get()] {
     std::vector<store::CacheStore*> stores;
     for (const auto& w : state->workers) stores.push_back(w->store);
@@ -338,9 +367,9 @@ asio::awaitable<void> replay_invalidations(store::CacheStore* store,
 // replayed is named in the log, so an operator can invalidate it by hand.
 template <class State>
 asio::awaitable<void> replay_before_exit(store::CacheStore* store, State* state) {
-  auto& pending = *state->pending;
+  auto& pending = *state->shared.pending;
   if (pending.empty()) co_return;
-  auto replayed = co_await store::replay_pending(*store, pending, state->l1.get());
+  auto replayed = co_await store::replay_pending(*store, pending, state->shared.l1.get());
   if (replayed && *replayed > 0) state->metrics.record_invalidations_replayed(*replayed);
   if (auto left = pending.next_batch()) {
     std::string what = "everything (the queue overflowed)";
@@ -369,7 +398,7 @@ void App::start() {
       worker->replay_timer = std::make_unique<asio::steady_timer>(worker->context);
       asio::co_spawn(
           worker->context,
-          replay_invalidations(worker->store, state_->pending.get(), state_->l1.get(),
+          replay_invalidations(worker->store, state_->shared.pending.get(), state_->shared.l1.get(),
                                &state_->metrics, &state_->stopping, worker->replay_timer.get()),
           asio::detached);
     }
@@ -423,6 +452,71 @@ void App::wait() {
   for (auto& worker : state_->workers) {
     if (worker->thread.joinable()) worker->thread.join();
   }
+}
+
+admin::ConfigReloadResult App::reload() {
+  std::lock_guard lock(state_->reload_mutex);
+  admin::ConfigReloadResult result;
+  config::Config next;
+  try {
+    if (!state_->reload_from) throw std::runtime_error("no configuration file to reload from");
+    if (state_->stopping.load()) throw std::runtime_error("shutting down");
+    next = state_->reload_from();
+  } catch (const std::exception& e) {
+    result.error = e.what();
+    state_->metrics.record_config_reload(false);
+    spdlog::error("configuration reload failed, the running configuration is kept: {}",
+                  result.error);
+    return result;
+  }
+  result.reloaded = true;
+  result.not_applied = config::keep_restart_only(state_->config, next);
+  setup_logging(next.log);
+  const auto options = proxy_options(next, state_->shared);
+  const auto window = fill_window(next);
+  const auto admin = admin_options(next);
+  // Posted under the lock, so each worker applies reloads in the order they were made. A
+  // request whose bytes arrive after the post is read after the task runs (one io_context per
+  // thread runs its handlers in order), so it sees the new options. Each worker gets its own
+  // copy: Sessions copy the pointer, and a shared count would bounce between cores.
+  for (auto& worker : state_->workers) {
+    auto snapshot = std::make_shared<const proxy::ProxyOptions>(options);
+    asio::post(worker->context, [w = worker.get(), snapshot = std::move(snapshot), window] {
+      w->proxy->replace_options(snapshot);
+      if (w->own_store) w->own_store->set_fill_window(window);
+    });
+    if (worker->admin) {
+      asio::post(worker->context,
+                 [service = worker->admin.get(), admin] { service->set_options(admin); });
+    }
+  }
+  state_->config = std::move(next);
+  const auto& cfg = state_->config;
+  if (!result.not_applied.empty()) {
+    std::string names;
+    for (const auto& name : result.not_applied) {
+      if (!names.empty()) names.append(", ");
+      names.append(name);
+    }
+    spdlog::warn("configuration reload: changed settings that only a restart applies (their "
+                 "running values are kept): {}",
+                 names);
+  }
+  std::string unlabelled;
+  for (const auto& rule : cfg.rules.rules()) {
+    const auto& known = state_->labelled_rules;
+    if (std::find(known.begin(), known.end(), rule.name) != known.end()) continue;
+    unlabelled.append(unlabelled.empty() ? "" : ", ").append(rule.name);
+  }
+  if (!unlabelled.empty()) {
+    spdlog::info("configuration reload: rules added since start-up are counted as rule=\"other\" "
+                 "in metrics until a restart: {}",
+                 unlabelled);
+  }
+  spdlog::info("configuration reloaded from {} ({} rules)", cfg.source, cfg.rules.rules().size());
+  // Last: once the timestamp moves, the reload's log lines are written (tests wait for it).
+  state_->metrics.record_config_reload(true);
+  return result;
 }
 
 std::uint16_t App::proxy_port() const {

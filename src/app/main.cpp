@@ -27,8 +27,25 @@ constexpr std::string_view kUsage =
     "  --version         print the version and exit\n"
     "  --help            print this help and exit\n"
     "\n"
+    "Signals: SIGHUP reloads FILE (settings that need a restart keep their running values);\n"
+    "SIGINT and SIGTERM shut down gracefully.\n"
+    "\n"
     "Environment overrides: CACHECAR_LISTEN, CACHECAR_UPSTREAM_URL, CACHECAR_REDIS_URL,\n"
     "CACHECAR_ADMIN_LISTEN, CACHECAR_ADMIN_TOKEN, CACHECAR_LOG_LEVEL.\n";
+
+// SIGHUP reloads the configuration and waits for the next signal; SIGINT and SIGTERM stop.
+void handle_signals(boost::asio::signal_set& signals, cachecar::app::App& app) {
+  signals.async_wait([&signals, &app](const boost::system::error_code& ec, int signal) {
+    if (!ec && signal == SIGHUP) {
+      spdlog::info("received SIGHUP, reloading the configuration");
+      app.reload();  // logs what it did
+      handle_signals(signals, app);
+      return;
+    }
+    if (!ec) spdlog::info("received signal {}, shutting down", signal);
+    app.stop();
+  });
+}
 
 int usage_error(std::string_view message) {
   std::fprintf(stderr, "cachecar: %.*s\n%.*s", static_cast<int>(message.size()), message.data(),
@@ -81,16 +98,18 @@ int main(int argc, char** argv) {
   }
 
   try {
-    cachecar::app::setup_logging(config.log);
-    cachecar::app::App app(std::move(config));
-    app.start();
-    // Signals are handled on the main thread; workers only serve traffic.
+    // Signals are handled on the main thread (a reload's file read included); workers only
+    // serve traffic. Registered first: a signal sent during start-up waits for the handler
+    // instead of killing the process (SIGHUP's default action).
     boost::asio::io_context signals_context;
-    boost::asio::signal_set signals(signals_context, SIGINT, SIGTERM);
-    signals.async_wait([&app](const boost::system::error_code& ec, int signal) {
-      if (!ec) spdlog::info("received signal {}, shutting down", signal);
-      app.stop();
+    boost::asio::signal_set signals(signals_context, SIGINT, SIGTERM, SIGHUP);
+    cachecar::app::setup_logging(config.log);
+    // A reload reads the same file and the environment again.
+    cachecar::app::App app(std::move(config), [config_path] {
+      return cachecar::config::load_config_file(config_path, cachecar::config::process_env());
     });
+    app.start();
+    handle_signals(signals, app);
     std::signal(SIGPIPE, SIG_IGN);
     signals_context.run();
     app.wait();

@@ -5,6 +5,7 @@
 #include "core/strings.hpp"
 
 #include <prometheus/client_metric.h>
+#include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/metric_family.h>
@@ -323,6 +324,26 @@ struct Metrics::Impl {
                                 .Help("Connections to the upstream currently open (busy or idle)")
                                 .Register(*registry)
                                 .Add({});
+    config_reloads = &prometheus::BuildCounter()
+                          .Name("cachecar_config_reloads_total")
+                          .Help("Configuration reloads applied (SIGHUP or POST /config/reload)")
+                          .Register(*registry)
+                          .Add({});
+    config_reload_failures =
+        &prometheus::BuildCounter()
+             .Name("cachecar_config_reload_failures_total")
+             .Help("Configuration reloads refused (the file did not load or validate); the "
+                   "running configuration was kept")
+             .Register(*registry)
+             .Add({});
+    config_last_success =
+        &prometheus::BuildGauge()
+             .Name("cachecar_config_last_reload_success_timestamp_seconds")
+             .Help("When the configuration in use was loaded (start-up or the last applied "
+                   "reload), in seconds since the Unix epoch")
+             .Register(*registry)
+             .Add({});
+    config_last_success->Set(start_time_unix);
   }
 
   Shard& shard() const noexcept { return *shards[thread_slot() % shards.size()]; }
@@ -381,6 +402,9 @@ struct Metrics::Impl {
   std::shared_ptr<prometheus::Registry> registry;
   prometheus::Gauge* client_connections = nullptr;
   prometheus::Gauge* upstream_connections = nullptr;
+  prometheus::Counter* config_reloads = nullptr;
+  prometheus::Counter* config_reload_failures = nullptr;
+  prometheus::Gauge* config_last_success = nullptr;
 
   mutable std::mutex reset_mutex;
   Totals baseline;  // totals() at the last reset_stats()
@@ -720,6 +744,15 @@ void Metrics::reset_stats() {
     std::lock_guard shard_lock(s->top_keys_mutex);
     s->top_keys.clear();
   }
+}
+
+void Metrics::record_config_reload(bool applied) {
+  if (!applied) {
+    impl_->config_reload_failures->Increment();
+    return;
+  }
+  impl_->config_reloads->Increment();
+  impl_->config_last_success->Set(unix_now_seconds());
 }
 
 std::string Metrics::prometheus_text(const ScrapeState& state) const {

@@ -127,6 +127,9 @@ class Metrics {
   // The pending queue overflowed: every lookup misses until the whole store is cleared.
   void record_invalidations_overflowed();
   void record_stale_response(StaleReason reason);
+  // A configuration reload (SIGHUP or the admin API): applied (the last-success timestamp
+  // becomes now; start-up counts as one) or refused, the running configuration kept.
+  void record_config_reload(bool applied);
   // One Redis command (store::redis::Client's observer): `command` is its first argument.
   // errc::shutting_down is not counted.
   void record_redis_command(std::string_view command, std::chrono::nanoseconds latency,

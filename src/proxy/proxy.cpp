@@ -8,23 +8,41 @@
 
 namespace cachecar::proxy {
 
+namespace {
+
+std::shared_ptr<const ProxyOptions> completed(ProxyOptions options) {
+  if (!options.rules) options.rules = std::make_shared<policy::RuleSet>();
+  if (!options.logs) options.logs = std::make_shared<ProxyLogs>();
+  return std::make_shared<const ProxyOptions>(std::move(options));
+}
+
+}  // namespace
+
 Proxy::Proxy(ProxyOptions options, store::CacheStore& store, upstream::Pool& pool,
              metrics::Metrics& metrics, net::ConnectionTracker& tracker)
-    : options_(std::move(options)), pool_(pool), metrics_(metrics), tracker_(tracker) {
-  if (!options_.rules) options_.rules = std::make_shared<policy::RuleSet>();
-  if (!options_.logs) options_.logs = std::make_shared<ProxyLogs>();
+    : options_(completed(std::move(options))), pool_(pool), metrics_(metrics), tracker_(tracker) {
   lookup_ = std::make_unique<LookupTier>(LookupParts{
       .store = store,
-      .l1 = options_.l1.get(),
-      .pending = options_.pending_invalidations.get(),
-      .coalescer = options_.coalescer.get(),
-      .coalesce_wait = options_.coalesce_wait,
-      .max_pending_invalidations = options_.max_pending_invalidations,
+      .l1 = options_->l1.get(),
+      .pending = options_->pending_invalidations.get(),
+      .coalescer = options_->coalescer.get(),
+      .coalesce_wait = options_->coalesce_wait,
+      .max_pending_invalidations = options_->max_pending_invalidations,
       .metrics = metrics,
-      .store_error_log = options_.logs->store_errors,
-      .invalidation_error_log = options_.logs->invalidation_errors,
+      .store_error_log = options_->logs->store_errors,
+      .invalidation_error_log = options_->logs->invalidation_errors,
       .now_ms = &store::MemoryStore::system_now_ms,
   });
+}
+
+void Proxy::replace_options(std::shared_ptr<const ProxyOptions> options) {
+  if (!options) return;
+  if (!options->rules || !options->logs) {
+    ProxyOptions copy = *options;
+    options = completed(std::move(copy));
+  }
+  lookup_->set_coalesce_wait(options->coalesce_wait);
+  options_ = std::move(options);
 }
 
 Proxy::~Proxy() = default;
@@ -32,12 +50,14 @@ Proxy::~Proxy() = default;
 net::asio::awaitable<void> Proxy::serve(net::tcp::socket socket) {
   // Nothing may escape: an exception out of a detached coroutine terminates the process.
   try {
+    // Limits and timeouts are the connection's for its whole life (the snapshot at accept).
+    const auto& options = *options_;
     const net::ServerLimits limits{
-        .max_header_bytes = options_.max_header_bytes,
-        .max_body_bytes = options_.max_request_body_bytes,
-        .header_timeout = options_.client_header_timeout,
-        .idle_timeout = options_.client_idle_timeout,
-        .body_timeout = options_.client_body_timeout,
+        .max_header_bytes = options.max_header_bytes,
+        .max_body_bytes = options.max_request_body_bytes,
+        .header_timeout = options.client_header_timeout,
+        .idle_timeout = options.client_idle_timeout,
+        .body_timeout = options.client_body_timeout,
     };
     net::ServerConnection client(std::move(socket), tracker_, limits);
     Session session(*this, client);

@@ -70,7 +70,9 @@ class Session;
 class Proxy {
  public:
   // All references must outlive the Proxy; all of them belong to the caller's thread except
-  // what ProxyOptions shares and metrics, which are shared.
+  // what ProxyOptions shares and metrics, which are shared. The wiring in `options` (l1,
+  // pending_invalidations, coalescer, max_pending_invalidations, logs) is taken once: a later
+  // replace_options must point to the same objects.
   Proxy(ProxyOptions options, store::CacheStore& store, upstream::Pool& pool,
         metrics::Metrics& metrics, net::ConnectionTracker& tracker);
   ~Proxy();
@@ -78,9 +80,16 @@ class Proxy {
   // Serves one client connection until it closes. Never throws.
   net::asio::awaitable<void> serve(net::tcp::socket socket);
 
+  // A configuration reload: requests that start from now on use `options`; each request in
+  // flight (and each background revalidation) keeps the snapshot it took, and a connection
+  // keeps the client limits and timeouts it was accepted with. Call on this Proxy's executor
+  // (the worker thread), so the request path needs no lock.
+  void replace_options(std::shared_ptr<const ProxyOptions> options);
+  const std::shared_ptr<const ProxyOptions>& options() const noexcept { return options_; }
+
  private:
   friend class Session;
-  ProxyOptions options_;
+  std::shared_ptr<const ProxyOptions> options_;  // never null
   upstream::Pool& pool_;
   metrics::Metrics& metrics_;
   net::ConnectionTracker& tracker_;

@@ -261,7 +261,7 @@ asio::awaitable<bool> Session::stream_response(Exchange& x,
   }
   const auto relayed =
       co_await upstream::relay_body(*conn, response, *this, lead, prefix, framing, relay_buffer(),
-                                    kRelayChunkBytes, options_.upstream_timeout);
+                                    kRelayChunkBytes, options_->upstream_timeout);
   if (relayed.upstream_failed) {
     if (!relayed.wrote_any) co_return co_await respond_upstream_failure(x, relayed.ec);
     // Mid-body failure: the status is already sent, so only closing tells the client.
@@ -293,7 +293,7 @@ asio::awaitable<bool> Session::respond_upstream_failure(Exchange& x, const error
   proxy_.metrics_.record_upstream_error();
   const bool timeout = is_timeout(ec);
   std::uint64_t suppressed = 0;
-  if (proxy_.options_.logs->upstream_errors.allow(&suppressed)) {
+  if (proxy_.options_->logs->upstream_errors.allow(&suppressed)) {
     spdlog::warn("upstream request {} {} failed: {} ({} similar errors suppressed)", x.method,
                  x.target, ec.message(), suppressed);
   }
@@ -331,12 +331,12 @@ asio::awaitable<bool> Session::respond(Exchange& x, int status, std::string_view
 void Session::log_access(const Exchange& x) const {
   const auto elapsed = std::chrono::steady_clock::now() - x.start;
   proxy_.metrics_.record_request({x.cache.outcome, x.rule_name, x.method, x.status, elapsed});
-  if (!options_.access_log) return;
-  const auto& logger = options_.logs->access;
+  if (!options_->access_log) return;
+  const auto& logger = options_->logs->access;
   auto& sink = logger ? *logger : *spdlog::default_logger();
   if (!sink.should_log(spdlog::level::info)) return;
   const double ms = std::chrono::duration<double, std::milli>(elapsed).count();
-  if (options_.json_access_log) {
+  if (options_->json_access_log) {
     std::string line = "{\"method\": \"";
     net::append_json_escaped(line, x.method);
     line.append("\", \"target\": \"");

@@ -67,13 +67,22 @@ class ClientBody final : public upstream::BodySource {
 };
 
 Session::Session(Proxy& proxy, net::ServerConnection& client)
-    : proxy_(proxy), options_(proxy.options_), client_(client), open_connection_(proxy.metrics_) {
+    : proxy_(proxy), client_(client), open_connection_(proxy.metrics_) {
   if (client.remote()) client_ip_ = client.remote()->address().to_string();
-  // Once per connection: every request on it comes from the same peer.
-  trusted_peer_ = options_.trusted_proxies.contains(client_ip_);
+  take_options_snapshot();
+}
+
+// One snapshot per request, taken before anything reads a setting: a reload never mixes two
+// configurations in one request. Cheap while nothing was reloaded (a pointer comparison).
+void Session::take_options_snapshot() {
+  if (options_ == proxy_.options_) return;
+  options_ = proxy_.options_;
+  // Every request on a connection comes from the same peer: checked once per snapshot.
+  trusted_peer_ = options_->trusted_proxies.contains(client_ip_);
 }
 
 asio::awaitable<bool> Session::handle(RequestParser& parser) {
+  take_options_snapshot();
   auto& request = parser.get();
   Exchange x(parser);
   x.start = std::chrono::steady_clock::now();
@@ -101,7 +110,7 @@ asio::awaitable<bool> Session::handle(RequestParser& parser) {
     x.query = x.normalized.query();
     const bool readable = request.method() == http::verb::get || x.head_only;
     policy::Params params;
-    const auto* rule = readable ? options_.rules->match("GET", x.path, &params) : nullptr;
+    const auto* rule = readable ? options_->rules->match("GET", x.path, &params) : nullptr;
     if (rule) x.rule_name = rule->name;
     if (rule && rule->caches()) {
       keep = co_await serve_cacheable(x, *rule);
@@ -123,7 +132,7 @@ asio::awaitable<bool> Session::receive_request_body(Exchange& x) {
   if (parser.is_done()) co_return true;
   if (co_await client_.continue_if_expected(parser.get())) co_return false;
   const auto length = parser.content_length();
-  if (!length || *length > options_.cache.max_body_bytes) {
+  if (!length || *length > options_->cache.max_body_bytes) {
     x.body_streaming = true;  // relayed piece by piece once the upstream is connected
     co_return true;
   }
@@ -148,9 +157,9 @@ std::optional<std::string> Session::cache_host(const Exchange& x) const {
   const auto field = request.find(http::field::host);
   const auto host = policy::normalize_host(field != request.end()
                                                ? std::string_view(field->value())
-                                               : std::string_view(options_.upstream_host_header));
+                                               : std::string_view(options_->upstream_host_header));
   if (!host) return std::nullopt;
-  const auto canonical = options_.hosts.canonical(*host);
+  const auto canonical = options_->hosts.canonical(*host);
   if (!canonical) return std::nullopt;
   return std::string(*canonical);
 }
@@ -200,7 +209,7 @@ asio::awaitable<bool> Session::serve_cacheable(Exchange& x, const policy::Rule& 
     co_return co_await forward(x);
   }
   x.key = policy::variant_key(
-      policy::build_cache_key("GET", x.path, x.query, rule.key_query, options_.bypass_param),
+      policy::build_cache_key("GET", x.path, x.query, rule.key_query, options_->bypass_param),
       *host);
   if (x.has_authorization && !rule.cache_authorized) {
     if (rule.freshness == policy::FreshnessMode::Rule) {
@@ -224,8 +233,8 @@ asio::awaitable<bool> Session::serve_cacheable(Exchange& x, const policy::Rule& 
     co_return co_await forward(x);
   }
   // Without the configured token the param is ignored (forward() strips it either way).
-  const bool bypass = policy::query_flag_set(x.query, options_.bypass_param) &&
-                      upstream::bypass_authorized(request, options_.bypass_token);
+  const bool bypass = policy::query_flag_set(x.query, options_->bypass_param) &&
+                      upstream::bypass_authorized(request, options_->bypass_token);
   LookupRequest lookup_request;
   lookup_request.bypass = bypass;
   // RFC 9111 §5.2.1.7: honoured whatever client_cache_control says (it never reaches the origin).
@@ -293,17 +302,17 @@ std::string Session::upstream_request_head(const Exchange& x) const {
   upstream::UpstreamRequestHead head;
   // A HEAD that may fill the cache is sent as GET so the body can be stored (as nginx does).
   head.method = ((x.fill || x.stale_value) && x.head_only) ? std::string_view("GET") : x.method;
-  head.target = options_.upstream_base_path;
+  head.target = options_->upstream_base_path;
   head.target.append(x.path);
   const std::string query =
-      x.rule ? policy::remove_query_param(x.query, options_.bypass_param) : std::string(x.query);
+      x.rule ? policy::remove_query_param(x.query, options_->bypass_param) : std::string(x.query);
   if (!query.empty()) {
     head.target.push_back('?');
     head.target.append(query);
   }
   head.client_ip = client_ip_;
   head.trusted_peer = trusted_peer_;
-  head.default_host = options_.upstream_host_header;
+  head.default_host = options_->upstream_host_header;
   // A fill (and a revalidation) asks for the whole representation, with the stored validators
   // only: the client's own preconditions and Range are evaluated here, against what is stored.
   head.strip_conditionals = x.fill.has_value() || x.stale_value != nullptr;
@@ -335,7 +344,7 @@ asio::awaitable<bool> Session::forward(Exchange& x) {
   upstream::CallOptions call_options;
   call_options.retriable = is_idempotent(x.parser.get().method()) && !x.body_streaming;
   call_options.head_request = x.head_only && !x.fill && !x.stale_value;
-  call_options.timeout = options_.upstream_timeout;
+  call_options.timeout = options_->upstream_timeout;
   // RFC 9110 §15.2: interim responses (102, 103) reach HTTP/1.1 clients only.
   if (x.parser.get().version() >= 11) call_options.interim_sink = this;
   std::optional<upstream::ResponseParser> response;
@@ -391,7 +400,7 @@ asio::awaitable<bool> Session::forward(Exchange& x) {
 // before anything is written to the client.
 asio::awaitable<void> Session::invalidate(Exchange& x, const http::response_header<>& response) {
   policy::Params params;
-  const auto* rule = options_.rules->match(x.method, x.path, &params);
+  const auto* rule = options_->rules->match(x.method, x.path, &params);
   if (rule) x.rule_name = rule->name;
   const policy::WriteResponse write{x.path, x.parser.get()[http::field::host],
                                     response[http::field::location],
@@ -465,7 +474,7 @@ std::optional<store::VariantFill> variant_for(const StoreInputs& in,
 std::optional<policy::StoreDecision> Session::storable_for(Exchange& x, int status,
                                                            const policy::HeaderList& headers,
                                                            std::uint64_t body_bytes) const {
-  auto decision = decide_storing(store_inputs(x), options_.cache, status, headers, body_bytes);
+  auto decision = decide_storing(store_inputs(x), options_->cache, status, headers, body_bytes);
   if (decision.store()) return decision;
   if (x.cache.outcome == CacheOutcome::Miss && x.cache.fwd == Forward::Miss) {
     x.cache.fwd = Forward::UriMiss;
@@ -500,9 +509,9 @@ asio::awaitable<bool> Session::relay_response(Exchange& x,
   std::string body;
   if (auto length = response.content_length()) body.reserve(*length);
   char* chunk = relay_buffer();
-  while (!response.is_done() && body.size() <= options_.cache.max_body_bytes) {
+  while (!response.is_done() && body.size() <= options_->cache.max_body_bytes) {
     auto [ec, n] = co_await upstream::read_response_piece(*conn, response, chunk, kRelayChunkBytes,
-                                                          options_.upstream_timeout);
+                                                          options_->upstream_timeout);
     if (ec) co_return co_await respond_upstream_failure(x, ec);
     body.append(chunk, n);
   }
@@ -576,7 +585,7 @@ asio::awaitable<bool> Session::answer_not_modified(Exchange& x,
     x.fill.reset();
   }
   if (x.fill) {
-    auto decision = decide_storing(store_inputs(x), options_.cache, x.stale.status, fields,
+    auto decision = decide_storing(store_inputs(x), options_->cache, x.stale.status, fields,
                                    x.stale.body.size());
     if (decision.store()) {
       auto entry = policy::encode_entry(decision.freshness, x.stale.status, head.reason, fields,
@@ -616,7 +625,8 @@ asio::awaitable<bool> Session::answer_stale_on_error(Exchange& x, int fwd_status
 // the client may be gone by the time the upstream answers.
 struct BackgroundRevalidation {
   StoreInputs in;
-  std::shared_ptr<const policy::RuleSet> rules;  // keeps `in.rule` alive
+  // The request's settings (a reload meanwhile does not change them); keeps `in.rule` alive.
+  std::shared_ptr<const ProxyOptions> options;
   std::string upstream_head;
   store::Value stale_value;
   policy::EntryView stale;
@@ -632,7 +642,7 @@ void Session::revalidate_in_background(Exchange& x, Fill& fill,
   job->in.request = nullptr;
   job->in.request_fields = upstream::collect_headers(x.parser.get());
   job->stored_key = x.stored_key;
-  job->rules = options_.rules;
+  job->options = options_;
   job->stale_value = x.stale_value;
   job->stale = x.stale;
   job->fill = std::move(fill);
@@ -643,7 +653,7 @@ void Session::revalidate_in_background(Exchange& x, Fill& fill,
 asio::awaitable<void> Session::run_background_revalidation(
     Proxy& proxy, std::shared_ptr<BackgroundRevalidation> job) {
   try {
-    const auto& options = proxy.options_;
+    const auto& options = *job->options;
     upstream::RequestBody body{};
     upstream::CallOptions call_options;
     call_options.retriable = true;

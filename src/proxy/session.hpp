@@ -101,6 +101,7 @@ class Session final : public net::RequestHandler<net::http::buffer_body>,
  private:
   friend class ClientBody;
   // session.cpp: the flow.
+  void take_options_snapshot();
   net::asio::awaitable<bool> receive_request_body(Exchange& x);
   net::asio::awaitable<bool> serve_cacheable(Exchange& x, const policy::Rule& rule);
   std::optional<std::string> cache_host(const Exchange& x) const;
@@ -150,7 +151,8 @@ class Session final : public net::RequestHandler<net::http::buffer_body>,
   char* relay_buffer();
 
   Proxy& proxy_;
-  const ProxyOptions& options_;
+  // The settings of the current request (take_options_snapshot); never null.
+  std::shared_ptr<const ProxyOptions> options_;
   net::ServerConnection& client_;
   metrics::Metrics::ClientConnection open_connection_;  // the open client connections gauge
   std::string client_ip_;

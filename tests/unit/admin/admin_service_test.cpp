@@ -33,6 +33,10 @@ struct Fixture {
     deps.upstream_connections = [] { return std::int64_t{2}; };
     deps.pending_invalidations = [this] { return pending; };
     deps.store_health = [this] { return health; };
+    deps.reload_config = [this] {
+      ++reloads;
+      return reload_result;
+    };
     service = std::make_unique<AdminService>(std::move(options), std::move(deps));
   }
 
@@ -54,6 +58,8 @@ struct Fixture {
   bool upstream_up;
   std::size_t pending = 0;
   store::StoreHealth health;
+  ConfigReloadResult reload_result;
+  int reloads = 0;
   std::unique_ptr<AdminService> service;
 };
 
@@ -198,6 +204,48 @@ TEST(AdminService, ClearAllAndNamespace) {
   r = f.call(http::verb::delete_, "/cache/clear");
   EXPECT_EQ(f.body(r), json::parse(R"({"deleted": 1})"));
   EXPECT_EQ(f.store.count_sync(), 0u);
+}
+
+TEST(AdminService, ConfigReloadNamesWhatWasNotApplied) {
+  Fixture f;
+  f.reload_result.reloaded = true;
+  f.reload_result.not_applied = {"threads", "redis.url"};
+  auto r = f.call(http::verb::post, "/config/reload");
+  EXPECT_EQ(r.result_int(), 200);
+  EXPECT_EQ(f.reloads, 1);
+  EXPECT_EQ(f.body(r), json::parse(R"({"reloaded": true, "not_applied": ["threads", "redis.url"]})"));
+  f.reload_result.not_applied.clear();
+  EXPECT_EQ(f.body(f.call(http::verb::post, "/config/reload")),
+            json::parse(R"({"reloaded": true, "not_applied": []})"));
+}
+
+TEST(AdminService, ConfigReloadOfAnInvalidFileIs422WithTheError) {
+  Fixture f;
+  f.reload_result.error = "cachecar.yaml:5: rules[0].ttl: expected a duration";
+  auto r = f.call(http::verb::post, "/config/reload");
+  EXPECT_EQ(r.result_int(), 422);
+  EXPECT_EQ(r[http::field::content_type], "application/json");
+  EXPECT_EQ(f.body(r), json::parse(R"({"reloaded": false, "error": "cachecar.yaml:5: rules[0].ttl: expected a duration"})"));
+}
+
+TEST(AdminService, ConfigReloadNeedsTheToken) {
+  Fixture f("s3cret");
+  f.reload_result.reloaded = true;
+  EXPECT_EQ(f.call(http::verb::post, "/config/reload").result_int(), 401);
+  EXPECT_EQ(f.call(http::verb::post, "/config/reload", "Bearer wrong").result_int(), 401);
+  EXPECT_EQ(f.reloads, 0);
+  EXPECT_EQ(f.call(http::verb::post, "/config/reload", "Bearer s3cret").result_int(), 200);
+  EXPECT_EQ(f.reloads, 1);
+}
+
+TEST(AdminService, NewOptionsApplyToTheNextRequest) {
+  Fixture f("s3cret");
+  AdminOptions rotated;
+  rotated.token = "n3w";
+  rotated.namespaces = {"users", "orders"};
+  f.service->set_options(rotated);
+  EXPECT_EQ(f.call(http::verb::post, "/cache/clear/orders", "Bearer s3cret").result_int(), 401);
+  EXPECT_EQ(f.call(http::verb::post, "/cache/clear/orders", "Bearer n3w").result_int(), 200);
 }
 
 TEST(AdminService, ResetStats) {

@@ -50,6 +50,9 @@ INSTANTIATE_TEST_SUITE_P(
         RouteCase{"clear_ns_encoded", "POST", "/cache/clear/a%20b", Kind::Matched,
                   Route::CacheClearNamespace, "a b"},
         RouteCase{"reset", "POST", "/cache/reset-stats", Kind::Matched, Route::ResetStats},
+        RouteCase{"config_reload", "POST", "/config/reload", Kind::Matched, Route::ConfigReload},
+        RouteCase{"get_on_config_reload", "GET", "/config/reload", Kind::MethodNotAllowed,
+                  Route::ConfigReload},
         RouteCase{"invalidate_exact", "DELETE", "/invalidate/GET:/api/posts/", Kind::Matched,
                   Route::Invalidate, "GET:/api/posts/", false},
         RouteCase{"invalidate_keeps_query", "DELETE", "/invalidate/GET:/api/posts/?page=2",
@@ -105,6 +108,7 @@ TEST(RouteMatch, StateChangingRoutes) {
   EXPECT_TRUE(is_state_changing(Route::CacheClear));
   EXPECT_TRUE(is_state_changing(Route::CacheClearNamespace));
   EXPECT_TRUE(is_state_changing(Route::ResetStats));
+  EXPECT_TRUE(is_state_changing(Route::ConfigReload));
   EXPECT_FALSE(is_state_changing(Route::Metrics));
   EXPECT_FALSE(is_state_changing(Route::MetricsCache));
   EXPECT_FALSE(is_state_changing(Route::Health));
