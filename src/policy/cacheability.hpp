@@ -1,6 +1,7 @@
 // Whether a request may be answered from the cache, and whether a response may be stored.
 #pragma once
 
+#include "policy/compression.hpp"
 #include "policy/freshness.hpp"
 #include "policy/http_view.hpp"
 #include "policy/rules.hpp"
@@ -22,6 +23,7 @@ struct CacheLimits {
   // freshness (and stale windows), to be revalidated instead of refetched.
   std::chrono::milliseconds keep{3'600'000};
   std::chrono::milliseconds max_stale{3'600'000};  // caps every stale window
+  CompressionConfig compression;                   // cache.compression
 };
 
 // Why a response was not stored; the text of each value is the RFC 9211 `detail`.

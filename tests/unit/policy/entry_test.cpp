@@ -57,7 +57,7 @@ TEST(Entry, RecordsEveryFreshnessField) {
 TEST(Entry, PreambleListsTheFreshnessFieldsInOrder) {
   const std::string bytes = encode_entry(every_field_set(), 200, "OK", {}, "");
   EXPECT_TRUE(
-      bytes.starts_with("CC2 1700000000000 1700000000123 4500 60000 30000 86400000 9 200 17 0\n"))
+      bytes.starts_with("CC3 1700000000000 1700000000123 4500 60000 30000 86400000 9 200 0 17 0\n"))
       << bytes;
 }
 
@@ -125,7 +125,7 @@ TEST(ParseEntryHead, SplitsReasonAndFieldsInOrder) {
 
 TEST(Entry, HasVersionedTextPreamble) {
   const std::string bytes = encode_entry(at(5), 200, "OK", {}, "body");
-  EXPECT_EQ(bytes, "CC2 0 5 0 0 0 0 0 200 17 4\nHTTP/1.1 200 OK\r\nbody");
+  EXPECT_EQ(bytes, "CC3 0 5 0 0 0 0 0 200 0 17 4\nHTTP/1.1 200 OK\r\nbody");
 }
 
 TEST(Entry, EmptyBodyAndBinaryBody) {
@@ -197,6 +197,25 @@ TEST(Entry, NegativeTimesRoundTrip) {
   EXPECT_EQ(entry->freshness.response_ms, -1500);
 }
 
+TEST(Entry, RecordsItsTagsBeforeTheHead) {
+  const std::vector<std::string> tags = {"product:42", "products"};
+  const std::string bytes = encode_entry(at(5), 200, "OK", {}, "body", {}, tags);
+  EXPECT_EQ(bytes, "CC3 0 5 0 0 0 0 0 200 19 17 4\nproduct:42 productsHTTP/1.1 200 OK\r\nbody");
+  const auto entry = decode_entry(bytes);
+  ASSERT_TRUE(entry.has_value());
+  EXPECT_EQ(entry->tags, "product:42 products");
+  EXPECT_EQ(entry->head, "HTTP/1.1 200 OK\r\n");
+  EXPECT_EQ(entry->body, "body");
+}
+
+TEST(Entry, LeavesOutTagsThatCouldNotBeReadBack) {
+  // Validated tags never hold these; the entry still never records what would split the list.
+  const std::vector<std::string> tags = {"a", "", "b c", "d\r\n", "e"};
+  const auto entry = decode_entry(encode_entry(at(0), 200, "OK", {}, "", {}, tags));
+  ASSERT_TRUE(entry.has_value());
+  EXPECT_EQ(entry->tags, "a e");
+}
+
 struct GarbageCase {
   std::string name;
   std::string bytes;
@@ -215,30 +234,35 @@ TEST_P(DecodeEntryGarbageTest, Rejects) {
 INSTANTIATE_TEST_SUITE_P(
     Policy, DecodeEntryGarbageTest,
     testing::Values(
-        GarbageCase{"Empty", ""}, GarbageCase{"MagicOnly", "CC2 "},
-        GarbageCase{"WrongMagic", "CC3 1 5 0 0 0 0 0 200 17 1\nHTTP/1.1 200 OK\r\nx"},
+        GarbageCase{"Empty", ""}, GarbageCase{"MagicOnly", "CC3 "},
+        GarbageCase{"WrongMagic", "CC4 1 5 0 0 0 0 0 200 0 17 1\nHTTP/1.1 200 OK\r\nx"},
         GarbageCase{"OldFormatCC1", "CC1 5 200 17 1\nHTTP/1.1 200 OK\r\nx"},
-        GarbageCase{"LowerCaseMagic", "cc2 1 5 0 0 0 0 0 200 17 1\nHTTP/1.1 200 OK\r\nx"},
-        GarbageCase{"MissingLengths", "CC2 1 5 0 0 0 0 0 200\n"},
-        GarbageCase{"MissingBodyLength", "CC2 1 5 0 0 0 0 0 200 17\nHTTP/1.1 200 OK\r\n"},
-        GarbageCase{"NonNumericTime", "CC2 1 x 0 0 0 0 0 200 17 1\nHTTP/1.1 200 OK\r\nx"},
-        GarbageCase{"PlusSign", "CC2 1 +5 0 0 0 0 0 200 17 1\nHTTP/1.1 200 OK\r\nx"},
-        GarbageCase{"DoubleSpace", "CC2 1 5 0 0 0 0 0  200 17 1\nHTTP/1.1 200 OK\r\nx"},
-        GarbageCase{"StatusTooSmall", "CC2 1 5 0 0 0 0 0 99 17 1\nHTTP/1.1 200 OK\r\nx"},
-        GarbageCase{"StatusTooLarge", "CC2 1 5 0 0 0 0 0 1000 17 1\nHTTP/1.1 200 OK\r\nx"},
-        GarbageCase{"NegativeHeadLength", "CC2 1 5 0 0 0 0 0 200 -1 1\nHTTP/1.1 200 OK\r\nx"},
-        GarbageCase{"HeadLengthBeyondBuffer", "CC2 1 5 0 0 0 0 0 200 19 0\nHTTP/1.1 200 OK\r\nx"},
+        // Version 2 had no tags: it decodes as a miss, never as an entry without its tags.
+        GarbageCase{"OldFormatCC2", "CC2 1 5 0 0 0 0 0 200 17 1\nHTTP/1.1 200 OK\r\nx"},
+        GarbageCase{"TagsLengthBeyondBuffer", "CC3 1 5 0 0 0 0 0 200 30 17 1\nHTTP/1.1 200 OK\r\nx"},
+        GarbageCase{"TagsHoldALineBreak", "CC3 1 5 0 0 0 0 0 200 3 17 1\na\nbHTTP/1.1 200 OK\r\nx"},
+        GarbageCase{"TagsLengthOverlapsTheHead", "CC3 1 5 0 0 0 0 0 200 2 17 1\nHTTP/1.1 200 OK\r\nx"},
+        GarbageCase{"LowerCaseMagic", "cc3 1 5 0 0 0 0 0 200 0 17 1\nHTTP/1.1 200 OK\r\nx"},
+        GarbageCase{"MissingLengths", "CC3 1 5 0 0 0 0 0 200 0\n"},
+        GarbageCase{"MissingBodyLength", "CC3 1 5 0 0 0 0 0 200 0 17\nHTTP/1.1 200 OK\r\n"},
+        GarbageCase{"NonNumericTime", "CC3 1 x 0 0 0 0 0 200 0 17 1\nHTTP/1.1 200 OK\r\nx"},
+        GarbageCase{"PlusSign", "CC3 1 +5 0 0 0 0 0 200 0 17 1\nHTTP/1.1 200 OK\r\nx"},
+        GarbageCase{"DoubleSpace", "CC3 1 5 0 0 0 0 0  200 0 17 1\nHTTP/1.1 200 OK\r\nx"},
+        GarbageCase{"StatusTooSmall", "CC3 1 5 0 0 0 0 0 99 0 17 1\nHTTP/1.1 200 OK\r\nx"},
+        GarbageCase{"StatusTooLarge", "CC3 1 5 0 0 0 0 0 1000 0 17 1\nHTTP/1.1 200 OK\r\nx"},
+        GarbageCase{"NegativeHeadLength", "CC3 1 5 0 0 0 0 0 200 0 -1 1\nHTTP/1.1 200 OK\r\nx"},
+        GarbageCase{"HeadLengthBeyondBuffer", "CC3 1 5 0 0 0 0 0 200 0 19 0\nHTTP/1.1 200 OK\r\nx"},
         GarbageCase{"HugeHeadLength",
-                    "CC2 1 5 0 0 0 0 0 200 18446744073709551615 1\nHTTP/1.1 200 OK\r\nx"},
+                    "CC3 1 5 0 0 0 0 0 200 0 18446744073709551615 1\nHTTP/1.1 200 OK\r\nx"},
         GarbageCase{"OverflowingHeadLength",
-                    "CC2 1 5 0 0 0 0 0 200 99999999999999999999999 1\nHTTP/1.1 200 OK\r\nx"},
-        GarbageCase{"BodyShorterThanDeclared", "CC2 1 5 0 0 0 0 0 200 17 2\nHTTP/1.1 200 OK\r\nx"},
-        GarbageCase{"BodyLongerThanDeclared", "CC2 1 5 0 0 0 0 0 200 17 0\nHTTP/1.1 200 OK\r\nx"},
+                    "CC3 1 5 0 0 0 0 0 200 0 99999999999999999999999 1\nHTTP/1.1 200 OK\r\nx"},
+        GarbageCase{"BodyShorterThanDeclared", "CC3 1 5 0 0 0 0 0 200 0 17 2\nHTTP/1.1 200 OK\r\nx"},
+        GarbageCase{"BodyLongerThanDeclared", "CC3 1 5 0 0 0 0 0 200 0 17 0\nHTTP/1.1 200 OK\r\nx"},
         GarbageCase{"HugeBodyLength",
-                    "CC2 1 5 0 0 0 0 0 200 17 18446744073709551615\nHTTP/1.1 200 OK\r\nx"},
-        GarbageCase{"MissingNewline", "CC2 1 5 0 0 0 0 0 200 17 1"},
-        GarbageCase{"HeadNotHttp", "CC2 1 5 0 0 0 0 0 200 5 0\nhello"},
-        GarbageCase{"HeadCutMidLine", "CC2 1 5 0 0 0 0 0 200 16 2\nHTTP/1.1 200 OK\r\nx"}),
+                    "CC3 1 5 0 0 0 0 0 200 0 17 18446744073709551615\nHTTP/1.1 200 OK\r\nx"},
+        GarbageCase{"MissingNewline", "CC3 1 5 0 0 0 0 0 200 0 17 1"},
+        GarbageCase{"HeadNotHttp", "CC3 1 5 0 0 0 0 0 200 0 5 0\nhello"},
+        GarbageCase{"HeadCutMidLine", "CC3 1 5 0 0 0 0 0 200 0 16 2\nHTTP/1.1 200 OK\r\nx"}),
     [](const testing::TestParamInfo<GarbageCase>& param_info) { return param_info.param.name; });
 
 TEST(DecodeEntry, EveryTruncationOrExtensionOfAValidEntryIsRejected) {
