@@ -61,7 +61,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "rules[0].tll",
                   "allowed keys: match, ttl, key_query, cache_authorized, cache_private, "
                   "namespace, invalidate, freshness, heuristic, stale_while_revalidate, "
-                  "stale_if_error, client_cache_control, max_variants"},
+                  "stale_if_error, client_cache_control, max_variants, tags, invalidate_tags"},
         ErrorCase{"DuplicateKey", kUp + "threads: 2\nthreads: 3\n", 4, "threads", "duplicate key"},
         ErrorCase{"NonScalarKey", kUp + "[a]: 1\n", 3, "(document)", "keys must be plain names"},
         ErrorCase{"DocumentIsList", "- a\n- b\n", 1, "(document)", "expected a map, got a list"},
