@@ -288,6 +288,7 @@ void App::start_admin(Worker& worker) {
   };
   // Workers are all created before start() lets the admin listener accept.
   deps.pending_invalidations = [pending = state_->shared.pending.get()] { return pending->size(); };
+  deps.pending = state_->shared.pending.get();
   deps.reload_config = [this] { return reload(); };
   deps.store_health = [state = state_.get()] {
     std::vector<store::CacheStore*> stores;
