@@ -43,7 +43,7 @@ constexpr std::array<std::string_view, 5> kRedisKeys = {"url", "key_prefix", "ti
 constexpr std::array<std::string_view, 3> kAdminKeys = {"listen", "token", "allow_unauthenticated"};
 // Each pending invalidation holds a few short strings: this bounds the queue to ~100 MiB.
 constexpr std::uint64_t kMaxPendingInvalidations = 1'000'000;
-constexpr std::array<std::string_view, 11> kCacheKeys = {"default_ttl",
+constexpr std::array<std::string_view, 12> kCacheKeys = {"default_ttl",
                                                          "max_ttl",
                                                          "max_body_size",
                                                          "bypass_param",
@@ -53,7 +53,8 @@ constexpr std::array<std::string_view, 11> kCacheKeys = {"default_ttl",
                                                          "hosts",
                                                          "bypass_token",
                                                          "keep",
-                                                         "max_stale"};
+                                                         "max_stale",
+                                                         "key_hash"};
 constexpr std::array<std::string_view, 3> kL1Keys = {"enabled", "max_bytes", "max_ttl"};
 constexpr std::array<std::string_view, 5> kLimitsKeys = {
     "max_header_size", "max_request_body_size", "client_header_timeout", "client_idle_timeout",
@@ -219,6 +220,7 @@ class Loader {
   void read_redis(const Section& root, Config& config) const;
   void read_admin(const Section& root, Config& config, std::string& listen_where) const;
   void read_cache(const Section& root, Config& config) const;
+  void read_key_hash(const Section& cache, Config& config) const;
   void read_hosts(const Section& cache, Config& config) const;
   void read_limits(const Section& root, Config& config) const;
   void read_log(const Section& root, Config& config) const;
@@ -495,6 +497,7 @@ void Loader::read_cache(const Section& root, Config& config) const {
   }
   if (const auto* field = s.get("keep")) out.keep = duration(*field, /*allow_zero=*/true);
   if (const auto* field = s.get("max_stale")) out.max_stale = duration(*field, /*allow_zero=*/true);
+  read_key_hash(s, config);
   read_hosts(s, config);
   const Section l1 = optional_section(s, "l1", kL1Keys);
   if (const auto* field = l1.get("enabled")) {
@@ -511,6 +514,21 @@ void Loader::read_cache(const Section& root, Config& config) const {
   if (const auto* field = l1.get("max_ttl")) {
     config.l1.max_ttl = duration(*field);
     if (config.l1.max_ttl.count() <= 0) fail(where(*field), field->path, "must be greater than 0");
+  }
+}
+
+// cache.key_hash: none | sha256 (Redis key names; memory:// has none to hash).
+void Loader::read_key_hash(const Section& cache, Config& config) const {
+  const auto* field = cache.get("key_hash");
+  if (field == nullptr) return;
+  const auto value = scalar(*field, "none or sha256");
+  if (value.text == "none") {
+    config.store.key_hash = core::KeyHash::None;
+  } else if (value.text == "sha256") {
+    config.store.key_hash = core::KeyHash::Sha256;
+  } else {
+    fail(value.where, field->path,
+         "unknown key hash '" + value.text + "'; expected none or sha256");
   }
 }
 
