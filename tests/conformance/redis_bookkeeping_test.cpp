@@ -430,7 +430,7 @@ TEST_F(RedisBookkeeping, TagSetsExpireWithTheirLongestLivedEntry) {
         return server_->command({"EXISTS", set}).integer == 0;
       },
       10s, 20ms));
-  EXPECT_EQ(server_->command({"ZSCORE", name("__tags"), set}).type, Reply::Type::Nil);
+  EXPECT_EQ(server_->command({"ZSCORE", name("__tags"), set}).type, RedisServer::Reply::Type::Nil);
   EXPECT_EQ(erase_tag("t"), 0u);
 }
 

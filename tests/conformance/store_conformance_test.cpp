@@ -11,7 +11,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <regex>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -455,7 +454,8 @@ TEST_P(StoreConformance, TokensOfOtherPathsSurviveButPrefixErasesAndClearsMoveAl
   ASSERT_TRUE(before_full_clear.has_value());
   clear(std::nullopt);
   FillToken full_clear_token = *before_full_clear;
-  EXPECT_EQ(run(store().fill("GET:/u/3", "v", 60s, "", full_clear_token, {})), errc::fill_overtaken);
+  EXPECT_EQ(run(store().fill("GET:/u/3", "v", 60s, "", full_clear_token, {})),
+            errc::fill_overtaken);
   EXPECT_FALSE(has("GET:/u/3"));
 }
 
@@ -1066,9 +1066,15 @@ TEST_F(RedisSha256Only, NoKeyNameHoldsAUrlAndEveryNameIsThePrefixAndADigest) {
   EXPECT_EQ(count(), 4u);
   auto keys = server->command({"KEYS", "*"});
   ASSERT_GE(keys.elements.size(), 10u);
-  const std::regex hashed("cc-test:[0-9a-f]{64}");
+  // (std::regex trips a GCC 12 maybe-uninitialized warning: checked by hand.)
+  const auto hashed = [](std::string_view name) {
+    constexpr std::string_view kPrefix = "cc-test:";
+    return name.size() == kPrefix.size() + 64 && name.starts_with(kPrefix) &&
+           name.substr(kPrefix.size()).find_first_not_of("0123456789abcdef") ==
+               std::string_view::npos;
+  };
   for (const auto& key : keys.elements) {
-    EXPECT_TRUE(std::regex_match(key.str, hashed)) << key.str;
+    EXPECT_TRUE(hashed(key.str)) << key.str;
     for (auto text : {"users", "alice", "bob", "secret", "example", "GET", "__", "people"}) {
       EXPECT_EQ(key.str.find(text), std::string::npos) << key.str;
     }
@@ -1163,7 +1169,9 @@ TEST_F(RedisStoreOnly, PutIssuedBeforeAGetIsOrderedBeforeIt) {
     std::optional<result<Value>> seen;
     boost::asio::co_spawn(
         ctx_,
-        [&]() -> boost::asio::awaitable<void> { (void)co_await store().put(key, "v", 60s, "", {}); },
+        [&]() -> boost::asio::awaitable<void> {
+          (void)co_await store().put(key, "v", 60s, "", {});
+        },
         boost::asio::detached);
     boost::asio::co_spawn(
         ctx_, [&]() -> boost::asio::awaitable<void> { seen = co_await store().get(key); },
