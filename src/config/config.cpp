@@ -46,7 +46,7 @@ constexpr std::array<std::string_view, 5> kRedisKeys = {"url", "key_prefix", "ti
 constexpr std::array<std::string_view, 3> kAdminKeys = {"listen", "token", "allow_unauthenticated"};
 // Each pending invalidation holds a few short strings: this bounds the queue to ~100 MiB.
 constexpr std::uint64_t kMaxPendingInvalidations = 1'000'000;
-constexpr std::array<std::string_view, 13> kCacheKeys = {"default_ttl",
+constexpr std::array<std::string_view, 14> kCacheKeys = {"default_ttl",
                                                          "max_ttl",
                                                          "max_body_size",
                                                          "bypass_param",
@@ -57,6 +57,7 @@ constexpr std::array<std::string_view, 13> kCacheKeys = {"default_ttl",
                                                          "bypass_token",
                                                          "keep",
                                                          "max_stale",
+                                                         "key_hash",
                                                          "tag_header",
                                                          "expose_tags"};
 constexpr std::array<std::string_view, 3> kL1Keys = {"enabled", "max_bytes", "max_ttl"};
@@ -225,6 +226,7 @@ class Loader {
   void read_redis(const Section& root, Config& config) const;
   void read_admin(const Section& root, Config& config, std::string& listen_where) const;
   void read_cache(const Section& root, Config& config) const;
+  void read_key_hash(const Section& cache, Config& config) const;
   void read_hosts(const Section& cache, Config& config) const;
   void read_tag_options(const Section& cache, Config& config) const;
   std::vector<policy::TagTemplate> tag_templates(const Field& field,
@@ -504,6 +506,7 @@ void Loader::read_cache(const Section& root, Config& config) const {
   }
   if (const auto* field = s.get("keep")) out.keep = duration(*field, /*allow_zero=*/true);
   if (const auto* field = s.get("max_stale")) out.max_stale = duration(*field, /*allow_zero=*/true);
+  read_key_hash(s, config);
   read_hosts(s, config);
   read_tag_options(s, config);
   const Section l1 = optional_section(s, "l1", kL1Keys);
@@ -565,6 +568,21 @@ std::vector<policy::TagTemplate> Loader::tag_templates(const Field& field,
              std::to_string(policy::kMaxTagsPerEntry));
   }
   return out;
+}
+
+// cache.key_hash: none | sha256 (Redis key names; memory:// has none to hash).
+void Loader::read_key_hash(const Section& cache, Config& config) const {
+  const auto* field = cache.get("key_hash");
+  if (field == nullptr) return;
+  const auto value = scalar(*field, "none or sha256");
+  if (value.text == "none") {
+    config.store.key_hash = core::KeyHash::None;
+  } else if (value.text == "sha256") {
+    config.store.key_hash = core::KeyHash::Sha256;
+  } else {
+    fail(value.where, field->path,
+         "unknown key hash '" + value.text + "'; expected none or sha256");
+  }
 }
 
 // cache.hosts: {canonical name: [alias, ...]}, every name a Host value (host, optional port).
