@@ -9,6 +9,7 @@
 #include "proxy/proxy.hpp"
 #include "store/memory_store.hpp"
 #include "store/redis/invalidation_listener.hpp"
+#include "store/redis/key_names.hpp"
 #include "store/redis/redis_store.hpp"
 #include "upstream/pool.hpp"
 
@@ -59,6 +60,12 @@ SharedParts make_shared_parts(const config::Config& config) {
   SharedParts shared;
   if (config.l1.enabled) {
     shared.l1 = std::make_shared<store::L1Cache>(config.l1.max_bytes, config.l1.max_ttl);
+    if (config.store.key_hash != core::KeyHash::None) {
+      // The invalidation channel reports hashed names: L1 must know its entries' names.
+      shared.l1->set_key_names(
+          [names = store::redis::KeyNames(config.store.key_prefix, config.store.key_hash)](
+              std::string_view key) { return names.of(key); });
+    }
   }
   shared.pending = std::make_shared<store::PendingInvalidations>(config.max_pending_invalidations);
   // main() has run setup_logging() before the App is built.
@@ -243,7 +250,8 @@ App::App(config::Config config, ConfigLoader reload_from)
             static std::atomic<bool> warned{false};
             const auto warning = store::redis::maxmemory_policy_warning(policy, maxmemory);
             if (!warning.empty() && !warned.exchange(true)) spdlog::warn("redis: {}", warning);
-          });
+          },
+          cfg.store.key_hash);
       worker->own_store->set_fill_window(fill_window(cfg));
       worker->store = worker->own_store.get();
     }
@@ -269,6 +277,7 @@ App::App(config::Config config, ConfigLoader reload_from)
         channel.port = cfg.store.address.port;
         channel.password = cfg.store.password;
         channel.key_prefix = cfg.store.key_prefix;
+        channel.key_hash = cfg.store.key_hash;
         worker->invalidation =
             std::make_unique<store::redis::InvalidationListener>(executor, channel, *state_->shared.l1);
       }
@@ -288,6 +297,7 @@ void App::start_admin(Worker& worker) {
   };
   // Workers are all created before start() lets the admin listener accept.
   deps.pending_invalidations = [pending = state_->shared.pending.get()] { return pending->size(); };
+  deps.pending = state_->shared.pending.get();
   deps.reload_config = [this] { return reload(); };
   deps.store_health = [state = state_.get()] {
     std::vector<store::CacheStore*> stores;

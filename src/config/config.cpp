@@ -4,6 +4,9 @@
 #include "config/address.hpp"
 #include "core/strings.hpp"
 #include "core/units.hpp"
+#include "policy/cache_control.hpp"
+#include "policy/invalidation.hpp"
+#include "policy/tags.hpp"
 #include "policy/uri.hpp"
 
 #include <yaml-cpp/eventhandler.h>
@@ -43,7 +46,7 @@ constexpr std::array<std::string_view, 5> kRedisKeys = {"url", "key_prefix", "ti
 constexpr std::array<std::string_view, 3> kAdminKeys = {"listen", "token", "allow_unauthenticated"};
 // Each pending invalidation holds a few short strings: this bounds the queue to ~100 MiB.
 constexpr std::uint64_t kMaxPendingInvalidations = 1'000'000;
-constexpr std::array<std::string_view, 11> kCacheKeys = {"default_ttl",
+constexpr std::array<std::string_view, 14> kCacheKeys = {"default_ttl",
                                                          "max_ttl",
                                                          "max_body_size",
                                                          "bypass_param",
@@ -53,19 +56,23 @@ constexpr std::array<std::string_view, 11> kCacheKeys = {"default_ttl",
                                                          "hosts",
                                                          "bypass_token",
                                                          "keep",
-                                                         "max_stale"};
+                                                         "max_stale",
+                                                         "key_hash",
+                                                         "tag_header",
+                                                         "expose_tags"};
 constexpr std::array<std::string_view, 3> kL1Keys = {"enabled", "max_bytes", "max_ttl"};
 constexpr std::array<std::string_view, 5> kLimitsKeys = {
     "max_header_size", "max_request_body_size", "client_header_timeout", "client_idle_timeout",
     "client_body_timeout"};
 constexpr std::array<std::string_view, 3> kLogKeys = {"level", "format", "access_log"};
-constexpr std::array<std::string_view, 13> kRuleKeys = {"match",          "ttl",
+constexpr std::array<std::string_view, 15> kRuleKeys = {"match",          "ttl",
                                                         "key_query",      "cache_authorized",
                                                         "cache_private",  "namespace",
                                                         "invalidate",     "freshness",
                                                         "heuristic",      "stale_while_revalidate",
                                                         "stale_if_error", "client_cache_control",
-                                                        "max_variants"};
+                                                        "max_variants",   "tags",
+                                                        "invalidate_tags"};
 // Vary variants kept per key: each costs a stored body, so a bound keeps a client spraying
 // header values from growing the store without limit.
 constexpr std::uint64_t kMaxVariants = 1024;
@@ -219,7 +226,11 @@ class Loader {
   void read_redis(const Section& root, Config& config) const;
   void read_admin(const Section& root, Config& config, std::string& listen_where) const;
   void read_cache(const Section& root, Config& config) const;
+  void read_key_hash(const Section& cache, Config& config) const;
   void read_hosts(const Section& cache, Config& config) const;
+  void read_tag_options(const Section& cache, Config& config) const;
+  std::vector<policy::TagTemplate> tag_templates(const Field& field,
+                                                 const policy::Rule& rule) const;
   void read_limits(const Section& root, Config& config) const;
   void read_log(const Section& root, Config& config) const;
   void read_trusted_proxies(const Section& root, Config& config) const;
@@ -495,7 +506,9 @@ void Loader::read_cache(const Section& root, Config& config) const {
   }
   if (const auto* field = s.get("keep")) out.keep = duration(*field, /*allow_zero=*/true);
   if (const auto* field = s.get("max_stale")) out.max_stale = duration(*field, /*allow_zero=*/true);
+  read_key_hash(s, config);
   read_hosts(s, config);
+  read_tag_options(s, config);
   const Section l1 = optional_section(s, "l1", kL1Keys);
   if (const auto* field = l1.get("enabled")) {
     config.l1.enabled = boolean(*field);
@@ -511,6 +524,64 @@ void Loader::read_cache(const Section& root, Config& config) const {
   if (const auto* field = l1.get("max_ttl")) {
     config.l1.max_ttl = duration(*field);
     if (config.l1.max_ttl.count() <= 0) fail(where(*field), field->path, "must be greater than 0");
+  }
+}
+
+// cache.tag_header, cache.expose_tags (policy/tags.hpp).
+void Loader::read_tag_options(const Section& cache, Config& config) const {
+  auto& out = config.cache.tags;
+  if (const auto* field = cache.get("tag_header")) {
+    const auto value = scalar(*field, "a header field name");
+    if (!policy::is_http_token(value.text)) {
+      fail(value.where, field->path,
+           "must be a header field name (letters, digits and !#$%&'*+-.^_`|~), got '" + value.text +
+               "'");
+    }
+    out.header = value.text;
+  }
+  if (const auto* field = cache.get("expose_tags")) out.expose = boolean(*field);
+}
+
+// A rule's `tags` or `invalidate_tags`: a list of tag templates naming the rule's captures.
+std::vector<policy::TagTemplate> Loader::tag_templates(const Field& field,
+                                                       const policy::Rule& rule) const {
+  if (!field.value.IsSequence()) {
+    fail(where(field), field.path,
+         "expected a list of tags (e.g. [\"product:{id}\", \"products\"]), got " +
+             std::string(kind_name(field.value)));
+  }
+  std::vector<policy::TagTemplate> out;
+  for (std::size_t i = 0; i < field.value.size(); ++i) {
+    const Field item{field.key, field.value[i], field.path + "[" + std::to_string(i) + "]"};
+    const auto text = scalar(item, "a tag such as \"product:{id}\"");
+    std::string error;
+    auto parsed = policy::TagTemplate::parse(text.text, rule.pattern.param_names(), &error);
+    if (!parsed) {
+      fail(text.where, item.path,
+           "invalid tag '" + text.text + "' for \"" + rule.name + "\": " + error);
+    }
+    out.push_back(std::move(*parsed));
+  }
+  if (out.size() > policy::kMaxTagsPerEntry) {
+    fail(where(field), field.path,
+         std::to_string(out.size()) + " tags; an entry keeps at most " +
+             std::to_string(policy::kMaxTagsPerEntry));
+  }
+  return out;
+}
+
+// cache.key_hash: none | sha256 (Redis key names; memory:// has none to hash).
+void Loader::read_key_hash(const Section& cache, Config& config) const {
+  const auto* field = cache.get("key_hash");
+  if (field == nullptr) return;
+  const auto value = scalar(*field, "none or sha256");
+  if (value.text == "none") {
+    config.store.key_hash = core::KeyHash::None;
+  } else if (value.text == "sha256") {
+    config.store.key_hash = core::KeyHash::Sha256;
+  } else {
+    fail(value.where, field->path,
+         "unknown key hash '" + value.text + "'; expected none or sha256");
   }
 }
 
@@ -815,19 +886,30 @@ policy::Rule Loader::read_rule(const YAML::Node& node, const std::string& path,
     }
   }
 
+  if (const auto* field = s.get("tags")) rule.tags = tag_templates(*field, rule);
+  if (const auto* field = s.get("invalidate_tags")) {
+    if (!policy::is_invalidating_method(rule.method)) {
+      fail(where(field->key.Mark()), field->path,
+           "a " + rule.method +
+               " request never invalidates; invalidate_tags belongs on a write "
+               "rule (POST, PUT, PATCH, DELETE, ...)");
+    }
+    rule.invalidate_tags = tag_templates(*field, rule);
+  }
+
   // Options that only affect storing are an error on a rule that does not cache: they would
   // silently do nothing.
   if (!rule.caches()) {
-    for (std::string_view key :
-         {"key_query", "cache_authorized", "cache_private", "namespace", "freshness",
-          "stale_while_revalidate", "stale_if_error", "client_cache_control", "max_variants"}) {
+    for (std::string_view key : {"key_query", "cache_authorized", "cache_private", "namespace",
+                                 "freshness", "stale_while_revalidate", "stale_if_error",
+                                 "client_cache_control", "max_variants", "tags"}) {
       if (const auto* field = s.get(key)) {
         fail(where(field->key.Mark()), field->path,
              "only applies to cached rules; add a ttl or freshness: upstream (GET rules only) or "
              "remove it");
       }
     }
-    if (rule.invalidate.empty()) {
+    if (rule.invalidate.empty() && rule.invalidate_tags.empty()) {
       fail(s.where(), path,
            "rule \"" + rule.name +
                "\" has neither ttl nor invalidate, so it does nothing; add a ttl or freshness: "

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "core/cidr.hpp"
+#include "core/stored_key.hpp"
 #include "policy/cache_key.hpp"
 #include "policy/cacheability.hpp"
 #include "policy/rules.hpp"
@@ -48,6 +49,8 @@ struct StoreConfig {
   std::chrono::milliseconds timeout{100};        // per command
   std::size_t connections = 1;                   // pipelined connections per thread
   std::uint64_t memory_max_bytes = 64ULL << 20;  // memory:// capacity
+  // cache.key_hash: how Redis key names are made (store/redis/key_names.hpp); restart-only.
+  core::KeyHash key_hash = core::KeyHash::None;
 };
 
 struct AdminConfig {

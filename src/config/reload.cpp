@@ -54,6 +54,8 @@ std::vector<std::string> keep_restart_only(const Config& running, Config& next) 
     if (a.timeout != b.timeout) named.emplace_back("redis.timeout");
     if (a.connections != b.connections) named.emplace_back("redis.connections");
     if (a.memory_max_bytes != b.memory_max_bytes) named.emplace_back("redis.memory_max_size");
+    // Changing it renames every key: entries stored under the old names would be orphaned.
+    if (a.key_hash != b.key_hash) named.emplace_back("cache.key_hash");
     next.store = running.store;
   }
   keep(named, "admin.listen", running.admin.listen, next.admin.listen, same);

@@ -168,6 +168,8 @@ struct alignas(64) Shard {
   Cell worker_exceptions;
   Cell invalidations_failed, invalidations_replayed, invalidations_overflowed;
   std::array<Cell, 2> stale_responses;  // by StaleReason
+  std::array<Cell, 2> tags_dropped;     // [over_limit, invalid]
+  std::array<Cell, 2> tag_purges;       // by TagPurgeSource
   Histo stored_bytes;
   std::atomic<std::int64_t> client_connections{0};  // opened here minus closed here
 
@@ -567,6 +569,29 @@ std::vector<prometheus::MetricFamily> Metrics::Impl::collect(const ScrapeState& 
     out.push_back(std::move(f));
   }
   {
+    auto f = family("cachecar_tags_dropped_total",
+                    "Tags not kept with a stored entry (over 32 per entry, or not a valid tag)",
+                    MetricType::Counter);
+    const std::array<std::string_view, 2> reasons{"over_limit", "invalid"};
+    for (std::size_t i = 0; i < reasons.size(); ++i) {
+      std::uint64_t value = 0;
+      for (const auto& s : shards) value += s->tags_dropped[i].get();
+      f.metric.push_back(counter_metric({{"reason", std::string(reasons[i])}}, value));
+    }
+    out.push_back(std::move(f));
+  }
+  {
+    auto f = family("cachecar_tag_purges_total",
+                    "Tags purged (admin POST /invalidate/tag, write rules' invalidate_tags)",
+                    MetricType::Counter);
+    for (const auto source : {TagPurgeSource::Admin, TagPurgeSource::Write}) {
+      std::uint64_t value = 0;
+      for (const auto& s : shards) value += s->tag_purges[static_cast<std::size_t>(source)].get();
+      f.metric.push_back(counter_metric({{"source", std::string(to_string(source))}}, value));
+    }
+    out.push_back(std::move(f));
+  }
+  {
     auto f = family("cachecar_pending_invalidations",
                     "Invalidations waiting to be replayed on the store (overflow: the limit + 1)",
                     MetricType::Gauge);
@@ -647,6 +672,24 @@ std::string_view to_string(StaleReason reason) noexcept {
 
 void Metrics::record_stale_response(StaleReason reason) {
   impl_->shard().stale_responses[static_cast<std::size_t>(reason) % 2].add();
+}
+
+std::string_view to_string(TagPurgeSource source) noexcept {
+  return source == TagPurgeSource::Admin ? "admin" : "write";
+}
+
+std::ostream& operator<<(std::ostream& os, TagPurgeSource source) {
+  return os << to_string(source);
+}
+
+void Metrics::record_tags_dropped(std::uint64_t over_limit, std::uint64_t invalid) {
+  auto& s = impl_->shard();
+  if (over_limit) s.tags_dropped[0].add(over_limit);
+  if (invalid) s.tags_dropped[1].add(invalid);
+}
+
+void Metrics::record_tag_purges(TagPurgeSource source, std::uint64_t tags) {
+  impl_->shard().tag_purges[static_cast<std::size_t>(source) % 2].add(tags);
 }
 
 void Metrics::record_invalidations_overflowed() {

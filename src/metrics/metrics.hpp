@@ -46,6 +46,14 @@ enum class StaleReason {
 };
 std::string_view to_string(StaleReason reason) noexcept;  // "while_revalidate", "if_error"
 
+// Who asked for a tag purge (the `source` label of cachecar_tag_purges_total).
+enum class TagPurgeSource {
+  Admin,  // POST /invalidate/tag/<tag>
+  Write,  // a write rule's invalidate_tags
+};
+std::string_view to_string(TagPurgeSource source) noexcept;  // "admin", "write"
+std::ostream& operator<<(std::ostream& os, TagPurgeSource source);
+
 // One finished client request.
 struct RequestRecord {
   CacheOutcome outcome = CacheOutcome::Pass;
@@ -127,6 +135,10 @@ class Metrics {
   // The pending queue overflowed: every lookup misses until the whole store is cleared.
   void record_invalidations_overflowed();
   void record_stale_response(StaleReason reason);
+  // Tags a stored entry did not get (policy/tags.hpp): beyond the per-entry bound, or invalid.
+  void record_tags_dropped(std::uint64_t over_limit, std::uint64_t invalid);
+  // Tags purged (each deletes every entry stored with it; the entries count as invalidated).
+  void record_tag_purges(TagPurgeSource source, std::uint64_t tags = 1);
   // A configuration reload (SIGHUP or the admin API): applied (the last-success timestamp
   // becomes now; start-up counts as one) or refused, the running configuration kept.
   void record_config_reload(bool applied);

@@ -141,6 +141,10 @@ asio::awaitable<bool> Session::write_hit(Exchange& x, const policy::EntryView& e
     net::append_field(tail, "Content-Length", static_cast<unsigned long long>(length));
   }
   net::append_field(tail, "Age", static_cast<unsigned long long>(age_s));
+  // cache.expose_tags: the entry's tags, as its fill's client saw them (relay_response).
+  if (options_->cache.tags.expose && !entry.tags.empty()) {
+    net::append_field(tail, options_->cache.tags.header, entry.tags);
+  }
   finish_client_head(tail, x);
   auto ec = co_await send(head, tail, body);
   co_return !ec;

@@ -42,6 +42,22 @@ bool is_idempotent(http::verb method) {
   }
 }
 
+store::EraseTarget::Kind erase_kind(policy::EraseSpec::Kind kind) {
+  switch (kind) {
+    case policy::EraseSpec::Kind::Prefix:
+      return store::EraseTarget::Kind::Prefix;
+    case policy::EraseSpec::Kind::Tag:
+      return store::EraseTarget::Kind::Tag;
+    case policy::EraseSpec::Kind::PathAndVariants:
+      break;
+  }
+  return store::EraseTarget::Kind::PathAndVariants;
+}
+
+// The store keeps every tag policy lets through.
+static_assert(policy::kMaxTagsPerEntry <= store::kMaxTagsPerEntry &&
+              policy::kMaxTagBytes <= store::kMaxTagBytes);
+
 }  // namespace
 
 std::int64_t unix_now_ms() noexcept {
@@ -113,6 +129,7 @@ asio::awaitable<bool> Session::handle(RequestParser& parser) {
     const auto* rule = readable ? options_->rules->match("GET", x.path, &params) : nullptr;
     if (rule) x.rule_name = rule->name;
     if (rule && rule->caches()) {
+      x.rule_tags = policy::fill_tags(rule->tags, params);
       keep = co_await serve_cacheable(x, *rule);
     } else if (readable && asks_only_if_cached(request)) {
       // RFC 9111 §5.2.1.7: nothing is stored for this path, and the origin is not asked.
@@ -406,12 +423,12 @@ asio::awaitable<void> Session::invalidate(Exchange& x, const http::response_head
                                     response[http::field::location],
                                     response[http::field::content_location]};
   std::vector<store::EraseTarget> targets;
+  std::uint64_t tags = 0;
   for (auto& spec : policy::invalidation_targets(rule, params, write)) {
-    targets.push_back({spec.kind == policy::EraseSpec::Kind::Prefix
-                           ? store::EraseTarget::Kind::Prefix
-                           : store::EraseTarget::Kind::PathAndVariants,
-                       std::move(spec.key)});
+    tags += spec.kind == policy::EraseSpec::Kind::Tag ? 1 : 0;
+    targets.push_back({erase_kind(spec.kind), std::move(spec.key)});
   }
+  if (tags) proxy_.metrics_.record_tag_purges(metrics::TagPurgeSource::Write, tags);
   co_await proxy_.lookup_->invalidate(std::move(targets));
 }
 
@@ -426,8 +443,18 @@ StoreInputs Session::store_inputs(const Exchange& x) const {
   in.request_ms = x.request_ms;
   in.response_ms = x.response_ms;
   in.variants_on_encoding = x.variants_on_encoding;
+  in.rule_tags = x.rule_tags;
   in.request = &x.parser.get();
   return in;
+}
+
+policy::TagCollector collect_tags(const StoreInputs& in, const policy::HeaderList& headers,
+                                  std::string_view recorded, const policy::TagOptions& options) {
+  policy::TagCollector tags;
+  for (const auto& tag : in.rule_tags) tags.add(tag);
+  tags.add_fields(headers, options);
+  tags.add_list(recorded);
+  return tags;
 }
 
 policy::StoreDecision decide_storing(const StoreInputs& in, const policy::CacheLimits& limits,
@@ -495,8 +522,11 @@ asio::awaitable<void> Session::drop_outdated(Exchange& x, const policy::HeaderLi
 asio::awaitable<bool> Session::relay_response(Exchange& x,
                                               std::unique_ptr<upstream::Connection> conn,
                                               upstream::ResponseParser& response) {
-  const auto headers = upstream::collect_headers(response.get());
+  auto headers = upstream::collect_headers(response.get());
   if (x.stale_value) x.cache.fwd_status = x.status;
+  const auto& tag_options = options_->cache.tags;
+  if (x.fill) x.tags = collect_tags(store_inputs(x), headers, {}, tag_options);
+  if (!tag_options.expose) policy::strip_tag_fields(headers, tag_options);
   std::optional<policy::StoreDecision> decision;
   if (x.fill) {
     decision = storable_for(x, x.status, headers, response.content_length().value_or(0));
@@ -520,8 +550,14 @@ asio::awaitable<bool> Session::relay_response(Exchange& x,
     co_await drop_outdated(x, headers);
     co_return co_await stream_response(x, std::move(conn), response, headers, body);
   }
+  // The entry records its tags; its head never has the fields. Exposed, a stored response's
+  // client sees the entry's tags, as a hit's does (write_hit).
+  policy::strip_tag_fields(headers, tag_options);
   auto entry = policy::encode_entry(decision->freshness, x.status, response.get().reason(), headers,
-                                    body, decision->strip_fields);
+                                    body, decision->strip_fields, x.tags.tags());
+  if (tag_options.expose && !x.tags.tags().empty()) {
+    headers.emplace_back(tag_options.header, policy::join_tags(x.tags.tags()));
+  }
   co_await store_entry(x, headers, std::move(entry), *decision, body.size());
   co_return co_await write_stored(x, std::move(conn), response, headers, body);
 }
@@ -533,7 +569,9 @@ asio::awaitable<void> Session::store_entry(Exchange& x, const policy::HeaderList
   x.fill.reset();
   const StoreInputs in = store_inputs(x);
   const auto variant = variant_for(in, headers);
-  std::vector<std::string> tags;
+  const auto& dropped = x.tags.dropped();
+  if (dropped.total()) proxy_.metrics_.record_tags_dropped(dropped.over_limit, dropped.invalid);
+  auto tags = x.tags.take();
   const auto stored =
       co_await proxy_.lookup_->store(x.key, variant, fill, std::move(entry), decision.ttl,
                                      x.rule->cache_namespace, std::move(tags), body_bytes);
@@ -555,8 +593,11 @@ asio::awaitable<void> Session::store_entry(Exchange& x, const policy::HeaderList
 asio::awaitable<bool> Session::answer_not_modified(Exchange& x,
                                                    std::unique_ptr<upstream::Connection> conn,
                                                    upstream::ResponseParser& response) {
-  const auto not_modified = upstream::collect_headers(response.get());
+  auto not_modified = upstream::collect_headers(response.get());
   if (response.is_done() && upstream::reusable(response)) proxy_.pool_.release(std::move(conn));
+  // A 304's tag fields add to the recorded tags; they are never merged into the stored head.
+  x.tags = collect_tags(store_inputs(x), not_modified, x.stale.tags, options_->cache.tags);
+  policy::strip_tag_fields(not_modified, options_->cache.tags);
   x.cache.outcome = CacheOutcome::Hit;
   x.cache.forwarded = true;
   x.cache.revalidated = true;
@@ -589,7 +630,7 @@ asio::awaitable<bool> Session::answer_not_modified(Exchange& x,
                                    x.stale.body.size());
     if (decision.store()) {
       auto entry = policy::encode_entry(decision.freshness, x.stale.status, head.reason, fields,
-                                        x.stale.body, decision.strip_fields);
+                                        x.stale.body, decision.strip_fields, x.tags.tags());
       auto value = std::make_shared<const std::string>(entry);
       if (auto decoded = policy::decode_entry(*value)) {
         served = std::move(value);
@@ -668,7 +709,10 @@ asio::awaitable<void> Session::run_background_revalidation(
     }
     job->in.response_ms = unix_now_ms();
     const int status = response->get().result_int();
-    const auto headers = upstream::collect_headers(response->get());
+    auto headers = upstream::collect_headers(response->get());
+    const auto& tag_options = options.cache.tags;
+    auto tags = collect_tags(job->in, headers, status == 304 ? job->stale.tags : "", tag_options);
+    policy::strip_tag_fields(headers, tag_options);
     std::string entry;
     policy::StoreDecision decision;
     std::uint64_t body_bytes = 0;
@@ -683,8 +727,9 @@ asio::awaitable<void> Session::run_background_revalidation(
       decision =
           decide_storing(job->in, options.cache, job->stale.status, stored_fields, body_bytes);
       if (!decision.store()) co_return;
-      entry = policy::encode_entry(decision.freshness, job->stale.status, head.reason,
-                                   stored_fields, job->stale.body, decision.strip_fields);
+      entry =
+          policy::encode_entry(decision.freshness, job->stale.status, head.reason, stored_fields,
+                               job->stale.body, decision.strip_fields, tags.tags());
     } else {
       std::string payload;
       auto buffer = std::make_unique<char[]>(kRelayChunkBytes);
@@ -709,12 +754,14 @@ asio::awaitable<void> Session::run_background_revalidation(
         co_return;
       }
       entry = policy::encode_entry(decision.freshness, status, response->get().reason(),
-                                   stored_fields, payload, decision.strip_fields);
+                                   stored_fields, payload, decision.strip_fields, tags.tags());
     }
     const auto variant = variant_for(job->in, stored_fields);
-    std::vector<std::string> tags;
+    const auto& dropped = tags.dropped();
+    if (dropped.total()) proxy.metrics_.record_tags_dropped(dropped.over_limit, dropped.invalid);
+    auto entry_tags = tags.take();
     co_await proxy.lookup_->store(job->in.key, variant, job->fill, std::move(entry), decision.ttl,
-                                  job->in.rule->cache_namespace, std::move(tags), body_bytes);
+                                  job->in.rule->cache_namespace, std::move(entry_tags), body_bytes);
   } catch (...) {
     // Nothing may escape a detached coroutine: it would terminate the process.
     proxy.metrics_.record_worker_exception();

@@ -11,6 +11,7 @@
 #include "net/framing.hpp"
 #include "net/server_connection.hpp"
 #include "policy/conditional.hpp"
+#include "policy/tags.hpp"
 #include "policy/uri.hpp"
 #include "proxy/lookup.hpp"
 #include "proxy/outcome.hpp"
@@ -45,6 +46,8 @@ struct Exchange {
   bool body_streaming = false;  // body still unread in the parser: relay it, never retry
 
   const policy::Rule* rule = nullptr;  // the caching rule when the request is cacheable
+  std::vector<std::string> rule_tags;  // its tags for this request's path (unchecked)
+  policy::TagCollector tags;           // a fill's tags (store_entry stores them)
   std::string_view rule_name;          // the matching rule (caching or invalidating), for metrics
   std::string key;
   // Set: the upstream's answer may be stored (the lookup's fill token and coalescer lease).
@@ -82,6 +85,7 @@ struct StoreInputs {
   std::int64_t request_ms = 0;
   std::int64_t response_ms = 0;
   bool variants_on_encoding = false;  // the key's variant index names Accept-Encoding
+  std::vector<std::string> rule_tags;
   // For the Vary secondary key: the request, or (in a background revalidation, which outlives
   // it) a copy of its fields.
   const net::http::request_header<>* request = nullptr;
@@ -171,6 +175,10 @@ policy::Validators entry_validators(std::string_view head) noexcept;
 policy::Validators response_validators(const policy::HeaderList& headers) noexcept;
 // RFC 9111 §4.3.5: a 2xx answer whose validators differ from the stored entry's outdates it.
 bool outdates(const policy::EntryView& stored, int status, const policy::HeaderList& headers);
+// An entry's tags (policy/tags.hpp): the rule's, the tag fields of `headers` (the response, or
+// a 304 refreshing an entry), and those `recorded` with the refreshed entry.
+policy::TagCollector collect_tags(const StoreInputs& in, const policy::HeaderList& headers,
+                                  std::string_view recorded, const policy::TagOptions& options);
 // The request's Cache-Control says only-if-cached (RFC 9111 §5.2.1.7).
 bool asks_only_if_cached(const net::http::request_header<>& request);
 

@@ -14,11 +14,13 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 namespace cachecar::store::redis {
 
@@ -81,10 +83,14 @@ class ChannelView {
 
 struct InvalidationListener::State : std::enable_shared_from_this<State> {
   State(asio::any_io_executor ex, Options opts, L1Cache& cache)
-      : executor(std::move(ex)), options(std::move(opts)), l1(cache), backoff_timer(executor) {}
+      : executor(std::move(ex)), options(std::move(opts)), l1(cache), backoff_timer(executor) {
+    const KeyNames names(options.key_prefix, options.key_hash);
+    for (auto name : kBookkeepingNames) bookkeeping.push_back(names.of(name));
+  }
 
   asio::any_io_executor executor;
   Options options;
+  std::vector<std::string> bookkeeping;  // Redis names that are never L1 entries
   L1Cache& l1;
   asio::steady_timer backoff_timer;
   std::shared_ptr<tcp::socket> socket;  // the current connection, if any
@@ -223,8 +229,11 @@ void InvalidationListener::State::apply(const Reply& message) {
     return;
   }
   for (const auto& key : payload.elements) {
-    if (std::string_view(key.str).starts_with(options.key_prefix)) {
+    if (!std::string_view(key.str).starts_with(options.key_prefix)) continue;
+    if (options.key_hash == KeyHash::None) {
       l1.invalidate(std::string_view(key.str).substr(options.key_prefix.size()));
+    } else if (std::find(bookkeeping.begin(), bookkeeping.end(), key.str) == bookkeeping.end()) {
+      l1.invalidate_name(key.str);
     }
   }
 }
@@ -289,7 +298,7 @@ asio::awaitable<error_code> InvalidationListener::State::session() {
   auto id = co_await read_reply(*sock, *parser);
   if (!id || id->type != Reply::Type::Integer) co_return errc::store_reply_error;
   const std::string id_text = std::to_string(id->integer);
-  const std::string prefix = options.key_prefix + "GET:";
+  const std::string prefix = options.key_prefix + (options.key_hash == KeyHash::None ? "GET:" : "");
   const std::array<std::string_view, 8> tracking{"CLIENT", "TRACKING", "on",     "REDIRECT",
                                                  id_text,  "BCAST",    "PREFIX", prefix};
   if (auto ec = co_await send(*sock, tracking)) co_return ec;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "store/l1_cache.hpp"
+#include "store/redis/key_names.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -24,6 +25,10 @@ class InvalidationListener {
     std::uint16_t port = 6379;
     std::string password;
     std::string key_prefix = "cachecar:";
+    // cache.key_hash: with Sha256 the channel tracks every name under the prefix (entries are
+    // no longer recognisable by "GET:") and hands names to L1Cache::invalidate_name, skipping
+    // the bookkeeping names every put modifies. L1 must have set_key_names() then.
+    KeyHash key_hash = KeyHash::None;
     std::chrono::milliseconds connect_timeout{1000};
     // A PING every interval; no reply within two intervals counts as a lost channel.
     std::chrono::milliseconds ping_interval{1000};

@@ -61,7 +61,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "rules[0].tll",
                   "allowed keys: match, ttl, key_query, cache_authorized, cache_private, "
                   "namespace, invalidate, freshness, heuristic, stale_while_revalidate, "
-                  "stale_if_error, client_cache_control, max_variants"},
+                  "stale_if_error, client_cache_control, max_variants, tags, invalidate_tags"},
         ErrorCase{"DuplicateKey", kUp + "threads: 2\nthreads: 3\n", 4, "threads", "duplicate key"},
         ErrorCase{"NonScalarKey", kUp + "[a]: 1\n", 3, "(document)", "keys must be plain names"},
         ErrorCase{"DocumentIsList", "- a\n- b\n", 1, "(document)", "expected a map, got a list"},
@@ -244,6 +244,12 @@ INSTANTIATE_TEST_SUITE_P(
                   "must be positive"},
         ErrorCase{"BadMaxStale", kUp + "cache:\n  max_stale: [1h]\n", 4, "cache.max_stale",
                   "got a list"},
+        ErrorCase{"UnknownKeyHash", kUp + "cache:\n  key_hash: md5\n", 4, "cache.key_hash",
+                  "unknown key hash 'md5'; expected none or sha256"},
+        ErrorCase{"KeyHashNotAScalar", kUp + "cache:\n  key_hash: [sha256]\n", 4, "cache.key_hash",
+                  "got a list"},
+        ErrorCase{"KeyHashIsCaseSensitive", kUp + "\ncache:\n  key_hash: SHA256\n", 5,
+                  "cache.key_hash", "expected none or sha256"},
         ErrorCase{"UnknownFreshness", rule("match: GET /a\n    freshness: origin\n"), 5,
                   "rules[0].freshness", "unknown value 'origin'; expected rule or upstream"},
         ErrorCase{"FreshnessOnPut",

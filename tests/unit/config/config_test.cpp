@@ -307,6 +307,20 @@ TEST(LoadConfig, MemoryStore) {
   EXPECT_EQ(c.store.url, "memory://");
 }
 
+// cache.key_hash: how Redis names its keys; none (today's names) unless asked.
+TEST(LoadConfig, KeyHashDefaultsToNoneAndTakesSha256) {
+  EXPECT_EQ(load(kMinimal).store.key_hash, core::KeyHash::None);
+  EXPECT_EQ(load(std::string(kMinimal) + "cache:\n  key_hash: none\n").store.key_hash,
+            core::KeyHash::None);
+  EXPECT_EQ(load(std::string(kMinimal) + "cache:\n  key_hash: sha256\n").store.key_hash,
+            core::KeyHash::Sha256);
+  // memory:// has no key names to hash; the setting is accepted and changes nothing there.
+  const Config memory =
+      load(std::string(kMinimal) + "redis:\n  url: memory://\ncache:\n  key_hash: sha256\n");
+  EXPECT_TRUE(memory.store.memory);
+  EXPECT_EQ(memory.store.key_hash, core::KeyHash::Sha256);
+}
+
 TEST(LoadConfig, EmptyBypassParamDisablesBypass) {
   EXPECT_EQ(load(std::string(kMinimal) + "cache:\n  bypass_param: \"\"\n").bypass_param, "");
 }
