@@ -215,6 +215,7 @@ net::asio::awaitable<SimpleResponse> AdminService::health(const Context&) {
   w.begin_object();
   w.key("status").value(status);
   w.key("redis").value(store.connected ? "connected" : "down");
+  if (!store.connected && !store.last_error.empty()) w.key("redis_error").value(store.last_error);
   w.key("upstream").value(upstream_reachable ? "reachable" : "unreachable");
   w.key("cache_fallback").value("enabled");
   w.key("store").value(deps_.store->kind());

@@ -1,6 +1,7 @@
 #include "app/app.hpp"
 
 #include "core/idle_trigger.hpp"
+#include "core/log_limiter.hpp"
 
 #include "admin/admin.hpp"
 #include "config/reload.hpp"
@@ -11,6 +12,7 @@
 #include "store/redis/invalidation_listener.hpp"
 #include "store/redis/key_names.hpp"
 #include "store/redis/redis_store.hpp"
+#include "store/redis/transport.hpp"
 #include "upstream/pool.hpp"
 
 #include <spdlog/sinks/stdout_sinks.h>
@@ -25,6 +27,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <system_error>
@@ -159,8 +163,34 @@ store::StoreHealth combined_health(const std::vector<store::CacheStore*>& stores
     combined.connected = combined.connected && health.connected;
     combined.state = store::worse(combined.state, health.state);
     combined.writes_refused = combined.writes_refused || health.writes_refused;
+    if (combined.last_error.empty()) combined.last_error = health.last_error;
   }
   return combined;
+}
+
+// rediss://: the TLS context is built once, here (a malformed PEM file stops start-up).
+store::redis::TlsOptions redis_tls(const config::StoreConfig& store) {
+  if (!store.tls.enabled) return {};
+  const auto& t = store.tls;
+  return {
+      store::redis::make_tls_context({t.ca_file, t.cert_file, t.key_file, t.verify, t.server_name}),
+      t.server_name, t.verify};
+}
+
+// Why a Redis connection attempt failed (TLS, AUTH, ...): one line per attempt, which the
+// reconnection backoff paces, and at most one a second for all workers together.
+std::function<void(const std::string&)> redis_failure_log(std::string what) {
+  auto limiter = std::make_shared<core::LogLimiter>();
+  return [limiter, what = std::move(what)](const std::string& failure) {
+    std::uint64_t suppressed = 0;
+    if (!limiter->allow(&suppressed)) return;
+    if (suppressed == 0) {
+      spdlog::error("redis: {}: {} (serving from the upstream)", what, failure);
+    } else {
+      spdlog::error("redis: {}: {} (serving from the upstream; {} more suppressed)", what, failure,
+                    suppressed);
+    }
+  };
 }
 
 // For /health: can a new upstream connection be opened? (It is closed again at once.)
@@ -225,6 +255,8 @@ App::App(config::Config config, ConfigLoader reload_from)
   state_->shared = make_shared_parts(cfg);
   const auto options = proxy_options(cfg, state_->shared);
   const unsigned threads = worker_count(cfg.threads);
+  const auto tls = cfg.store.memory ? store::redis::TlsOptions{} : redis_tls(cfg.store);
+  const auto log_store_failure = redis_failure_log("cannot connect");
   for (unsigned i = 0; i < threads; ++i) {
     auto worker = std::make_unique<Worker>();
     auto executor = worker->context.get_executor();
@@ -234,7 +266,10 @@ App::App(config::Config config, ConfigLoader reload_from)
       store::redis::Client::Options redis;
       redis.host = cfg.store.address.host;
       redis.port = cfg.store.address.port;
+      redis.user = cfg.store.user;
       redis.password = cfg.store.password;
+      redis.tls = tls;
+      redis.on_connect_failure = log_store_failure;
       redis.db = cfg.store.db;
       redis.command_timeout = cfg.store.timeout;
       redis.connections = cfg.store.connections;
@@ -275,7 +310,10 @@ App::App(config::Config config, ConfigLoader reload_from)
         store::redis::InvalidationListener::Options channel;
         channel.host = cfg.store.address.host;
         channel.port = cfg.store.address.port;
+        channel.user = cfg.store.user;
         channel.password = cfg.store.password;
+        channel.tls = tls;
+        channel.on_connect_failure = redis_failure_log("L1 invalidation channel");
         channel.key_prefix = cfg.store.key_prefix;
         channel.key_hash = cfg.store.key_hash;
         worker->invalidation =

@@ -41,8 +41,10 @@ constexpr std::array<std::string_view, 10> kTopKeys = {
     "cache",  "limits",  "log",      "trusted_proxies", "rules"};
 constexpr std::array<std::string_view, 4> kUpstreamKeys = {"url", "connect_timeout", "timeout",
                                                            "max_idle_connections"};
-constexpr std::array<std::string_view, 5> kRedisKeys = {"url", "key_prefix", "timeout",
-                                                        "connections", "memory_max_size"};
+constexpr std::array<std::string_view, 7> kRedisKeys = {
+    "url", "key_prefix", "timeout", "connections", "memory_max_size", "password_file", "tls"};
+constexpr std::array<std::string_view, 5> kRedisTlsKeys = {"ca_file", "cert_file", "key_file",
+                                                           "verify", "server_name"};
 constexpr std::array<std::string_view, 3> kAdminKeys = {"listen", "token", "allow_unauthenticated"};
 // Each pending invalidation holds a few short strings: this bounds the queue to ~100 MiB.
 constexpr std::uint64_t kMaxPendingInvalidations = 1'000'000;
@@ -224,6 +226,10 @@ class Loader {
   void read_threads(const Section& root, Config& config) const;
   void read_upstream(const Section& root, Config& config) const;
   void read_redis(const Section& root, Config& config) const;
+  void read_redis_secrets(const Section& redis, StoreConfig& out) const;
+  void read_redis_tls(const Section& redis, StoreConfig& out) const;
+  // A path that must name a readable regular file (its content is checked later).
+  std::string readable_file(const Field& field) const;
   void read_admin(const Section& root, Config& config, std::string& listen_where) const;
   void read_cache(const Section& root, Config& config) const;
   void read_key_hash(const Section& cache, Config& config) const;
@@ -422,8 +428,12 @@ void Loader::read_redis(const Section& root, Config& config) const {
   out.url = url->text;
   out.memory = parsed->memory;
   out.address = std::move(parsed->address);
+  out.user = std::move(parsed->user);
   out.password = std::move(parsed->password);
   out.db = parsed->db;
+  out.tls.enabled = parsed->tls;
+  read_redis_secrets(s, out);
+  read_redis_tls(s, out);
   if (const auto* field = s.get("key_prefix")) {
     const auto value = scalar(*field, "a string");
     if (std::any_of(value.text.begin(), value.text.end(),
@@ -439,6 +449,83 @@ void Loader::read_redis(const Section& root, Config& config) const {
   if (const auto* field = s.get("memory_max_size")) {
     out.memory_max_bytes = size(*field);
     if (out.memory_max_bytes == 0) fail(where(*field), field->path, "must be greater than 0");
+  }
+}
+
+std::string Loader::readable_file(const Field& field) const {
+  const auto value = scalar(field, "a file path");
+  if (value.text.empty()) fail(value.where, field.path, "must not be empty");
+  std::error_code ec;
+  if (std::filesystem::is_directory(value.text, ec)) {
+    fail(value.where, field.path, "'" + value.text + "' is a directory, not a file");
+  }
+  std::ifstream in(value.text, std::ios::binary);
+  if (!in) {
+    fail(value.where, field.path, "cannot read '" + value.text + "': " + std::strerror(errno));
+  }
+  return value.text;
+}
+
+// CACHECAR_REDIS_PASSWORD, else redis.password_file, else the URL's password; the URL's user
+// stays. Never echoed in an error.
+void Loader::read_redis_secrets(const Section& s, StoreConfig& out) const {
+  const auto* file = s.get("password_file");
+  if (out.memory && file) fail(where(*file), file->path, "memory:// takes no password");
+  if (file) {
+    const std::string path = readable_file(*file);
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    std::string password = text.str();
+    if (password.ends_with("\n")) password.pop_back();
+    if (password.ends_with("\r")) password.pop_back();
+    if (password.find_first_of("\r\n") != std::string::npos) {
+      fail(where(*file), file->path, "'" + path + "' must hold the password on one line");
+    }
+    if (password.empty()) fail(where(*file), file->path, "'" + path + "' is empty");
+    out.password = std::move(password);
+  }
+  if (auto password = env_ ? env_("CACHECAR_REDIS_PASSWORD") : std::nullopt) {
+    if (password->empty()) {
+      fail("environment variable CACHECAR_REDIS_PASSWORD", "redis.password", "must not be empty");
+    }
+    if (!out.memory) out.password = std::move(*password);
+  }
+  if (!out.user.empty() && out.password.empty()) {
+    fail(s.where(), "redis.url",
+         "the user '" + out.user +
+             "' needs a password: in the URL (redis://user:password@host), "
+             "redis.password_file or CACHECAR_REDIS_PASSWORD");
+  }
+}
+
+void Loader::read_redis_tls(const Section& s, StoreConfig& out) const {
+  const auto* field = s.get("tls");
+  if (!field) return;
+  const std::string tls_where = where(field->key.Mark());
+  if (!out.tls.enabled) {
+    fail(tls_where, field->path,
+         "TLS settings need a rediss:// URL (redis.url is " +
+             std::string(out.memory ? "memory://" : "redis://, plain TCP") + ")");
+  }
+  const Section tls = section(field->value, field->path, tls_where, kRedisTlsKeys);
+  auto& t = out.tls;
+  if (const auto* f = tls.get("ca_file")) t.ca_file = readable_file(*f);
+  if (const auto* f = tls.get("cert_file")) t.cert_file = readable_file(*f);
+  if (const auto* f = tls.get("key_file")) t.key_file = readable_file(*f);
+  if (t.cert_file.empty() != t.key_file.empty()) {
+    fail(tls_where, tls.child(t.cert_file.empty() ? "cert_file" : "key_file"),
+         "cert_file and key_file go together (the client certificate and its key)");
+  }
+  if (const auto* f = tls.get("verify")) t.verify = boolean(*f);
+  if (const auto* f = tls.get("server_name")) {
+    const auto value = scalar(*f, "a host name");
+    if (value.text.empty() || std::any_of(value.text.begin(), value.text.end(), [](char c) {
+          return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '/' || c == ':';
+        })) {
+      fail(value.where, f->path, "expected a host name such as redis.internal");
+    }
+    t.server_name = value.text;
   }
 }
 

@@ -142,7 +142,7 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"UpstreamCredentialsNotEchoed", "upstream:\n  url: http://u:pw@h\n", 2,
                   "upstream.url", "user information"},
         ErrorCase{"RedisBadScheme", kUp + "redis:\n  url: http://h:6379\n", 4, "redis.url",
-                  "expected redis://[:password@]host[:port][/db] or memory://"},
+                  "expected redis://[[user]:password@]host[:port][/db], rediss://... or memory://"},
         ErrorCase{"RedisBadPort", kUp + "redis:\n  url: redis://h:0\n", 4, "redis.url",
                   "invalid port '0'"},
         ErrorCase{"RedisBadDb", kUp + "redis:\n  url: redis://h/x\n", 4, "redis.url",
