@@ -168,6 +168,7 @@ struct alignas(64) Shard {
   Cell worker_exceptions;
   Cell invalidations_failed, invalidations_replayed, invalidations_overflowed;
   std::array<Cell, 2> stale_responses;  // by StaleReason
+  Cell compression_original, compression_stored, decompressions;
   Histo stored_bytes;
   std::atomic<std::int64_t> client_connections{0};  // opened here minus closed here
 
@@ -332,15 +333,17 @@ struct Metrics::Impl {
     config_reload_failures =
         &prometheus::BuildCounter()
              .Name("cachecar_config_reload_failures_total")
-             .Help("Configuration reloads refused (the file did not load or validate); the "
-                   "running configuration was kept")
+             .Help(
+                 "Configuration reloads refused (the file did not load or validate); the "
+                 "running configuration was kept")
              .Register(*registry)
              .Add({});
     config_last_success =
         &prometheus::BuildGauge()
              .Name("cachecar_config_last_reload_success_timestamp_seconds")
-             .Help("When the configuration in use was loaded (start-up or the last applied "
-                   "reload), in seconds since the Unix epoch")
+             .Help(
+                 "When the configuration in use was loaded (start-up or the last applied "
+                 "reload), in seconds since the Unix epoch")
              .Register(*registry)
              .Add({});
     config_last_success->Set(start_time_unix);
@@ -567,6 +570,23 @@ std::vector<prometheus::MetricFamily> Metrics::Impl::collect(const ScrapeState& 
     out.push_back(std::move(f));
   }
   {
+    auto f = family("cachecar_compression_bytes_total",
+                    "Bodies stored gzip (cache.compression): bytes before (original) and as stored",
+                    MetricType::Counter);
+    std::uint64_t original = 0, stored = 0;
+    for (const auto& s : shards) {
+      original += s->compression_original.get();
+      stored += s->compression_stored.get();
+    }
+    f.metric.push_back(counter_metric({{"stage", "original"}}, original));
+    f.metric.push_back(counter_metric({{"stage", "stored"}}, stored));
+    out.push_back(std::move(f));
+  }
+  simple_counter("cachecar_decompressions_total",
+                 "Stored or upstream gzip bodies decompressed (for clients without gzip, or "
+                 "checked before being stored)",
+                 &Shard::decompressions);
+  {
     auto f = family("cachecar_pending_invalidations",
                     "Invalidations waiting to be replayed on the store (overflow: the limit + 1)",
                     MetricType::Gauge);
@@ -647,6 +667,16 @@ std::string_view to_string(StaleReason reason) noexcept {
 
 void Metrics::record_stale_response(StaleReason reason) {
   impl_->shard().stale_responses[static_cast<std::size_t>(reason) % 2].add();
+}
+
+void Metrics::record_compression(std::uint64_t original_bytes, std::uint64_t stored_bytes) {
+  auto& shard = impl_->shard();
+  shard.compression_original.add(original_bytes);
+  shard.compression_stored.add(stored_bytes);
+}
+
+void Metrics::record_decompression() {
+  impl_->shard().decompressions.add();
 }
 
 void Metrics::record_invalidations_overflowed() {

@@ -127,6 +127,10 @@ class Metrics {
   // The pending queue overflowed: every lookup misses until the whole store is cleared.
   void record_invalidations_overflowed();
   void record_stale_response(StaleReason reason);
+  // A body stored gzip (cache.compression): its identity size and the size stored.
+  void record_compression(std::uint64_t original_bytes, std::uint64_t stored_bytes);
+  // A gzip body decompressed (for a client without gzip, or checked before it is stored).
+  void record_decompression();
   // A configuration reload (SIGHUP or the admin API): applied (the last-success timestamp
   // becomes now; start-up counts as one) or refused, the running configuration kept.
   void record_config_reload(bool applied);
