@@ -333,17 +333,15 @@ struct Metrics::Impl {
     config_reload_failures =
         &prometheus::BuildCounter()
              .Name("cachecar_config_reload_failures_total")
-             .Help(
-                 "Configuration reloads refused (the file did not load or validate); the "
-                 "running configuration was kept")
+             .Help("Configuration reloads refused (the file did not load or validate); the "
+                   "running configuration was kept")
              .Register(*registry)
              .Add({});
     config_last_success =
         &prometheus::BuildGauge()
              .Name("cachecar_config_last_reload_success_timestamp_seconds")
-             .Help(
-                 "When the configuration in use was loaded (start-up or the last applied "
-                 "reload), in seconds since the Unix epoch")
+             .Help("When the configuration in use was loaded (start-up or the last applied "
+                   "reload), in seconds since the Unix epoch")
              .Register(*registry)
              .Add({});
     config_last_success->Set(start_time_unix);
