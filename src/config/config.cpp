@@ -2,9 +2,11 @@
 #include "config/env_expand.hpp"
 
 #include "config/address.hpp"
+#include "core/gzip.hpp"
 #include "core/strings.hpp"
 #include "core/units.hpp"
 #include "policy/cache_control.hpp"
+#include "policy/compression.hpp"
 #include "policy/invalidation.hpp"
 #include "policy/tags.hpp"
 #include "policy/uri.hpp"
@@ -48,7 +50,7 @@ constexpr std::array<std::string_view, 5> kRedisTlsKeys = {"ca_file", "cert_file
 constexpr std::array<std::string_view, 3> kAdminKeys = {"listen", "token", "allow_unauthenticated"};
 // Each pending invalidation holds a few short strings: this bounds the queue to ~100 MiB.
 constexpr std::uint64_t kMaxPendingInvalidations = 1'000'000;
-constexpr std::array<std::string_view, 14> kCacheKeys = {"default_ttl",
+constexpr std::array<std::string_view, 15> kCacheKeys = {"default_ttl",
                                                          "max_ttl",
                                                          "max_body_size",
                                                          "bypass_param",
@@ -61,7 +63,10 @@ constexpr std::array<std::string_view, 14> kCacheKeys = {"default_ttl",
                                                          "max_stale",
                                                          "key_hash",
                                                          "tag_header",
-                                                         "expose_tags"};
+                                                         "expose_tags",
+                                                         "compression"};
+constexpr std::array<std::string_view, 4> kCompressionKeys = {"enabled", "min_size", "level",
+                                                              "types"};
 constexpr std::array<std::string_view, 3> kL1Keys = {"enabled", "max_bytes", "max_ttl"};
 constexpr std::array<std::string_view, 5> kLimitsKeys = {
     "max_header_size", "max_request_body_size", "client_header_timeout", "client_idle_timeout",
@@ -237,6 +242,7 @@ class Loader {
   void read_tag_options(const Section& cache, Config& config) const;
   std::vector<policy::TagTemplate> tag_templates(const Field& field,
                                                  const policy::Rule& rule) const;
+  void read_compression(const Section& cache, Config& config) const;
   void read_limits(const Section& root, Config& config) const;
   void read_log(const Section& root, Config& config) const;
   void read_trusted_proxies(const Section& root, Config& config) const;
@@ -596,6 +602,7 @@ void Loader::read_cache(const Section& root, Config& config) const {
   read_key_hash(s, config);
   read_hosts(s, config);
   read_tag_options(s, config);
+  read_compression(s, config);
   const Section l1 = optional_section(s, "l1", kL1Keys);
   if (const auto* field = l1.get("enabled")) {
     config.l1.enabled = boolean(*field);
@@ -669,6 +676,44 @@ void Loader::read_key_hash(const Section& cache, Config& config) const {
   } else {
     fail(value.where, field->path,
          "unknown key hash '" + value.text + "'; expected none or sha256");
+  }
+}
+
+// cache.compression: {enabled, min_size, level, types: [media-type patterns]}.
+void Loader::read_compression(const Section& cache, Config& config) const {
+  const Section s = optional_section(cache, "compression", kCompressionKeys);
+  auto& out = config.cache.compression;
+  if (const auto* field = s.get("enabled")) out.enabled = boolean(*field);
+  if (const auto* field = s.get("min_size")) out.min_size_bytes = size(*field);
+  if (const auto* field = s.get("level")) {
+    out.level = static_cast<int>(integer(*field, core::kMinGzipLevel, core::kMaxGzipLevel));
+  }
+  if (const auto* field = s.get("types")) {
+    const std::string at = where(*field);
+    if (!field->value.IsSequence() || field->value.size() == 0) {
+      fail(at, field->path,
+           "expected a non-empty list of media types such as [\"application/json\", \"text/*\"] "
+           "(to compress nothing, set enabled: false), got " +
+               std::string(kind_name(field->value)));
+    }
+    out.types.clear();
+    for (std::size_t i = 0; i < field->value.size(); ++i) {
+      const YAML::Node item = field->value[i];
+      const std::string path = field->path + "[" + std::to_string(i) + "]";
+      if (!item.IsScalar() || !policy::is_media_type_pattern(item.Scalar())) {
+        fail(where(item, at), path,
+             "expected a media type type/subtype, type/* or */* without parameters (e.g. "
+             "application/json), got " +
+                 (item.IsScalar() ? "'" + item.Scalar() + "'" : std::string(kind_name(item))));
+      }
+      out.types.push_back(core::to_lower(item.Scalar()));
+    }
+  }
+  if (out.enabled && out.min_size_bytes > config.cache.max_body_bytes) {
+    const auto* field = s.get("min_size");
+    fail(field != nullptr ? where(*field) : s.where(), "cache.compression.min_size",
+         std::to_string(out.min_size_bytes) + " bytes is greater than cache.max_body_size (" +
+             std::to_string(config.cache.max_body_bytes) + " bytes): nothing would be compressed");
   }
 }
 

@@ -170,6 +170,7 @@ struct alignas(64) Shard {
   std::array<Cell, 2> stale_responses;  // by StaleReason
   std::array<Cell, 2> tags_dropped;     // [over_limit, invalid]
   std::array<Cell, 2> tag_purges;       // by TagPurgeSource
+  Cell compression_original, compression_stored, decompressions;
   Histo stored_bytes;
   std::atomic<std::int64_t> client_connections{0};  // opened here minus closed here
 
@@ -334,15 +335,17 @@ struct Metrics::Impl {
     config_reload_failures =
         &prometheus::BuildCounter()
              .Name("cachecar_config_reload_failures_total")
-             .Help("Configuration reloads refused (the file did not load or validate); the "
-                   "running configuration was kept")
+             .Help(
+                 "Configuration reloads refused (the file did not load or validate); the "
+                 "running configuration was kept")
              .Register(*registry)
              .Add({});
     config_last_success =
         &prometheus::BuildGauge()
              .Name("cachecar_config_last_reload_success_timestamp_seconds")
-             .Help("When the configuration in use was loaded (start-up or the last applied "
-                   "reload), in seconds since the Unix epoch")
+             .Help(
+                 "When the configuration in use was loaded (start-up or the last applied "
+                 "reload), in seconds since the Unix epoch")
              .Register(*registry)
              .Add({});
     config_last_success->Set(start_time_unix);
@@ -592,6 +595,23 @@ std::vector<prometheus::MetricFamily> Metrics::Impl::collect(const ScrapeState& 
     out.push_back(std::move(f));
   }
   {
+    auto f = family("cachecar_compression_bytes_total",
+                    "Bodies stored gzip (cache.compression): bytes before (original) and as stored",
+                    MetricType::Counter);
+    std::uint64_t original = 0, stored = 0;
+    for (const auto& s : shards) {
+      original += s->compression_original.get();
+      stored += s->compression_stored.get();
+    }
+    f.metric.push_back(counter_metric({{"stage", "original"}}, original));
+    f.metric.push_back(counter_metric({{"stage", "stored"}}, stored));
+    out.push_back(std::move(f));
+  }
+  simple_counter("cachecar_decompressions_total",
+                 "Stored or upstream gzip bodies decompressed (for clients without gzip, or "
+                 "checked before being stored)",
+                 &Shard::decompressions);
+  {
     auto f = family("cachecar_pending_invalidations",
                     "Invalidations waiting to be replayed on the store (overflow: the limit + 1)",
                     MetricType::Gauge);
@@ -690,6 +710,16 @@ void Metrics::record_tags_dropped(std::uint64_t over_limit, std::uint64_t invali
 
 void Metrics::record_tag_purges(TagPurgeSource source, std::uint64_t tags) {
   impl_->shard().tag_purges[static_cast<std::size_t>(source) % 2].add(tags);
+}
+
+void Metrics::record_compression(std::uint64_t original_bytes, std::uint64_t stored_bytes) {
+  auto& shard = impl_->shard();
+  shard.compression_original.add(original_bytes);
+  shard.compression_stored.add(stored_bytes);
+}
+
+void Metrics::record_decompression() {
+  impl_->shard().decompressions.add();
 }
 
 void Metrics::record_invalidations_overflowed() {

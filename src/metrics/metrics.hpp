@@ -139,6 +139,10 @@ class Metrics {
   void record_tags_dropped(std::uint64_t over_limit, std::uint64_t invalid);
   // Tags purged (each deletes every entry stored with it; the entries count as invalidated).
   void record_tag_purges(TagPurgeSource source, std::uint64_t tags = 1);
+  // A body stored gzip (cache.compression): its identity size and the size stored.
+  void record_compression(std::uint64_t original_bytes, std::uint64_t stored_bytes);
+  // A gzip body decompressed (for a client without gzip, or checked before it is stored).
+  void record_decompression();
   // A configuration reload (SIGHUP or the admin API): applied (the last-success timestamp
   // becomes now; start-up counts as one) or refused, the running configuration kept.
   void record_config_reload(bool applied);

@@ -120,7 +120,7 @@ class Session final : public net::RequestHandler<net::http::buffer_body>,
   StoreInputs store_inputs(const Exchange& x) const;
   net::asio::awaitable<void> store_entry(Exchange& x, const policy::HeaderList& headers,
                                          std::string entry, const policy::StoreDecision& decision,
-                                         std::uint64_t body_bytes);
+                                         std::uint64_t body_bytes, bool coded = false);
   net::asio::awaitable<void> drop_outdated(Exchange& x, const policy::HeaderList& headers);
   net::asio::awaitable<bool> answer_not_modified(Exchange& x,
                                                  std::unique_ptr<upstream::Connection> conn,
@@ -137,6 +137,7 @@ class Session final : public net::RequestHandler<net::http::buffer_body>,
   net::asio::awaitable<bool> write_not_modified(Exchange& x, std::string_view stored_head,
                                                 const policy::HeaderList* fields,
                                                 std::int64_t age_s);
+  net::asio::awaitable<bool> respond_undecodable(Exchange& x, const net::error_code& ec);
   net::asio::awaitable<bool> respond_only_if_cached(Exchange& x);
   net::asio::awaitable<bool> respond_must_revalidate(Exchange& x);
   net::asio::awaitable<bool> write_stored(Exchange& x, std::unique_ptr<upstream::Connection> conn,
@@ -179,6 +180,9 @@ bool outdates(const policy::EntryView& stored, int status, const policy::HeaderL
 // a 304 refreshing an entry), and those `recorded` with the refreshed entry.
 policy::TagCollector collect_tags(const StoreInputs& in, const policy::HeaderList& headers,
                                   std::string_view recorded, const policy::TagOptions& options);
+
+// The request's Accept-Encoding lets it have gzip (policy::accepts_gzip over every line).
+bool client_accepts_gzip(const net::http::request_header<>& request);
 // The request's Cache-Control says only-if-cached (RFC 9111 §5.2.1.7).
 bool asks_only_if_cached(const net::http::request_header<>& request);
 
