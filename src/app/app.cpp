@@ -7,8 +7,10 @@
 #include "net/listener.hpp"
 #include "net/run_loop.hpp"
 #include "proxy/proxy.hpp"
+#include "store/memory_rate_limiter.hpp"
 #include "store/memory_store.hpp"
 #include "store/redis/invalidation_listener.hpp"
+#include "store/redis/rate_limiter.hpp"
 #include "store/redis/redis_store.hpp"
 #include "upstream/pool.hpp"
 
@@ -169,6 +171,9 @@ struct Worker {
   asio::io_context context{1};
   std::unique_ptr<store::redis::RedisStore> own_store;  // per-thread; null for memory://
   store::CacheStore* store = nullptr;
+  // Over own_store's Redis client (so a budget and a lookup share one write); null for memory://.
+  std::unique_ptr<store::redis::RedisRateLimiter> own_rate_limiter;
+  store::RateLimiter* rate_limiter = nullptr;
   std::unique_ptr<upstream::Pool> pool;
   net::ConnectionTracker tracker;
   std::unique_ptr<proxy::Proxy> proxy;
@@ -196,6 +201,7 @@ struct App::State {
   metrics::Metrics metrics;
   std::vector<std::string> labelled_rules;  // the `rule` label's values, fixed at start-up
   std::unique_ptr<store::MemoryStore> shared_memory_store;  // memory:// is shared by all threads
+  std::unique_ptr<store::MemoryRateLimiter> shared_memory_rate_limiter;  // with memory:// too
   SharedParts shared;  // kept across reloads
   upstream::ConnectionCounter upstream_connections;         // every worker's pool counts here
   std::vector<std::unique_ptr<Worker>> workers;
@@ -212,6 +218,7 @@ App::App(config::Config config, ConfigLoader reload_from)
   const auto& cfg = state_->config;
   if (cfg.store.memory) {
     state_->shared_memory_store = std::make_unique<store::MemoryStore>(cfg.store.memory_max_bytes);
+    state_->shared_memory_rate_limiter = std::make_unique<store::MemoryRateLimiter>();
   }
   auto endpoint = net::resolve_bind_endpoint(cfg.listen.host, cfg.listen.port);
   ensure_port_free(endpoint);
@@ -223,6 +230,7 @@ App::App(config::Config config, ConfigLoader reload_from)
     auto executor = worker->context.get_executor();
     if (state_->shared_memory_store) {
       worker->store = state_->shared_memory_store.get();
+      worker->rate_limiter = state_->shared_memory_rate_limiter.get();
     } else {
       store::redis::Client::Options redis;
       redis.host = cfg.store.address.host;
@@ -231,6 +239,7 @@ App::App(config::Config config, ConfigLoader reload_from)
       redis.db = cfg.store.db;
       redis.command_timeout = cfg.store.timeout;
       redis.connections = cfg.store.connections;
+      redis.scripts.push_back(store::redis::RedisRateLimiter::script().body);
       auto* metrics = &state_->metrics;
       worker->own_store = std::make_unique<store::redis::RedisStore>(
           executor, redis, cfg.store.key_prefix,
@@ -246,14 +255,19 @@ App::App(config::Config config, ConfigLoader reload_from)
           });
       worker->own_store->set_fill_window(fill_window(cfg));
       worker->store = worker->own_store.get();
+      worker->own_rate_limiter = std::make_unique<store::redis::RedisRateLimiter>(
+          worker->own_store->client(),
+          store::redis::KeyNames(cfg.store.key_prefix, store::redis::KeyHash::None));
+      worker->rate_limiter = worker->own_rate_limiter.get();
     }
     worker->pool = std::make_unique<upstream::Pool>(
         executor,
         upstream::PoolOptions{cfg.upstream.address.host, cfg.upstream.address.port,
                               cfg.upstream.connect_timeout, cfg.upstream.max_idle_connections},
         state_->upstream_connections);
-    worker->proxy = std::make_unique<proxy::Proxy>(options, *worker->store, *worker->pool,
-                                                   state_->metrics, worker->tracker);
+    worker->proxy =
+        std::make_unique<proxy::Proxy>(options, *worker->store, *worker->pool, state_->metrics,
+                                       worker->tracker, worker->rate_limiter);
     auto* proxy = worker->proxy.get();
     worker->listener = std::make_unique<net::Listener>(
         executor, endpoint, /*reuse_port=*/true,
