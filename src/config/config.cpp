@@ -38,9 +38,9 @@ constexpr std::size_t kMaxIdleUpstreamConnections = 65'536;
 constexpr std::uint64_t kMinHeaderBytes = 1024;
 constexpr std::string_view kDefaultRedisUrl = "redis://127.0.0.1:6379/0";
 
-constexpr std::array<std::string_view, 10> kTopKeys = {
-    "listen", "threads", "upstream", "redis",           "admin",
-    "cache",  "limits",  "log",      "trusted_proxies", "rules"};
+constexpr std::array<std::string_view, 11> kTopKeys = {
+    "listen", "threads", "upstream",        "redis",      "admin", "cache",
+    "limits", "log",     "trusted_proxies", "rate_limit", "rules"};
 constexpr std::array<std::string_view, 4> kUpstreamKeys = {"url", "connect_timeout", "timeout",
                                                            "max_idle_connections"};
 constexpr std::array<std::string_view, 7> kRedisKeys = {
@@ -72,14 +72,15 @@ constexpr std::array<std::string_view, 5> kLimitsKeys = {
     "max_header_size", "max_request_body_size", "client_header_timeout", "client_idle_timeout",
     "client_body_timeout"};
 constexpr std::array<std::string_view, 3> kLogKeys = {"level", "format", "access_log"};
-constexpr std::array<std::string_view, 15> kRuleKeys = {"match",          "ttl",
-                                                        "key_query",      "cache_authorized",
-                                                        "cache_private",  "namespace",
-                                                        "invalidate",     "freshness",
-                                                        "heuristic",      "stale_while_revalidate",
-                                                        "stale_if_error", "client_cache_control",
-                                                        "max_variants",   "tags",
-                                                        "invalidate_tags"};
+constexpr std::array<std::string_view, 16> kRuleKeys = {"match",           "ttl",
+                                                        "key_query",       "cache_authorized",
+                                                        "cache_private",   "namespace",
+                                                        "invalidate",      "freshness",
+                                                        "heuristic",       "stale_while_revalidate",
+                                                        "stale_if_error",  "client_cache_control",
+                                                        "max_variants",    "tags",
+                                                        "invalidate_tags", "rate_limit"};
+constexpr std::array<std::string_view, 4> kRateLimitKeys = {"limit", "window", "by", "fail"};
 // Vary variants kept per key: each costs a stored body, so a bound keeps a client spraying
 // header values from growing the store without limit.
 constexpr std::uint64_t kMaxVariants = 1024;
@@ -247,6 +248,9 @@ class Loader {
   void read_log(const Section& root, Config& config) const;
   void read_trusted_proxies(const Section& root, Config& config) const;
   void read_rules(const Section& root, Config& config) const;
+  std::optional<policy::RateLimitSpec> read_rate_limit(
+      const Field& field, const std::optional<policy::RateLimitSpec>& inherited,
+      bool rule_level) const;
   policy::Rule read_rule(const YAML::Node& node, const std::string& path,
                          const std::string& fallback_where, const Config& config) const;
 
@@ -1028,6 +1032,10 @@ policy::Rule Loader::read_rule(const YAML::Node& node, const std::string& path,
     }
     rule.invalidate_tags = tag_templates(*field, rule);
   }
+  rule.rate_limit = config.rate_limit;
+  if (const auto* field = s.get("rate_limit")) {
+    rule.rate_limit = read_rate_limit(*field, config.rate_limit, /*rule_level=*/true);
+  }
 
   // Options that only affect storing are an error on a rule that does not cache: they would
   // silently do nothing.
@@ -1041,14 +1049,67 @@ policy::Rule Loader::read_rule(const YAML::Node& node, const std::string& path,
              "remove it");
       }
     }
-    if (rule.invalidate.empty() && rule.invalidate_tags.empty()) {
+    if (rule.invalidate.empty() && rule.invalidate_tags.empty() && !rule.rate_limit) {
       fail(s.where(), path,
            "rule \"" + rule.name +
-               "\" has neither ttl nor invalidate, so it does nothing; add a ttl or freshness: "
-               "upstream (GET rules only) or an invalidate list");
+               "\" has neither ttl nor invalidate nor invalidate_tags nor rate_limit, so it does "
+               "nothing; add a ttl or freshness: upstream (GET rules only), an invalidate or "
+               "invalidate_tags list or a rate_limit");
     }
   }
   return rule;
+}
+
+// `rate_limit: {limit, window, by, fail}` at the top level (`inherited` empty) or on a rule,
+// where the fields it leaves out come from the top-level one (`inherited`) and `off` turns the
+// default off. limit and window are required unless inherited; by and fail default to
+// client_ip and open.
+std::optional<policy::RateLimitSpec> Loader::read_rate_limit(
+    const Field& field, const std::optional<policy::RateLimitSpec>& inherited,
+    bool rule_level) const {
+  if (rule_level && field.value.IsScalar()) {
+    if (field.value.Scalar() == "off") return std::nullopt;
+    fail(where(field), field.path,
+         "expected a map {limit, window, by, fail} or off, got '" + field.value.Scalar() + "'");
+  }
+  const Section s = section(field.value, field.path, where(field.key.Mark()), kRateLimitKeys);
+  policy::RateLimitSpec spec = inherited.value_or(policy::RateLimitSpec{});
+  const auto* limit = s.get("limit");
+  const auto* window = s.get("window");
+  if (!inherited && limit == nullptr) {
+    fail(where(field.key.Mark()), s.child("limit"),
+         "required: requests allowed per window, e.g. limit: 100");
+  }
+  if (!inherited && window == nullptr) {
+    fail(where(field.key.Mark()), s.child("window"), "required: the window, e.g. window: 1m");
+  }
+  if (limit != nullptr) spec.limit = integer(*limit, 1, policy::kMaxRateLimit);
+  if (window != nullptr) {
+    const auto length = duration(*window);
+    if (length % std::chrono::seconds(1) != milliseconds(0)) {
+      fail(where(*window), window->path,
+           "must be a whole number of seconds (RateLimit-Policy counts in seconds), got " +
+               core::format_duration(length));
+    }
+    if (length > policy::kMaxRateLimitWindow) {
+      fail(where(*window), window->path,
+           core::format_duration(length) + " is longer than the maximum, 24h");
+    }
+    spec.window = std::chrono::duration_cast<std::chrono::seconds>(length);
+  }
+  if (const auto* by = s.get("by")) {
+    const auto value = scalar(*by, "client_ip or header:<field name>");
+    std::string error;
+    auto source = policy::parse_rate_limit_by(core::trim(value.text), &error);
+    if (!source) fail(value.where, by->path, error);
+    spec.by = source->by;
+    spec.header = std::move(source->header);
+  }
+  if (const auto* mode = s.get("fail")) {
+    spec.fail = either(*mode, "open", policy::RateLimitFailure::Open, "closed",
+                       policy::RateLimitFailure::Closed);
+  }
+  return spec;
 }
 
 // Records where a document's first node is (or, if it has none, where the document starts).
@@ -1128,6 +1189,9 @@ Config Loader::load(std::string_view yaml) {
     read_limits(root, config);
     read_log(root, config);
     read_trusted_proxies(root, config);
+    if (const auto* field = root.get("rate_limit")) {
+      config.rate_limit = read_rate_limit(*field, std::nullopt, /*rule_level=*/false);
+    }
     read_rules(root, config);
 
     const auto& admin = config.admin;

@@ -116,6 +116,9 @@ struct Config {
   LogConfig log;
   // Peers whose X-Forwarded-* and Forwarded fields are believed (empty: nobody's).
   core::CidrSet trusted_proxies;
+  // The top-level `rate_limit:`: every rule's limit unless the rule sets its own (each rule
+  // holds the result in policy::Rule::rate_limit). Nullopt: only rules that say so are limited.
+  std::optional<policy::RateLimitSpec> rate_limit;
   policy::RuleSet rules;
 };
 

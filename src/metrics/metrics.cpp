@@ -44,6 +44,10 @@ constexpr std::array<std::string_view, 5> kRedisErrors{"timeout", "unavailable",
                                                        "reply", "other"};
 constexpr std::array<std::string_view, 3> kCircuitStates{"closed", "open", "half-open"};
 
+constexpr std::array<RateLimitResult, 4> kRateLimitResults{
+    RateLimitResult::Allowed, RateLimitResult::Limited, RateLimitResult::FailOpen,
+    RateLimitResult::FailClosed};
+
 constexpr std::size_t kOutcomeCount = kOutcomes.size();
 constexpr std::size_t kMethodCount = kMethods.size();
 
@@ -171,6 +175,7 @@ struct alignas(64) Shard {
   std::array<Cell, 2> tags_dropped;     // [over_limit, invalid]
   std::array<Cell, 2> tag_purges;       // by TagPurgeSource
   Cell compression_original, compression_stored, decompressions;
+  std::unique_ptr<Cell[]> rate_limits;  // [rule][RateLimitResult]
   Histo stored_bytes;
   std::atomic<std::int64_t> client_connections{0};  // opened here minus closed here
 
@@ -302,6 +307,8 @@ struct Metrics::Impl {
     for (std::size_t i = 0; i < shard_count; ++i) {
       shards.push_back(std::make_unique<Shard>(rule_labels.size() * kMethodCount * kOutcomeCount,
                                                options.top_keys_per_shard));
+      shards.back()->rate_limits =
+          std::make_unique<Cell[]>(rule_labels.size() * kRateLimitResults.size());
     }
 
     registry = std::make_shared<prometheus::Registry>();
@@ -612,6 +619,23 @@ std::vector<prometheus::MetricFamily> Metrics::Impl::collect(const ScrapeState& 
                  "checked before being stored)",
                  &Shard::decompressions);
   {
+    auto f = family("cachecar_rate_limit_requests_total",
+                    "Requests of rate-limited rules, by rule and what the limit did",
+                    MetricType::Counter);
+    for (std::size_t r = 0; r < rule_labels.size(); ++r) {
+      for (std::size_t i = 0; i < kRateLimitResults.size(); ++i) {
+        std::uint64_t value = 0;
+        for (const auto& s : shards)
+          value += s->rate_limits[r * kRateLimitResults.size() + i].get();
+        if (value == 0) continue;  // only the rules that are limited, and what happened
+        f.metric.push_back(counter_metric(
+            {{"result", std::string(to_string(kRateLimitResults[i]))}, {"rule", rule_labels[r]}},
+            value));
+      }
+    }
+    out.push_back(std::move(f));
+  }
+  {
     auto f = family("cachecar_pending_invalidations",
                     "Invalidations waiting to be replayed on the store (overflow: the limit + 1)",
                     MetricType::Gauge);
@@ -720,6 +744,29 @@ void Metrics::record_compression(std::uint64_t original_bytes, std::uint64_t sto
 
 void Metrics::record_decompression() {
   impl_->shard().decompressions.add();
+}
+
+std::string_view to_string(RateLimitResult result) noexcept {
+  switch (result) {
+    case RateLimitResult::Allowed:
+      return "allowed";
+    case RateLimitResult::Limited:
+      return "limited";
+    case RateLimitResult::FailOpen:
+      return "fail_open";
+    case RateLimitResult::FailClosed:
+      return "fail_closed";
+  }
+  return "allowed";
+}
+
+std::ostream& operator<<(std::ostream& os, RateLimitResult result) {
+  return os << to_string(result);
+}
+
+void Metrics::record_rate_limit(std::string_view rule, RateLimitResult result) {
+  const auto i = static_cast<std::size_t>(result) % kRateLimitResults.size();
+  impl_->shard().rate_limits[impl_->rule_index_of(rule) * kRateLimitResults.size() + i].add();
 }
 
 void Metrics::record_invalidations_overflowed() {

@@ -54,6 +54,17 @@ enum class TagPurgeSource {
 std::string_view to_string(TagPurgeSource source) noexcept;  // "admin", "write"
 std::ostream& operator<<(std::ostream& os, TagPurgeSource source);
 
+// What a rate-limited rule did with one request (the `result` label of
+// cachecar_rate_limit_requests_total).
+enum class RateLimitResult {
+  Allowed,     // within its budget
+  Limited,     // over it: answered 429
+  FailOpen,    // the budget could not be read; let through (fail: open)
+  FailClosed,  // the budget could not be read; answered 503 (fail: closed)
+};
+std::string_view to_string(RateLimitResult result) noexcept;  // "allowed", "limited", ...
+std::ostream& operator<<(std::ostream& os, RateLimitResult result);
+
 // One finished client request.
 struct RequestRecord {
   CacheOutcome outcome = CacheOutcome::Pass;
@@ -143,6 +154,8 @@ class Metrics {
   void record_compression(std::uint64_t original_bytes, std::uint64_t stored_bytes);
   // A gzip body decompressed (for a client without gzip, or checked before it is stored).
   void record_decompression();
+  // One request of the rate-limited rule `rule` (its name; see MetricsOptions::rule_names).
+  void record_rate_limit(std::string_view rule, RateLimitResult result);
   // A configuration reload (SIGHUP or the admin API): applied (the last-success timestamp
   // becomes now; start-up counts as one) or refused, the running configuration kept.
   void record_config_reload(bool applied);

@@ -106,6 +106,7 @@ asio::awaitable<error_code> Session::send(std::string_view a, std::string_view b
 
 void Session::finish_client_head(std::string& head, const Exchange& x) const {
   head.append(x.client_fields);
+  head.append(x.limit.fields);
   net::append_field(head, "X-Cache", x.cache.x_cache());
   net::append_field(head, "Cache-Status", x.cache.cache_status());
   if (!x.keep_alive) net::append_field(head, "Connection", "close");
@@ -226,6 +227,7 @@ asio::awaitable<bool> Session::write_not_modified(Exchange& x, std::string_view 
 }
 
 asio::awaitable<bool> Session::respond_only_if_cached(Exchange& x) {
+  if (!co_await admit(x)) co_return co_await refuse(x);
   x.fill.reset();
   x.cache.outcome = metrics::CacheOutcome::Miss;
   x.cache.fwd = Forward::Miss;
@@ -377,7 +379,7 @@ asio::awaitable<bool> Session::respond_upstream_failure(Exchange& x, const error
 
 asio::awaitable<bool> Session::respond(Exchange& x, int status, std::string_view body) {
   x.status = status;
-  std::string extra;
+  std::string extra = x.limit.fields;
   net::append_field(extra, "X-Cache", x.cache.x_cache());
   net::append_field(extra, "Cache-Status", x.cache.cache_status());
   auto response = net::render_response(status, "application/json", body, x.keep_alive, extra);

@@ -129,6 +129,7 @@ asio::awaitable<bool> Session::handle(RequestParser& parser) {
     policy::Params params;
     const auto* rule = readable ? options_->rules->match("GET", x.path, &params) : nullptr;
     if (rule) x.rule_name = rule->name;
+    start_rate_limit(x, readable ? rule : options_->rules->match(x.method, x.path, nullptr));
     if (rule && rule->caches()) {
       x.rule_tags = policy::fill_tags(rule->tags, params);
       keep = co_await serve_cacheable(x, *rule);
@@ -264,7 +265,9 @@ asio::awaitable<bool> Session::serve_cacheable(Exchange& x, const policy::Rule& 
   lookup_request.secondary_key = [&request](const std::vector<std::string>& fields) {
     return policy::vary_secondary_key(fields, upstream::collect_headers(request));
   };
-  auto found = co_await proxy_.lookup_->lookup(x.key, lookup_request);
+  // With a rate limit: one round trip asks both (lookup_admitted).
+  auto found = co_await lookup_admitted(x, lookup_request);
+  if (!x.limit.admitted()) co_return co_await refuse(x);
   x.cache.detail = found.detail;
   x.fill_variant_only = !found.stored_key.empty() && found.stored_key != x.key;
   x.variants_on_encoding = found.variants_on_encoding;
@@ -355,6 +358,7 @@ std::string Session::upstream_request_head(const Exchange& x) const {
 }
 
 asio::awaitable<bool> Session::forward(Exchange& x) {
+  if (!co_await admit(x)) co_return co_await refuse(x);  // the origin never sees a refused one
   const std::string head = upstream_request_head(x);
   ClientBody client_body(*this, x.parser);
   upstream::RequestBody body{x.request_body};

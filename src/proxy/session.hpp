@@ -16,6 +16,7 @@
 #include "proxy/lookup.hpp"
 #include "proxy/outcome.hpp"
 #include "proxy/proxy.hpp"
+#include "proxy/rate_limit.hpp"
 #include "upstream/client.hpp"
 
 #include <chrono>
@@ -73,6 +74,7 @@ struct Exchange {
 
   CacheResult cache;
   int status = 0;
+  RateLimitState limit;  // the rule's rate limit (proxy/rate_limit.cpp)
 };
 
 // What storing an answer needs besides the response itself (a background revalidation keeps a
@@ -130,6 +132,13 @@ class Session final : public net::RequestHandler<net::http::buffer_body>,
                                 const net::asio::any_io_executor& executor);
   static net::asio::awaitable<void> run_background_revalidation(
       Proxy& proxy, std::shared_ptr<BackgroundRevalidation> job);
+
+  // rate_limit.cpp: the rule's rate limit, asked before anything answers the request.
+  void start_rate_limit(Exchange& x, const policy::Rule* rule);
+  void settle_rate_limit(Exchange& x, const result<store::RateDecision>& decision);
+  net::asio::awaitable<bool> admit(Exchange& x);  // false: refuse(x) answers
+  net::asio::awaitable<LookupResult> lookup_admitted(Exchange& x, const LookupRequest& request);
+  net::asio::awaitable<bool> refuse(Exchange& x);
 
   // respond.cpp: what goes to the client.
   net::asio::awaitable<bool> write_hit(Exchange& x, const policy::EntryView& entry,

@@ -54,14 +54,15 @@ INSTANTIATE_TEST_SUITE_P(
     testing::Values(
         ErrorCase{"UnknownTopLevelKey", kUp + "listen_port: 8080\n", 3, "listen_port",
                   "unknown key; allowed keys: listen, threads, upstream, redis, admin, cache, "
-                  "limits, log, trusted_proxies, rules"},
+                  "limits, log, trusted_proxies, rate_limit, rules"},
         ErrorCase{"UnknownNestedKey", kUp + "  retries: 3\n", 3, "upstream.retries",
                   "allowed keys: url, connect_timeout, timeout, max_idle_connections"},
         ErrorCase{"UnknownRuleKey", rule("match: GET /a\n    ttl: 1s\n    tll: 5s\n"), 6,
                   "rules[0].tll",
                   "allowed keys: match, ttl, key_query, cache_authorized, cache_private, "
                   "namespace, invalidate, freshness, heuristic, stale_while_revalidate, "
-                  "stale_if_error, client_cache_control, max_variants, tags, invalidate_tags"},
+                  "stale_if_error, client_cache_control, max_variants, tags, invalidate_tags, "
+                  "rate_limit"},
         ErrorCase{"DuplicateKey", kUp + "threads: 2\nthreads: 3\n", 4, "threads", "duplicate key"},
         ErrorCase{"NonScalarKey", kUp + "[a]: 1\n", 3, "(document)", "keys must be plain names"},
         ErrorCase{"DocumentIsList", "- a\n- b\n", 1, "(document)", "expected a map, got a list"},
@@ -220,8 +221,9 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"MatchIsList", rule("match: [GET, /a]\n    ttl: 1s\n"), 4, "rules[0].match",
                   "got a list"},
         ErrorCase{"UselessRule", rule("match: GET /a\n"), 4, "rules[0]",
-                  "has neither ttl nor invalidate, so it does nothing; add a ttl or freshness: "
-                  "upstream (GET rules only) or an invalidate list"},
+                  "has neither ttl nor invalidate nor invalidate_tags nor rate_limit, so it does "
+                  "nothing; add a ttl or freshness: upstream (GET rules only), an invalidate or "
+                  "invalidate_tags list or a rate_limit"},
         ErrorCase{"UselessRuleEmptyInvalidate", rule("match: PUT /a\n    invalidate: []\n"), 4,
                   "rules[0]", "has neither ttl nor invalidate"},
         ErrorCase{"TtlOnPut", rule("match: PUT /a\n    ttl: 5s\n"), 5, "rules[0].ttl",
