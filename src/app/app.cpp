@@ -1,16 +1,20 @@
 #include "app/app.hpp"
 
 #include "core/idle_trigger.hpp"
+#include "core/log_limiter.hpp"
 
 #include "admin/admin.hpp"
 #include "config/reload.hpp"
 #include "net/listener.hpp"
 #include "net/run_loop.hpp"
 #include "proxy/proxy.hpp"
+#include "store/memory_rate_limiter.hpp"
 #include "store/memory_store.hpp"
 #include "store/redis/invalidation_listener.hpp"
 #include "store/redis/key_names.hpp"
+#include "store/redis/rate_limiter.hpp"
 #include "store/redis/redis_store.hpp"
+#include "store/redis/transport.hpp"
 #include "upstream/pool.hpp"
 
 #include <spdlog/sinks/stdout_sinks.h>
@@ -25,6 +29,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <system_error>
@@ -159,8 +165,34 @@ store::StoreHealth combined_health(const std::vector<store::CacheStore*>& stores
     combined.connected = combined.connected && health.connected;
     combined.state = store::worse(combined.state, health.state);
     combined.writes_refused = combined.writes_refused || health.writes_refused;
+    if (combined.last_error.empty()) combined.last_error = health.last_error;
   }
   return combined;
+}
+
+// rediss://: the TLS context is built once, here (a malformed PEM file stops start-up).
+store::redis::TlsOptions redis_tls(const config::StoreConfig& store) {
+  if (!store.tls.enabled) return {};
+  const auto& t = store.tls;
+  return {
+      store::redis::make_tls_context({t.ca_file, t.cert_file, t.key_file, t.verify, t.server_name}),
+      t.server_name, t.verify};
+}
+
+// Why a Redis connection attempt failed (TLS, AUTH, ...): one line per attempt, which the
+// reconnection backoff paces, and at most one a second for all workers together.
+std::function<void(const std::string&)> redis_failure_log(std::string what) {
+  auto limiter = std::make_shared<core::LogLimiter>();
+  return [limiter, what = std::move(what)](const std::string& failure) {
+    std::uint64_t suppressed = 0;
+    if (!limiter->allow(&suppressed)) return;
+    if (suppressed == 0) {
+      spdlog::error("redis: {}: {} (serving from the upstream)", what, failure);
+    } else {
+      spdlog::error("redis: {}: {} (serving from the upstream; {} more suppressed)", what, failure,
+                    suppressed);
+    }
+  };
 }
 
 // For /health: can a new upstream connection be opened? (It is closed again at once.)
@@ -176,6 +208,9 @@ struct Worker {
   asio::io_context context{1};
   std::unique_ptr<store::redis::RedisStore> own_store;  // per-thread; null for memory://
   store::CacheStore* store = nullptr;
+  // Over own_store's Redis client (so a budget and a lookup share one write); null for memory://.
+  std::unique_ptr<store::redis::RedisRateLimiter> own_rate_limiter;
+  store::RateLimiter* rate_limiter = nullptr;
   std::unique_ptr<upstream::Pool> pool;
   net::ConnectionTracker tracker;
   std::unique_ptr<proxy::Proxy> proxy;
@@ -203,8 +238,9 @@ struct App::State {
   metrics::Metrics metrics;
   std::vector<std::string> labelled_rules;  // the `rule` label's values, fixed at start-up
   std::unique_ptr<store::MemoryStore> shared_memory_store;  // memory:// is shared by all threads
-  SharedParts shared;  // kept across reloads
-  upstream::ConnectionCounter upstream_connections;         // every worker's pool counts here
+  std::unique_ptr<store::MemoryRateLimiter> shared_memory_rate_limiter;  // with memory:// too
+  SharedParts shared;                                                    // kept across reloads
+  upstream::ConnectionCounter upstream_connections;  // every worker's pool counts here
   std::vector<std::unique_ptr<Worker>> workers;
   std::uint16_t proxy_port = 0;
   std::uint16_t admin_port = 0;
@@ -219,25 +255,33 @@ App::App(config::Config config, ConfigLoader reload_from)
   const auto& cfg = state_->config;
   if (cfg.store.memory) {
     state_->shared_memory_store = std::make_unique<store::MemoryStore>(cfg.store.memory_max_bytes);
+    state_->shared_memory_rate_limiter = std::make_unique<store::MemoryRateLimiter>();
   }
   auto endpoint = net::resolve_bind_endpoint(cfg.listen.host, cfg.listen.port);
   ensure_port_free(endpoint);
   state_->shared = make_shared_parts(cfg);
   const auto options = proxy_options(cfg, state_->shared);
   const unsigned threads = worker_count(cfg.threads);
+  const auto tls = cfg.store.memory ? store::redis::TlsOptions{} : redis_tls(cfg.store);
+  const auto log_store_failure = redis_failure_log("cannot connect");
   for (unsigned i = 0; i < threads; ++i) {
     auto worker = std::make_unique<Worker>();
     auto executor = worker->context.get_executor();
     if (state_->shared_memory_store) {
       worker->store = state_->shared_memory_store.get();
+      worker->rate_limiter = state_->shared_memory_rate_limiter.get();
     } else {
       store::redis::Client::Options redis;
       redis.host = cfg.store.address.host;
       redis.port = cfg.store.address.port;
+      redis.user = cfg.store.user;
       redis.password = cfg.store.password;
+      redis.tls = tls;
+      redis.on_connect_failure = log_store_failure;
       redis.db = cfg.store.db;
       redis.command_timeout = cfg.store.timeout;
       redis.connections = cfg.store.connections;
+      redis.scripts.push_back(store::redis::RedisRateLimiter::script().body);
       auto* metrics = &state_->metrics;
       worker->own_store = std::make_unique<store::redis::RedisStore>(
           executor, redis, cfg.store.key_prefix,
@@ -254,14 +298,19 @@ App::App(config::Config config, ConfigLoader reload_from)
           cfg.store.key_hash);
       worker->own_store->set_fill_window(fill_window(cfg));
       worker->store = worker->own_store.get();
+      worker->own_rate_limiter = std::make_unique<store::redis::RedisRateLimiter>(
+          worker->own_store->client(),
+          store::redis::KeyNames(cfg.store.key_prefix, store::redis::KeyHash::None));
+      worker->rate_limiter = worker->own_rate_limiter.get();
     }
     worker->pool = std::make_unique<upstream::Pool>(
         executor,
         upstream::PoolOptions{cfg.upstream.address.host, cfg.upstream.address.port,
                               cfg.upstream.connect_timeout, cfg.upstream.max_idle_connections},
         state_->upstream_connections);
-    worker->proxy = std::make_unique<proxy::Proxy>(options, *worker->store, *worker->pool,
-                                                   state_->metrics, worker->tracker);
+    worker->proxy =
+        std::make_unique<proxy::Proxy>(options, *worker->store, *worker->pool, state_->metrics,
+                                       worker->tracker, worker->rate_limiter);
     auto* proxy = worker->proxy.get();
     worker->listener = std::make_unique<net::Listener>(
         executor, endpoint, /*reuse_port=*/true,
@@ -275,11 +324,14 @@ App::App(config::Config config, ConfigLoader reload_from)
         store::redis::InvalidationListener::Options channel;
         channel.host = cfg.store.address.host;
         channel.port = cfg.store.address.port;
+        channel.user = cfg.store.user;
         channel.password = cfg.store.password;
+        channel.tls = tls;
+        channel.on_connect_failure = redis_failure_log("L1 invalidation channel");
         channel.key_prefix = cfg.store.key_prefix;
         channel.key_hash = cfg.store.key_hash;
-        worker->invalidation =
-            std::make_unique<store::redis::InvalidationListener>(executor, channel, *state_->shared.l1);
+        worker->invalidation = std::make_unique<store::redis::InvalidationListener>(
+            executor, channel, *state_->shared.l1);
       }
     }
     state_->workers.push_back(std::move(worker));
@@ -297,6 +349,7 @@ void App::start_admin(Worker& worker) {
   };
   // Workers are all created before start() lets the admin listener accept.
   deps.pending_invalidations = [pending = state_->shared.pending.get()] { return pending->size(); };
+  deps.pending = state_->shared.pending.get();
   deps.reload_config = [this] { return reload(); };
   deps.store_health = [state = state_.get()] {
     std::vector<store::CacheStore*> stores;
@@ -507,9 +560,10 @@ admin::ConfigReloadResult App::reload() {
       if (!names.empty()) names.append(", ");
       names.append(name);
     }
-    spdlog::warn("configuration reload: changed settings that only a restart applies (their "
-                 "running values are kept): {}",
-                 names);
+    spdlog::warn(
+        "configuration reload: changed settings that only a restart applies (their "
+        "running values are kept): {}",
+        names);
   }
   std::string unlabelled;
   for (const auto& rule : cfg.rules.rules()) {
@@ -518,9 +572,10 @@ admin::ConfigReloadResult App::reload() {
     unlabelled.append(unlabelled.empty() ? "" : ", ").append(rule.name);
   }
   if (!unlabelled.empty()) {
-    spdlog::info("configuration reload: rules added since start-up are counted as rule=\"other\" "
-                 "in metrics until a restart: {}",
-                 unlabelled);
+    spdlog::info(
+        "configuration reload: rules added since start-up are counted as rule=\"other\" "
+        "in metrics until a restart: {}",
+        unlabelled);
   }
   spdlog::info("configuration reloaded from {} ({} rules)", cfg.source, cfg.rules.rules().size());
   // Last: once the timestamp moves, the reload's log lines are written (tests wait for it).

@@ -39,12 +39,25 @@ struct UpstreamConfig {
   std::size_t max_idle_connections = 64;      // per thread
 };
 
+// `redis.tls`, used with a rediss:// URL. The files are checked to be readable at load time.
+struct RedisTlsConfig {
+  bool enabled = false;   // the URL is rediss://
+  std::string ca_file;    // empty: the system's CA certificates
+  std::string cert_file;  // client certificate and key (tls-auth-clients yes): both or neither
+  std::string key_file;
+  bool verify = true;       // the server's certificate chain and name
+  std::string server_name;  // SNI and the name verified; empty: the URL's host
+};
+
 struct StoreConfig {
-  std::string url;       // as written
-  bool memory = false;   // "memory://"
-  HostPort address;      // redis host/port when !memory
-  std::string password;  // from redis://:password@host
+  std::string url;      // as written
+  bool memory = false;  // "memory://"
+  HostPort address;     // redis host/port when !memory
+  std::string user;     // ACL user from redis://user:password@host (AUTH user password)
+  // From the URL, replaced by redis.password_file, replaced by CACHECAR_REDIS_PASSWORD.
+  std::string password;
   int db = 0;
+  RedisTlsConfig tls;
   std::string key_prefix = "cachecar:";
   std::chrono::milliseconds timeout{100};        // per command
   std::size_t connections = 1;                   // pipelined connections per thread
@@ -103,6 +116,9 @@ struct Config {
   LogConfig log;
   // Peers whose X-Forwarded-* and Forwarded fields are believed (empty: nobody's).
   core::CidrSet trusted_proxies;
+  // The top-level `rate_limit:`: every rule's limit unless the rule sets its own (each rule
+  // holds the result in policy::Rule::rate_limit). Nullopt: only rules that say so are limited.
+  std::optional<policy::RateLimitSpec> rate_limit;
   policy::RuleSet rules;
 };
 

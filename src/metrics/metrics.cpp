@@ -44,6 +44,10 @@ constexpr std::array<std::string_view, 5> kRedisErrors{"timeout", "unavailable",
                                                        "reply", "other"};
 constexpr std::array<std::string_view, 3> kCircuitStates{"closed", "open", "half-open"};
 
+constexpr std::array<RateLimitResult, 4> kRateLimitResults{
+    RateLimitResult::Allowed, RateLimitResult::Limited, RateLimitResult::FailOpen,
+    RateLimitResult::FailClosed};
+
 constexpr std::size_t kOutcomeCount = kOutcomes.size();
 constexpr std::size_t kMethodCount = kMethods.size();
 
@@ -168,6 +172,10 @@ struct alignas(64) Shard {
   Cell worker_exceptions;
   Cell invalidations_failed, invalidations_replayed, invalidations_overflowed;
   std::array<Cell, 2> stale_responses;  // by StaleReason
+  std::array<Cell, 2> tags_dropped;     // [over_limit, invalid]
+  std::array<Cell, 2> tag_purges;       // by TagPurgeSource
+  Cell compression_original, compression_stored, decompressions;
+  std::unique_ptr<Cell[]> rate_limits;  // [rule][RateLimitResult]
   Histo stored_bytes;
   std::atomic<std::int64_t> client_connections{0};  // opened here minus closed here
 
@@ -299,6 +307,8 @@ struct Metrics::Impl {
     for (std::size_t i = 0; i < shard_count; ++i) {
       shards.push_back(std::make_unique<Shard>(rule_labels.size() * kMethodCount * kOutcomeCount,
                                                options.top_keys_per_shard));
+      shards.back()->rate_limits =
+          std::make_unique<Cell[]>(rule_labels.size() * kRateLimitResults.size());
     }
 
     registry = std::make_shared<prometheus::Registry>();
@@ -332,15 +342,17 @@ struct Metrics::Impl {
     config_reload_failures =
         &prometheus::BuildCounter()
              .Name("cachecar_config_reload_failures_total")
-             .Help("Configuration reloads refused (the file did not load or validate); the "
-                   "running configuration was kept")
+             .Help(
+                 "Configuration reloads refused (the file did not load or validate); the "
+                 "running configuration was kept")
              .Register(*registry)
              .Add({});
     config_last_success =
         &prometheus::BuildGauge()
              .Name("cachecar_config_last_reload_success_timestamp_seconds")
-             .Help("When the configuration in use was loaded (start-up or the last applied "
-                   "reload), in seconds since the Unix epoch")
+             .Help(
+                 "When the configuration in use was loaded (start-up or the last applied "
+                 "reload), in seconds since the Unix epoch")
              .Register(*registry)
              .Add({});
     config_last_success->Set(start_time_unix);
@@ -567,6 +579,63 @@ std::vector<prometheus::MetricFamily> Metrics::Impl::collect(const ScrapeState& 
     out.push_back(std::move(f));
   }
   {
+    auto f = family("cachecar_tags_dropped_total",
+                    "Tags not kept with a stored entry (over 32 per entry, or not a valid tag)",
+                    MetricType::Counter);
+    const std::array<std::string_view, 2> reasons{"over_limit", "invalid"};
+    for (std::size_t i = 0; i < reasons.size(); ++i) {
+      std::uint64_t value = 0;
+      for (const auto& s : shards) value += s->tags_dropped[i].get();
+      f.metric.push_back(counter_metric({{"reason", std::string(reasons[i])}}, value));
+    }
+    out.push_back(std::move(f));
+  }
+  {
+    auto f = family("cachecar_tag_purges_total",
+                    "Tags purged (admin POST /invalidate/tag, write rules' invalidate_tags)",
+                    MetricType::Counter);
+    for (const auto source : {TagPurgeSource::Admin, TagPurgeSource::Write}) {
+      std::uint64_t value = 0;
+      for (const auto& s : shards) value += s->tag_purges[static_cast<std::size_t>(source)].get();
+      f.metric.push_back(counter_metric({{"source", std::string(to_string(source))}}, value));
+    }
+    out.push_back(std::move(f));
+  }
+  {
+    auto f = family("cachecar_compression_bytes_total",
+                    "Bodies stored gzip (cache.compression): bytes before (original) and as stored",
+                    MetricType::Counter);
+    std::uint64_t original = 0, stored = 0;
+    for (const auto& s : shards) {
+      original += s->compression_original.get();
+      stored += s->compression_stored.get();
+    }
+    f.metric.push_back(counter_metric({{"stage", "original"}}, original));
+    f.metric.push_back(counter_metric({{"stage", "stored"}}, stored));
+    out.push_back(std::move(f));
+  }
+  simple_counter("cachecar_decompressions_total",
+                 "Stored or upstream gzip bodies decompressed (for clients without gzip, or "
+                 "checked before being stored)",
+                 &Shard::decompressions);
+  {
+    auto f = family("cachecar_rate_limit_requests_total",
+                    "Requests of rate-limited rules, by rule and what the limit did",
+                    MetricType::Counter);
+    for (std::size_t r = 0; r < rule_labels.size(); ++r) {
+      for (std::size_t i = 0; i < kRateLimitResults.size(); ++i) {
+        std::uint64_t value = 0;
+        for (const auto& s : shards)
+          value += s->rate_limits[r * kRateLimitResults.size() + i].get();
+        if (value == 0) continue;  // only the rules that are limited, and what happened
+        f.metric.push_back(counter_metric(
+            {{"result", std::string(to_string(kRateLimitResults[i]))}, {"rule", rule_labels[r]}},
+            value));
+      }
+    }
+    out.push_back(std::move(f));
+  }
+  {
     auto f = family("cachecar_pending_invalidations",
                     "Invalidations waiting to be replayed on the store (overflow: the limit + 1)",
                     MetricType::Gauge);
@@ -647,6 +716,57 @@ std::string_view to_string(StaleReason reason) noexcept {
 
 void Metrics::record_stale_response(StaleReason reason) {
   impl_->shard().stale_responses[static_cast<std::size_t>(reason) % 2].add();
+}
+
+std::string_view to_string(TagPurgeSource source) noexcept {
+  return source == TagPurgeSource::Admin ? "admin" : "write";
+}
+
+std::ostream& operator<<(std::ostream& os, TagPurgeSource source) {
+  return os << to_string(source);
+}
+
+void Metrics::record_tags_dropped(std::uint64_t over_limit, std::uint64_t invalid) {
+  auto& s = impl_->shard();
+  if (over_limit) s.tags_dropped[0].add(over_limit);
+  if (invalid) s.tags_dropped[1].add(invalid);
+}
+
+void Metrics::record_tag_purges(TagPurgeSource source, std::uint64_t tags) {
+  impl_->shard().tag_purges[static_cast<std::size_t>(source) % 2].add(tags);
+}
+
+void Metrics::record_compression(std::uint64_t original_bytes, std::uint64_t stored_bytes) {
+  auto& shard = impl_->shard();
+  shard.compression_original.add(original_bytes);
+  shard.compression_stored.add(stored_bytes);
+}
+
+void Metrics::record_decompression() {
+  impl_->shard().decompressions.add();
+}
+
+std::string_view to_string(RateLimitResult result) noexcept {
+  switch (result) {
+    case RateLimitResult::Allowed:
+      return "allowed";
+    case RateLimitResult::Limited:
+      return "limited";
+    case RateLimitResult::FailOpen:
+      return "fail_open";
+    case RateLimitResult::FailClosed:
+      return "fail_closed";
+  }
+  return "allowed";
+}
+
+std::ostream& operator<<(std::ostream& os, RateLimitResult result) {
+  return os << to_string(result);
+}
+
+void Metrics::record_rate_limit(std::string_view rule, RateLimitResult result) {
+  const auto i = static_cast<std::size_t>(result) % kRateLimitResults.size();
+  impl_->shard().rate_limits[impl_->rule_index_of(rule) * kRateLimitResults.size() + i].add();
 }
 
 void Metrics::record_invalidations_overflowed() {

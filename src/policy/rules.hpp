@@ -1,7 +1,9 @@
 // Route rules from the YAML `rules:` list and first-match lookup over them.
 #pragma once
 
+#include "policy/rate_limit.hpp"
 #include "policy/route_pattern.hpp"
+#include "policy/tags.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -33,6 +35,8 @@ struct Rule {
   // Nullopt = every query param enters the key; empty = none; else only these names.
   std::optional<std::vector<std::string>> key_query;
   std::vector<InvalidationTemplate> invalidate;
+  std::vector<TagTemplate> tags;             // added to every entry this rule stores
+  std::vector<TagTemplate> invalidate_tags;  // erased after a successful write matching it
   bool cache_authorized = false;  // requests with Authorization may be served from/stored in cache
   bool cache_private = false;  // store despite Cache-Control private/no-store (Set-Cookie stripped)
   std::string cache_namespace;  // `namespace:`; empty = none
@@ -46,6 +50,9 @@ struct Rule {
   std::chrono::milliseconds stale_if_error{0};
   ClientCacheControl client_cache_control = ClientCacheControl::Ignore;
   std::size_t max_variants = 8;  // Vary variants kept per key (Host variants do not count)
+  // Set: every request this rule matches spends a budget (its own `rate_limit:`, or the
+  // top-level default); nullopt: not limited (`rate_limit: off`, or no limit configured).
+  std::optional<RateLimitSpec> rate_limit;
 
   // GET responses matching this rule may be stored: a rule-mode rule needs a ttl; an
   // upstream-mode rule stores what the response's freshness allows.

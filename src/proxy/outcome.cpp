@@ -50,6 +50,8 @@ std::string_view to_string(Detail detail) noexcept {
       return "only-if-cached";
     case Detail::MultiRange:
       return "multi-range";
+    case Detail::RateLimited:
+      return "rate-limited";
   }
   return "";
 }

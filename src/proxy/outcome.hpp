@@ -39,6 +39,7 @@ enum class Detail {
   StaleIfError,         // the upstream failed; answered with the stale copy (RFC 5861 §4)
   OnlyIfCached,         // only-if-cached and nothing usable stored: 504 (RFC 9111 §5.2.1.7)
   MultiRange,           // a request for several ranges: forwarded, not cached
+  RateLimited,          // refused by the rule's rate limit (429), or it could not be checked (503)
 };
 std::string_view to_string(Detail detail) noexcept;
 std::ostream& operator<<(std::ostream& os, Detail detail);

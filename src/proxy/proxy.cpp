@@ -19,8 +19,13 @@ std::shared_ptr<const ProxyOptions> completed(ProxyOptions options) {
 }  // namespace
 
 Proxy::Proxy(ProxyOptions options, store::CacheStore& store, upstream::Pool& pool,
-             metrics::Metrics& metrics, net::ConnectionTracker& tracker)
-    : options_(completed(std::move(options))), pool_(pool), metrics_(metrics), tracker_(tracker) {
+             metrics::Metrics& metrics, net::ConnectionTracker& tracker,
+             store::RateLimiter* rate_limiter)
+    : options_(completed(std::move(options))),
+      pool_(pool),
+      metrics_(metrics),
+      tracker_(tracker),
+      rate_limiter_(rate_limiter) {
   lookup_ = std::make_unique<LookupTier>(LookupParts{
       .store = store,
       .l1 = options_->l1.get(),

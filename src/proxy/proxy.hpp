@@ -16,6 +16,7 @@
 #include "store/cache_store.hpp"
 #include "store/l1_cache.hpp"
 #include "store/pending_invalidations.hpp"
+#include "store/rate_limiter.hpp"
 #include "upstream/pool.hpp"
 
 #include <chrono>
@@ -72,9 +73,11 @@ class Proxy {
   // All references must outlive the Proxy; all of them belong to the caller's thread except
   // what ProxyOptions shares and metrics, which are shared. The wiring in `options` (l1,
   // pending_invalidations, coalescer, max_pending_invalidations, logs) is taken once: a later
-  // replace_options must point to the same objects.
+  // replace_options must point to the same objects. `rate_limiter` (this thread's, or one
+  // shared by all) spends the budgets of rules with a rate_limit; null: nothing is limited.
   Proxy(ProxyOptions options, store::CacheStore& store, upstream::Pool& pool,
-        metrics::Metrics& metrics, net::ConnectionTracker& tracker);
+        metrics::Metrics& metrics, net::ConnectionTracker& tracker,
+        store::RateLimiter* rate_limiter = nullptr);
   ~Proxy();
 
   // Serves one client connection until it closes. Never throws.
@@ -93,6 +96,7 @@ class Proxy {
   upstream::Pool& pool_;
   metrics::Metrics& metrics_;
   net::ConnectionTracker& tracker_;
+  store::RateLimiter* rate_limiter_;
   std::unique_ptr<LookupTier> lookup_;
 };
 

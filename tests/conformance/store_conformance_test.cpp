@@ -6,6 +6,7 @@
 #include "store/variant_index.hpp"
 #include "support/redis_server.hpp"
 #include "support/run_awaitable.hpp"
+#include "support/tls_files.hpp"
 #include "support/wait_until.hpp"
 
 #include <gtest/gtest.h>
@@ -84,10 +85,52 @@ class RedisHarness final : public Harness {
   redis::RedisStore store_;
 };
 
+// The Redis case again over TLS (a client certificate required) as an ACL user whose keys are
+// limited to the store's prefix: every command the store sends must stay inside it.
+class RedisTlsAclHarness final : public Harness {
+ public:
+  explicit RedisTlsAclHarness(boost::asio::io_context& ctx)
+      : ctx_(ctx),
+        server_(RedisServer::Tls{files_.server_cert(), files_.server_key(), files_.ca_file(), true},
+                {}),
+        user_added_(add_user(server_)),
+        store_(ctx.get_executor(), options(), "cc-test:") {}
+  ~RedisTlsAclHarness() override {
+    store_.stop();
+    ctx_.restart();
+    ctx_.run_for(5s);
+  }
+  CacheStore& store() override { return store_; }
+  RedisServer* redis() override { return &server_; }
+
+ private:
+  static bool add_user(RedisServer& server) {
+    const auto reply = server.command({"ACL", "SETUSER", "cc", "on", ">pw", "~cc-test:*", "+@all"});
+    return reply.type == RedisServer::Reply::Type::Status;
+  }
+  redis::Client::Options options() const {
+    auto o = client_options(server_);
+    o.port = server_.tls_port();
+    o.user = "cc";
+    o.password = "pw";
+    o.tls = {redis::make_tls_context(
+                 {files_.ca_file(), files_.client_cert(), files_.client_key(), true, ""}),
+             "", true};
+    return o;
+  }
+
+  boost::asio::io_context& ctx_;
+  test::TlsFiles files_;
+  RedisServer server_;
+  bool user_added_;
+  redis::RedisStore store_;
+};
+
 struct StoreCase {
   std::string name;
   bool needs_redis = false;
   std::function<std::unique_ptr<Harness>(boost::asio::io_context&)> make;
+  bool needs_openssl = false;
 };
 
 void PrintTo(const StoreCase& c, std::ostream* os) {
@@ -191,6 +234,9 @@ class StoreConformance : public StoreTest, public ::testing::WithParamInterface<
   void SetUp() override {
     if (GetParam().needs_redis && !RedisServer::binary()) {
       GTEST_SKIP() << "redis-server is not installed (run scripts/install-deps.sh)";
+    }
+    if (GetParam().needs_openssl && !test::TlsFiles::available()) {
+      GTEST_SKIP() << "the openssl CLI is not installed (run scripts/install-deps.sh)";
     }
     harness_ = GetParam().make(ctx_);
   }
@@ -1213,7 +1259,12 @@ INSTANTIATE_TEST_SUITE_P(
                                 [](boost::asio::io_context& ctx) -> std::unique_ptr<Harness> {
                                   return std::make_unique<RedisHarness>(ctx,
                                                                         redis::KeyHash::Sha256);
-                                }}),
+                                }},
+                      StoreCase{"RedisTlsAcl", true,
+                                [](boost::asio::io_context& ctx) -> std::unique_ptr<Harness> {
+                                  return std::make_unique<RedisTlsAclHarness>(ctx);
+                                },
+                                true}),
     [](const ::testing::TestParamInfo<StoreCase>& param_info) { return param_info.param.name; });
 
 }  // namespace

@@ -54,14 +54,15 @@ INSTANTIATE_TEST_SUITE_P(
     testing::Values(
         ErrorCase{"UnknownTopLevelKey", kUp + "listen_port: 8080\n", 3, "listen_port",
                   "unknown key; allowed keys: listen, threads, upstream, redis, admin, cache, "
-                  "limits, log, trusted_proxies, rules"},
+                  "limits, log, trusted_proxies, rate_limit, rules"},
         ErrorCase{"UnknownNestedKey", kUp + "  retries: 3\n", 3, "upstream.retries",
                   "allowed keys: url, connect_timeout, timeout, max_idle_connections"},
         ErrorCase{"UnknownRuleKey", rule("match: GET /a\n    ttl: 1s\n    tll: 5s\n"), 6,
                   "rules[0].tll",
                   "allowed keys: match, ttl, key_query, cache_authorized, cache_private, "
                   "namespace, invalidate, freshness, heuristic, stale_while_revalidate, "
-                  "stale_if_error, client_cache_control, max_variants"},
+                  "stale_if_error, client_cache_control, max_variants, tags, invalidate_tags, "
+                  "rate_limit"},
         ErrorCase{"DuplicateKey", kUp + "threads: 2\nthreads: 3\n", 4, "threads", "duplicate key"},
         ErrorCase{"NonScalarKey", kUp + "[a]: 1\n", 3, "(document)", "keys must be plain names"},
         ErrorCase{"DocumentIsList", "- a\n- b\n", 1, "(document)", "expected a map, got a list"},
@@ -124,7 +125,43 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"ControlCharInKeyPrefix", kUp + "redis:\n  key_prefix: \"a\\nb\"\n", 4,
                   "redis.key_prefix", "control characters"},
         ErrorCase{"TokenWithSpace", kUp + "admin:\n  token: \"a b\"\n", 4, "admin.token",
-                  "printable ASCII"}),
+                  "printable ASCII"},
+        ErrorCase{"UnknownCompressionKey", kUp + "cache:\n  compression:\n    ratio: 2\n", 5,
+                  "cache.compression.ratio", "allowed keys: enabled, min_size, level, types"},
+        ErrorCase{"CompressionLevelZero", kUp + "cache:\n  compression:\n    level: 0\n", 5,
+                  "cache.compression.level", "expected an integer from 1 to 9, got '0'"},
+        ErrorCase{"CompressionLevelTen", kUp + "cache:\n  compression:\n    level: 10\n", 5,
+                  "cache.compression.level", "from 1 to 9"},
+        ErrorCase{"CompressionLevelWord", kUp + "cache:\n  compression:\n    level: best\n", 5,
+                  "cache.compression.level", "got 'best'"},
+        ErrorCase{"CompressionMinSizeUnit", kUp + "cache:\n  compression:\n    min_size: 1 KiB\n",
+                  5, "cache.compression.min_size", "invalid size '1 KiB'"},
+        ErrorCase{"CompressionMinSizeNegative", kUp + "cache:\n  compression:\n    min_size: -1\n",
+                  5, "cache.compression.min_size", "invalid size"},
+        ErrorCase{"CompressionMinSizeAboveBodyLimit",
+                  kUp + "cache:\n  max_body_size: 64KiB\n  compression:\n    enabled: true\n"
+                        "    min_size: 1MiB\n",
+                  7, "cache.compression.min_size",
+                  "1048576 bytes is greater than cache.max_body_size (65536 bytes)"},
+        ErrorCase{"CompressionEnabledNotBool", kUp + "cache:\n  compression:\n    enabled: gzip\n",
+                  5, "cache.compression.enabled", "expected true or false"},
+        ErrorCase{"CompressionTypesScalar",
+                  kUp + "cache:\n  compression:\n    types: application/json\n", 5,
+                  "cache.compression.types", "expected a non-empty list of media types"},
+        ErrorCase{"CompressionTypesEmpty", kUp + "cache:\n  compression:\n    types: []\n", 5,
+                  "cache.compression.types", "set enabled: false"},
+        ErrorCase{"CompressionTypeWithoutSubtype",
+                  kUp + "cache:\n  compression:\n    types:\n      - text/*\n      - json\n", 7,
+                  "cache.compression.types[1]", "got 'json'"},
+        ErrorCase{"CompressionTypeWithParameters",
+                  kUp + "cache:\n  compression:\n    types: [\"text/html; charset=utf-8\"]\n", 5,
+                  "cache.compression.types[0]", "without parameters"},
+        ErrorCase{"CompressionTypeWildcardType",
+                  kUp + "cache:\n  compression:\n    types: [\"*/json\"]\n", 5,
+                  "cache.compression.types[0]", "got '*/json'"},
+        ErrorCase{"CompressionTypeNotScalar",
+                  kUp + "cache:\n  compression:\n    types:\n      - {a: b}\n", 6,
+                  "cache.compression.types[0]", "got a map"}),
     [](const testing::TestParamInfo<ErrorCase>& param_info) { return param_info.param.name; });
 
 INSTANTIATE_TEST_SUITE_P(
@@ -142,7 +179,7 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"UpstreamCredentialsNotEchoed", "upstream:\n  url: http://u:pw@h\n", 2,
                   "upstream.url", "user information"},
         ErrorCase{"RedisBadScheme", kUp + "redis:\n  url: http://h:6379\n", 4, "redis.url",
-                  "expected redis://[:password@]host[:port][/db] or memory://"},
+                  "expected redis://[[user]:password@]host[:port][/db], rediss://... or memory://"},
         ErrorCase{"RedisBadPort", kUp + "redis:\n  url: redis://h:0\n", 4, "redis.url",
                   "invalid port '0'"},
         ErrorCase{"RedisBadDb", kUp + "redis:\n  url: redis://h/x\n", 4, "redis.url",
@@ -184,8 +221,9 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"MatchIsList", rule("match: [GET, /a]\n    ttl: 1s\n"), 4, "rules[0].match",
                   "got a list"},
         ErrorCase{"UselessRule", rule("match: GET /a\n"), 4, "rules[0]",
-                  "has neither ttl nor invalidate, so it does nothing; add a ttl or freshness: "
-                  "upstream (GET rules only) or an invalidate list"},
+                  "has neither ttl nor invalidate nor invalidate_tags nor rate_limit, so it does "
+                  "nothing; add a ttl or freshness: upstream (GET rules only), an invalidate or "
+                  "invalidate_tags list or a rate_limit"},
         ErrorCase{"UselessRuleEmptyInvalidate", rule("match: PUT /a\n    invalidate: []\n"), 4,
                   "rules[0]", "has neither ttl nor invalidate"},
         ErrorCase{"TtlOnPut", rule("match: PUT /a\n    ttl: 5s\n"), 5, "rules[0].ttl",

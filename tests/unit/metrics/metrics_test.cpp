@@ -219,6 +219,27 @@ TEST(Metrics, HelpAndTypeForEveryFamily) {
   EXPECT_EQ(help, type);
 }
 
+TEST(Metrics, RateLimitResultsByRule) {
+  Metrics m(with_rules({"GET /a", "POST /b"}));
+  m.record_rate_limit("GET /a", RateLimitResult::Allowed);
+  m.record_rate_limit("GET /a", RateLimitResult::Allowed);
+  m.record_rate_limit("GET /a", RateLimitResult::Limited);
+  m.record_rate_limit("POST /b", RateLimitResult::FailOpen);
+  m.record_rate_limit("POST /b", RateLimitResult::FailClosed);
+  m.record_rate_limit("GET /added-by-a-reload", RateLimitResult::Limited);
+  const auto text = m.prometheus_text({});
+  const std::string name = "cachecar_rate_limit_requests_total";
+  EXPECT_EQ(sample(text, name + R"({result="allowed",rule="GET /a"})"), "2");
+  EXPECT_EQ(sample(text, name + R"({result="limited",rule="GET /a"})"), "1");
+  EXPECT_EQ(sample(text, name + R"({result="fail_open",rule="POST /b"})"), "1");
+  EXPECT_EQ(sample(text, name + R"({result="fail_closed",rule="POST /b"})"), "1");
+  EXPECT_EQ(sample(text, name + R"({result="limited",rule="other"})"), "1");
+  EXPECT_EQ(sample(text, name + R"({result="allowed",rule="POST /b"})"), "");  // never happened
+  std::ostringstream printed;
+  printed << RateLimitResult::FailClosed;
+  EXPECT_EQ(printed.str(), "fail_closed");
+}
+
 TEST(Metrics, ConcurrentRecordingLosesNothing) {
   MetricsOptions options = with_rules({"GET /a/{id}"});
   options.shards = 2;  // fewer shards than threads: some threads share one
@@ -257,6 +278,25 @@ TEST(Metrics, WorkerExceptionsAreCounted) {
   EXPECT_EQ(sample(m.prometheus_text({}), "cachecar_worker_exceptions_total"), "0");
   m.record_worker_exception();
   EXPECT_EQ(sample(m.prometheus_text({}), "cachecar_worker_exceptions_total"), "1");
+}
+
+TEST(Metrics, TagsDroppedByReasonAndPurgesBySource) {
+  Metrics m;
+  auto text = m.prometheus_text({});
+  EXPECT_EQ(sample(text, R"(cachecar_tags_dropped_total{reason="over_limit"})"), "0");
+  EXPECT_EQ(sample(text, R"(cachecar_tag_purges_total{source="admin"})"), "0");
+  m.record_tags_dropped(1, 0);
+  m.record_tags_dropped(2, 3);
+  m.record_tag_purges(TagPurgeSource::Admin);
+  m.record_tag_purges(TagPurgeSource::Write, 2);
+  text = m.prometheus_text({});
+  EXPECT_EQ(sample(text, R"(cachecar_tags_dropped_total{reason="over_limit"})"), "3");
+  EXPECT_EQ(sample(text, R"(cachecar_tags_dropped_total{reason="invalid"})"), "3");
+  EXPECT_EQ(sample(text, R"(cachecar_tag_purges_total{source="admin"})"), "1");
+  EXPECT_EQ(sample(text, R"(cachecar_tag_purges_total{source="write"})"), "2");
+  std::ostringstream os;
+  os << TagPurgeSource::Write;
+  EXPECT_EQ(os.str(), "write");
 }
 
 }  // namespace
