@@ -27,11 +27,13 @@ inline KeptTags keep_tags(std::vector<std::string> tags) {
                        std::none_of(tag.begin(), tag.end(), [](char c) {
                          return static_cast<unsigned char>(c) < 0x20 || c == '\x7f';
                        });
+    if (valid && std::find(kept.tags.begin(), kept.tags.end(), tag) != kept.tags.end()) {
+      continue;  // a repeat: kept once, not dropped
+    }
     if (!valid || kept.tags.size() == kMaxTagsPerEntry) {
       ++kept.dropped;
       continue;
     }
-    if (std::find(kept.tags.begin(), kept.tags.end(), tag) != kept.tags.end()) continue;
     kept.tags.push_back(std::move(tag));
   }
   return kept;

@@ -102,6 +102,9 @@ class RedisTlsAclHarness final : public Harness {
   }
   CacheStore& store() override { return store_; }
   RedisServer* redis() override { return &server_; }
+  std::string redis_name(std::string_view key) const override {
+    return store_.key_names().of(key);
+  }
 
  private:
   static bool add_user(RedisServer& server) {
@@ -733,7 +736,17 @@ TEST_P(StoreConformance, AtMostMaxVariantsAreKeptTheMostRecentlyStored) {
   for (int i = 0; i < 50; ++i) EXPECT_EQ(has(primary + vary(i)), i >= 42) << i;
   EXPECT_EQ(count(), 8u);
   if (RedisServer* server = harness_->redis()) {
-    // Nothing orphaned: the keyspace holds the index and the 8 variants, no more.
+    // Nothing orphaned: the index and the 8 variants are in Redis, the deleted ones are not.
+    EXPECT_EQ(server->command({"EXISTS", harness_->redis_name(primary)}).integer, 1);
+    for (int i = 0; i < 50; ++i) {
+      EXPECT_EQ(server->command({"EXISTS", harness_->redis_name(primary + vary(i))}).integer,
+                i >= 42 ? 1 : 0)
+          << i;
+    }
+  }
+  if (RedisServer* server = harness_->redis();
+      server != nullptr && harness_->redis_name(primary) == "cc-test:" + primary) {
+    // With plain names: the keyspace holds the index and the 8 variants, no more.
     std::vector<std::string> keys;
     std::string cursor = "0";
     do {
