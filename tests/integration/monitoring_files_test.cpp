@@ -55,10 +55,11 @@ std::set<std::string> metric_families(const std::string& expr) {
 }
 
 // The families a real cachecar with Redis exposes after traffic that touches every part: a
-// miss, a hit, a write's invalidation, an upstream error.
+// miss and a hit of a rate-limited rule, a write's invalidation.
 std::set<std::string> exposed_families() {
   Harness h{HarnessOptions{.rules = "  - match: \"GET /api/items/{id}\"\n"
                                     "    ttl: 60s\n"
+                                    "    rate_limit: {limit: 100, window: 1m}\n"
                                     "  - match: \"PUT /api/items/{id}\"\n"
                                     "    invalidate: [\"GET /api/items/{id}\"]\n"}};
   EXPECT_EQ(h.get("/api/items/1").header("X-Cache"), "MISS");
@@ -107,7 +108,7 @@ TEST(MonitoringFilesTest, DashboardParsesAndNamesOnlyExposedMetrics) {
        {"cachecar_requests_total", "cachecar_request_duration_seconds",
         "cachecar_upstream_errors_total", "cachecar_redis_command_duration_seconds",
         "cachecar_redis_circuit_breaker_state", "cachecar_pending_invalidations",
-        "cachecar_cache_stored_body_bytes"}) {
+        "cachecar_cache_stored_body_bytes", "cachecar_rate_limit_requests_total"}) {
     EXPECT_TRUE(named.contains(needed)) << "no panel shows " << needed;
   }
 }
