@@ -10,10 +10,10 @@
 #   --quick                 short mode (see above)
 #   --rounds N              interleaved rounds per scenario (default 3; quick 1)
 #   --duration S            seconds per wrk run (default 10; quick 3)
-#   --scenarios LIST        comma-separated subset of: c50,c50-304,c200,list64k,vary,revalidate,
-#                           miss,mixed
-#   --contenders LIST       comma-separated subset of: ceiling,origin,cachecar-redis,cachecar-l1,
-#                           cachecar-memory,nginx-cache-1w,nginx-cache-2w,varnish
+#   --scenarios LIST        comma-separated subset of: c50,c50-304,c200,list64k,gz-plain,gz-gzip,
+#                           vary,revalidate,miss,mixed
+#   --contenders LIST       comma-separated subset of: ceiling,origin,cachecar-redis,cachecar-gzip,
+#                           cachecar-l1,cachecar-memory,nginx-cache-1w,nginx-cache-2w,varnish
 #   --cachecar PATH         benchmark this cachecar binary instead of building build/bench
 #   --no-install            do not install missing packages
 #   --profile               also perf-record cachecar (+ its Redis) during an extra run of the c50
@@ -26,7 +26,7 @@
 #   --report DIR            only rebuild the markdown from an earlier run's raw data (bench/out/<run>/),
 #                           e.g. after changing bench/report.awk; runs nothing
 #
-# Environment: BENCH_PORT_BASE (first of 16 loopback ports, default 19400), BENCH_BUILD_JOBS (ninja
+# Environment: BENCH_PORT_BASE (first of 19 loopback ports, default 19400), BENCH_BUILD_JOBS (ninja
 # -j for the build), BENCH_THREADS (cachecar worker threads; default nproc - 1, the cores wrk -t1
 # leaves free), BENCH_CONNS_LOW/HIGH (connections of the two hit scenarios, 50/200).
 # Everything listens on 127.0.0.1 only; every load is bounded by wrk -d; every process this script
@@ -67,8 +67,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-all_scenarios="c50 c50-304 c200 list64k vary revalidate miss mixed"
-all_contenders="ceiling origin cachecar-redis cachecar-l1 cachecar-memory nginx-cache-1w nginx-cache-2w varnish"
+all_scenarios="c50 c50-304 c200 list64k gz-plain gz-gzip vary revalidate miss mixed"
+all_contenders="ceiling origin cachecar-redis cachecar-gzip cachecar-l1 cachecar-memory nginx-cache-1w nginx-cache-2w varnish"
 if [ "$quick" = 1 ]; then
   : "${rounds:=1}" "${duration:=3}" "${scenarios:=c50,mixed}"
 else
@@ -86,12 +86,37 @@ for c in $all_contenders; do in_list "$c" "$contenders" && selected_contenders+=
 
 # The markdown report: header (written at the end of the run), tables (bench/report.awk over the
 # raw tables), profile section. --report rebuilds it from an earlier run's directory.
+# Redis → cachecar bytes per hit (INFO stats total_net_output_bytes over a run / its requests,
+# median of the rounds) and the stored size of the list's entry (STRLEN), per scenario.
+redis_bytes_report() {  # redis_bytes_report RAW-DIR
+  local dir=$1
+  [ -s "$dir/redis_bytes.tsv" ] || return 0
+  echo "## Redis bytes per hit"
+  echo
+  echo "Bytes Redis sent per request during each run (\`INFO stats\` total_net_output_bytes, median of the rounds), and the Redis value of the list's entry (\`STRLEN\`) after warming."
+  echo
+  echo "| scenario | contender | Redis bytes / hit | stored entry bytes |"
+  echo "|---|---|---:|---:|"
+  awk -F'\t' 'FILENAME ~ /stored_sizes/ { size[$1, $2] = $3; next }
+    { k = $1 SUBSEP $2; if (!(k in n)) order[++m] = k; v[k, ++n[k]] = $6 }
+    END {
+      for (i = 1; i <= m; i++) {
+        k = order[i]; c = n[k]
+        for (a = 1; a <= c; a++) for (b = a + 1; b <= c; b++) if (v[k, b] < v[k, a]) { t = v[k, a]; v[k, a] = v[k, b]; v[k, b] = t }
+        med = (c % 2) ? v[k, (c + 1) / 2] : (v[k, c / 2] + v[k, c / 2 + 1]) / 2
+        split(k, p, SUBSEP)
+        printf "| %s | %s | %.0f | %s |\n", p[1], p[2], med, ((k in size) ? size[k] : "—")
+      }
+    }' "$dir/stored_sizes.tsv" "$dir/redis_bytes.tsv"
+  echo
+}
 assemble_report() {  # assemble_report RAW-DIR OUTPUT
   local dir=$1 out=$2 l1=1
   awk -F'\t' '$1 == "cachecar-l1" && $3 == 0 { found = 1 } END { exit !found }' "$dir/labels.tsv" && l1=0
   {
     cat "$dir/header.md"
     awk -v dir="$dir" -v l1_supported="$l1" -f "$bench_dir/report.awk"
+    redis_bytes_report "$dir"
     [ -f "$dir/profile.md" ] && cat "$dir/profile.md"
     echo "Raw data: \`${dir#"$root"/}/\` (per-run wrk output, results.tsv; git-ignored)."
   } >"$out.tmp"
@@ -198,7 +223,7 @@ trap 'exit 130' INT TERM
 
 port_base=${BENCH_PORT_BASE:-19400}
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for off in $(seq 0 15); do
+for off in $(seq 0 18); do
   port_in_use $((port_base + off)) && die "port $((port_base + off)) is in use (set BENCH_PORT_BASE)"
 done
 p_ceiling=$port_base p_origin=$((port_base + 1)) p_stub=$((port_base + 2))
@@ -206,6 +231,7 @@ p_ngx1=$((port_base + 3)) p_ngx2=$((port_base + 4)) p_varnish=$((port_base + 5))
 p_varnish_admin=$((port_base + 6)) p_cc_redis=$((port_base + 7)) p_cc_redis_admin=$((port_base + 8))
 p_cc_l1=$((port_base + 9)) p_cc_l1_admin=$((port_base + 10)) p_cc_mem=$((port_base + 11))
 p_cc_mem_admin=$((port_base + 12)) p_redis_a=$((port_base + 13)) p_redis_b=$((port_base + 14))
+p_cc_gz=$((port_base + 16)) p_cc_gz_admin=$((port_base + 17)) p_redis_c=$((port_base + 18))
 
 cores=$(nproc)
 threads=${BENCH_THREADS:-$((cores > 1 ? cores - 1 : 1))}
@@ -232,7 +258,7 @@ wait_port() {  # wait_port NAME PORT PID
   die "$1 did not start listening on 127.0.0.1:$2 (log above)"
 }
 
-declare -A url hit_header root_pid redis_pid label idle_rss available
+declare -A url hit_header root_pid redis_pid redis_port label idle_rss available
 for c in "${selected_contenders[@]}"; do available[$c]=1; done
 
 # --- 4. the data: 1,000 product documents of 1 KiB and a ~64 KiB list -----------------------
@@ -298,6 +324,9 @@ static_server() {  # static_server PORT: the product files, PUT answered 200 wit
       if (\$request_method = PUT) { return 200 '{"updated": true}\n'; }
     }
     location = /list64k { }
+    # The compression scenarios: the same list under its own path, so that Varnish compresses
+    # it (do_gzip) without changing what the list64k scenario measures.
+    location = /gz/list64k { alias $tmp/www/list64k; }
     # The HTTP-caching scenarios: the product files again, with the fields an API behind CORS
     # and compression middleware sends (vary), or a one-second lifetime (revalidate: nginx adds
     # ETag and Last-Modified to static files and answers If-None-Match with 304 itself).
@@ -376,6 +405,8 @@ sub vcl_backend_response {
   # The HTTP-caching scenarios keep the origin's lifetime (and Vary); keep lets a stale entry
   # be revalidated with If-None-Match instead of refetched.
   if (bereq.url ~ "^/(vary|reval)/") { set beresp.grace = 0s; set beresp.keep = 1h; return (deliver); }
+  # /gz/: stored gzip, gunzipped for clients without gzip (as cache.compression does).
+  if (bereq.url ~ "^/gz/") { set beresp.do_gzip = true; }
   set beresp.ttl = 24h; set beresp.grace = 0s;
 }
 sub vcl_deliver {
@@ -396,7 +427,7 @@ start_redis() {  # start_redis NAME PORT
     --daemonize no --protected-mode yes
   wait_port "$1" "$2" "$last_pid"
 }
-cachecar_config() {  # cachecar_config PORT ADMIN-PORT STORE-URL L1-LINE [HTTP-CACHING-RULES]
+cachecar_config() {  # cachecar_config PORT ADMIN-PORT STORE-URL CACHE-LINES [HTTP-CACHING-RULES]
   cat <<EOF
 listen: "127.0.0.1:$1"
 threads: $threads
@@ -421,6 +452,8 @@ rules:
   - match: "GET /products/{id}"
     ttl: 24h
   - match: "GET /list64k"
+    ttl: 24h
+  - match: "GET /gz/list64k"
     ttl: 24h
   - match: "PUT /products/{id}"
     invalidate: ["GET /products/{id}"]
@@ -472,7 +505,7 @@ start_cachecar() {  # start_cachecar NAME PORT ADMIN-PORT STORE-URL L1-LINE
 if [ "${available[cachecar-redis]:-}" ]; then
   log "starting cachecar with the Redis store on 127.0.0.1:$p_cc_redis ($threads threads)"
   start_redis redis-a "$p_redis_a"
-  redis_pid[cachecar-redis]=$last_pid
+  redis_pid[cachecar-redis]=$last_pid redis_port[cachecar-redis]=$p_redis_a
   start_cachecar cachecar-redis "$p_cc_redis" "$p_cc_redis_admin" "redis://127.0.0.1:$p_redis_a/0" "$l1_off"
   label[cachecar-redis]="cachecar, Redis store"
   if [ "$l1_supported" = 1 ]; then label[cachecar-redis]+=", L1 off"; fi
@@ -482,7 +515,7 @@ if [ "${available[cachecar-l1]:-}" ]; then
   if [ "$l1_supported" = 1 ]; then
     log "starting cachecar with L1 + Redis on 127.0.0.1:$p_cc_l1"
     start_redis redis-b "$p_redis_b"
-    redis_pid[cachecar-l1]=$last_pid
+    redis_pid[cachecar-l1]=$last_pid redis_port[cachecar-l1]=$p_redis_b
     start_cachecar cachecar-l1 "$p_cc_l1" "$p_cc_l1_admin" "redis://127.0.0.1:$p_redis_b/0" "$l1_on"
   else
     unset 'available[cachecar-l1]'
@@ -492,6 +525,22 @@ if [ "${available[cachecar-memory]:-}" ]; then
   log "starting cachecar with memory:// on 127.0.0.1:$p_cc_mem"
   start_cachecar cachecar-memory "$p_cc_mem" "$p_cc_mem_admin" memory:// "$l1_off"
   label[cachecar-memory]="cachecar, memory://"
+fi
+if [ "${available[cachecar-gzip]:-}" ]; then
+  label[cachecar-gzip]="cachecar, Redis store, cache.compression on"
+  gz_on="  compression: {enabled: true, min_size: 1KiB, level: 6}"
+  cachecar_config 1 2 "redis://127.0.0.1:1/0" "$gz_on" >"$tmp/gz-probe.yaml"
+  if gz_check=$("$cachecar_bin" --config "$tmp/gz-probe.yaml" --check-config 2>&1); then
+    log "starting cachecar with the Redis store and compression on 127.0.0.1:$p_cc_gz"
+    start_redis redis-c "$p_redis_c"
+    redis_pid[cachecar-gzip]=$last_pid redis_port[cachecar-gzip]=$p_redis_c
+    start_cachecar cachecar-gzip "$p_cc_gz" "$p_cc_gz_admin" "redis://127.0.0.1:$p_redis_c/0" \
+      "$l1_off
+$gz_on"
+  else
+    log "cache.compression not available in this build: $(printf '%s' "$gz_check" | head -1)"
+    unset 'available[cachecar-gzip]'
+  fi
 fi
 label[cachecar-l1]=${label[cachecar-l1]:-"cachecar, L1 (64 MiB) + Redis"}
 for c in ceiling origin nginx-cache-1w nginx-cache-2w varnish; do
@@ -540,8 +589,13 @@ warm_and_check() {  # warm_and_check CONTENDER SCENARIO: fill the cache, then co
   local c=$1 s=$2 base=${url[$1]} hdr=${hit_header[$1]} cfg=$tmp/warm-$1.curl
   {
     [ -z "$sc_origin" ] || printf 'header = "Origin: %s"\n' "$sc_origin"
-    for i in $(seq 1 "$ids"); do printf 'url = "%s%s/%d"\noutput = "/dev/null"\n' "$base" "$sc_prefix" "$i"; done
-    [ "$sc_prefix" != /products ] || printf 'url = "%s/list64k"\noutput = "/dev/null"\n' "$base"
+    [ -z "$sc_accept_encoding" ] || printf 'header = "Accept-Encoding: %s"\n' "$sc_accept_encoding"
+    if [ -n "$sc_list_path" ]; then
+      printf 'url = "%s%s"\noutput = "/dev/null"\n' "$base" "$sc_list_path"
+    else
+      for i in $(seq 1 "$ids"); do printf 'url = "%s%s/%d"\noutput = "/dev/null"\n' "$base" "$sc_prefix" "$i"; done
+      [ "$sc_prefix" != /products ] || printf 'url = "%s/list64k"\noutput = "/dev/null"\n' "$base"
+    fi
   } >"$cfg"
   curl -s -m 10 -K "$cfg" -w '%{http_code}\n' >"$tmp/warm-$c.1" || true
   if [ -n "$hdr" ]; then
@@ -558,7 +612,7 @@ warm_and_check() {  # warm_and_check CONTENDER SCENARIO: fill the cache, then co
 
 scenario_setup() {  # sets sc_* for a scenario
   sc_query="" sc_path="/products/<id>" sc_script=products.lua sc_prefix=/products sc_origin=""
-  sc_if_none_match=""
+  sc_if_none_match="" sc_list_path="" sc_accept_encoding=""
   case "$1" in
     c50) sc_title="Cache hits, 1 KiB JSON over $ids ids, $conns_low connections"
       sc_conns=$conns_low sc_kind=hit sc_list="$all_contenders" ;;
@@ -569,6 +623,17 @@ scenario_setup() {  # sets sc_* for a scenario
       sc_conns=$conns_high sc_kind=hit sc_list="$all_contenders" ;;
     list64k) sc_title="Cache hits, the $list_bytes-byte list, $conns_low connections"
       sc_conns=$conns_low sc_kind=hit sc_list="$all_contenders" sc_script=list.lua sc_path=/list64k ;;
+    gz-plain | gz-gzip)
+      sc_list_path=/gz/list64k sc_script=list.lua sc_conns=$conns_low sc_kind=hit
+      sc_list="ceiling cachecar-redis cachecar-gzip varnish"
+      if [ "$1" = gz-gzip ]; then
+        sc_accept_encoding="gzip, deflate, br"
+        sc_title="Cache hits, the $list_bytes-byte list from Redis, a client with Accept-Encoding: gzip (compression off / on; Varnish with do_gzip), $conns_low connections"
+        sc_path="/gz/list64k, Accept-Encoding: gzip, deflate, br"
+      else
+        sc_title="Cache hits, the $list_bytes-byte list from Redis, a client without Accept-Encoding (compression off / on: decompressed per hit; Varnish with do_gzip), $conns_low connections"
+        sc_path="/gz/list64k, no Accept-Encoding"
+      fi ;;
     vary) sc_title="Cache hits through Vary: Origin, Accept-Encoding (max-age=60, one fixed Origin), 1 KiB JSON over $ids ids, $conns_low connections"
       sc_conns=$conns_low sc_kind=hit sc_list="$all_contenders" sc_prefix=/vary
       sc_origin="https://app.example" sc_path="/vary/<id>, Origin: https://app.example" ;;
@@ -596,11 +661,14 @@ run_one() {  # run_one SCENARIO CONTENDER ROUND
   # shellcheck disable=SC2207
   opids=($([ "$c" = origin ] || tree_pids "${root_pid[origin]}"))
   o0=$(origin_requests)
+  local rb0=0 rb1=0
+  [ -z "${redis_port[$c]:-}" ] || rb0=$(redis_out_bytes "${redis_port[$c]}")
   c0=$(cpu_ticks "${cpids[@]}") og0=$(cpu_ticks "${opids[@]}")
   children_ticks
   m0=$(machine_busy_ticks) w0=$child_ticks t0=$EPOCHREALTIME
   BENCH_WRK_DIR=$bench_dir/wrk BENCH_IDS=$ids BENCH_QUERY=$sc_query BENCH_PREFIX=$sc_prefix \
     BENCH_ORIGIN=$sc_origin BENCH_IF_NONE_MATCH=$sc_if_none_match \
+    BENCH_LIST_PATH=${sc_list_path:-/list64k} BENCH_ACCEPT_ENCODING=$sc_accept_encoding \
     timeout $((duration + 30)) wrk -t1 -c"$sc_conns" -d"${duration}s" --latency \
     -s "$bench_dir/wrk/$sc_script" "${url[$c]}/" >"$wlog" 2>&1 || true
   t1=$EPOCHREALTIME m1=$(machine_busy_ticks)
@@ -608,6 +676,13 @@ run_one() {  # run_one SCENARIO CONTENDER ROUND
   w1=$child_ticks
   c1=$(cpu_ticks "${cpids[@]}") og1=$(cpu_ticks "${opids[@]}")
   o1=$(origin_requests)
+  if [ -n "${redis_port[$c]:-}" ]; then
+    rb1=$(redis_out_bytes "${redis_port[$c]}")
+    awk -v s="$s" -v c="$c" -v r="$r" -v b=$((rb1 - rb0)) '/^BENCH / {
+        for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+        if (v["requests"] > 0) printf "%s\t%s\t%s\t%d\t%d\t%.0f\n", s, c, r, v["requests"], b, b / v["requests"] }' \
+      "$wlog" >>"$raw/redis_bytes.tsv"
+  fi
   awk -v s="$s" -v c="$c" -v r="$r" -v hz="$clk_tck" -v dc=$((c1 - c0)) -v dorig=$((og1 - og0)) \
       -v dm=$((m1 - m0)) -v dw=$((w1 - w0)) -v t0="$t0" -v t1="$t1" -v o=$((o1 - o0 - 1)) \
       -v self="$([ "$c" = origin ] && echo 1 || echo 0)" '
@@ -631,6 +706,21 @@ run_one() {  # run_one SCENARIO CONTENDER ROUND
       printf "[bench] %-8s r%s %-16s %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  %5.1f us/req  wrk CPU %3.0f%%  other CPU %3.0f%%%s%s\n",
         $1, $3, $2, $5, $6 / 1000, $8 / 1000, $10, $16, $11,
         ($13 + $14 > 0 ? "  errors " $13 "/" $14 : ""), ($15 != "ok" ? "  WRK FAILED" : "") }' >&2
+}
+
+redis_out_bytes() {  # total_net_output_bytes of the Redis on port $1
+  redis-cli -p "$1" INFO stats 2>/dev/null | awk -F: '$1 == "total_net_output_bytes" { print $2 + 0 }'
+}
+# The size of each stored copy of a list path (STRLEN of its entry), per contender with a Redis.
+record_stored_sizes() {  # record_stored_sizes SCENARIO
+  local c key
+  [ -n "$sc_list_path" ] || return 0
+  for c in "${sc_contenders[@]}"; do
+    [ -n "${redis_port[$c]:-}" ] || continue
+    key=$(redis-cli -p "${redis_port[$c]}" --scan --pattern "bench:GET:$sc_list_path *" | head -1)
+    [ -n "$key" ] || continue
+    printf '%s\t%s\t%s\n' "$1" "$c" "$(redis-cli -p "${redis_port[$c]}" STRLEN "$key")" >>"$raw/stored_sizes.tsv"
+  done
 }
 
 record_memory() {  # record_memory SCENARIO: peak (VmHWM) and current RSS of every contender
@@ -660,6 +750,8 @@ wait_until_quiet() {
 printf 'scenario\tcontender\tround\trequests\trps\tp50_us\tp90_us\tp99_us\tmax_us\tcpu_us_per_req\tother_cpu_pct\torigin_requests\tsocket_errors\tnon2xx\tstatus\twrk_cpu_pct\n' >"$raw/results.tsv"
 : >"$raw/warm.tsv"
 : >"$raw/memory.tsv"
+: >"$raw/redis_bytes.tsv"
+: >"$raw/stored_sizes.tsv"
 : >"$raw/scenarios.tsv"
 start_load=$(cut -d' ' -f1-3 /proc/loadavg)
 quiet_waits=0
@@ -674,6 +766,7 @@ for s in "${selected_scenarios[@]}"; do
   log "scenario $s: $sc_title"
   if [ "$sc_kind" != miss ]; then
     for c in "${sc_contenders[@]}"; do warm_and_check "$c" "$s"; done
+    record_stored_sizes "$s"
   fi
   for r in $(seq 1 "$rounds"); do
     for c in "${sc_contenders[@]}"; do
@@ -710,7 +803,8 @@ if [ "$profile" = 1 ]; then
     perf_pid=$!
     sleep 0.3
     BENCH_WRK_DIR=$bench_dir/wrk BENCH_IDS=$ids BENCH_QUERY=$sc_query BENCH_PREFIX=$sc_prefix \
-      BENCH_ORIGIN=$sc_origin BENCH_IF_NONE_MATCH=$sc_if_none_match wrk -t1 -c"$sc_conns" \
+      BENCH_ORIGIN=$sc_origin BENCH_IF_NONE_MATCH=$sc_if_none_match \
+      BENCH_LIST_PATH=${sc_list_path:-/list64k} BENCH_ACCEPT_ENCODING=$sc_accept_encoding wrk -t1 -c"$sc_conns" \
       -d"${duration}s" -s "$bench_dir/wrk/$sc_script" "${url[$c]}/" >"$raw/perf-$c-wrk.txt" 2>&1 || true
     wait "$perf_pid" || true
     if perf report -i "$raw/perf-$c.data" --stdio --no-children --sort comm,dso \
@@ -733,7 +827,8 @@ if [ "$profile" = 1 ]; then
       done
       sleep 0.3
       BENCH_WRK_DIR=$bench_dir/wrk BENCH_IDS=$ids BENCH_QUERY=$sc_query BENCH_PREFIX=$sc_prefix \
-        BENCH_ORIGIN=$sc_origin BENCH_IF_NONE_MATCH=$sc_if_none_match wrk -t1 -c"$sc_conns" \
+        BENCH_ORIGIN=$sc_origin BENCH_IF_NONE_MATCH=$sc_if_none_match \
+        BENCH_LIST_PATH=${sc_list_path:-/list64k} BENCH_ACCEPT_ENCODING=$sc_accept_encoding wrk -t1 -c"$sc_conns" \
         -d"${duration}s" -s "$bench_dir/wrk/$sc_script" "${url[$c]}/" >"$raw/syscalls-$c-wrk.txt" 2>&1 || true
       for p in "${stat_pids[@]}"; do wait "$p" || true; done
       stat_pids=()
