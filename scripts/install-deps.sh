@@ -8,6 +8,7 @@ packages=(
   libboost1.81-dev libhiredis-dev libyaml-cpp-dev prometheus-cpp-dev
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libsqlite3-dev libssl-dev zlib1g-dev
   redis-server redis-tools curl prometheus
+  openssl  # the CLI: test certificates for Redis over TLS (tests/support/tls_files)
   clang libclang-rt-14-dev  # fuzz targets (libFuzzer): scripts/fuzz.sh, scripts/test.sh
   python3  # tests/lint: module includes, GCC 12 coroutine rules
 )

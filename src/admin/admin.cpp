@@ -121,6 +121,9 @@ net::asio::awaitable<SimpleResponse> AdminService::handle(const net::SimpleReque
     case Route::Invalidate:
       response = co_await invalidate(c);
       break;
+    case Route::InvalidateTag:
+      response = co_await invalidate_tag(c);
+      break;
     case Route::CacheClear:
     case Route::CacheClearNamespace:
       response = co_await clear(c);
@@ -212,6 +215,7 @@ net::asio::awaitable<SimpleResponse> AdminService::health(const Context&) {
   w.begin_object();
   w.key("status").value(status);
   w.key("redis").value(store.connected ? "connected" : "down");
+  if (!store.connected && !store.last_error.empty()) w.key("redis_error").value(store.last_error);
   w.key("upstream").value(upstream_reachable ? "reachable" : "unreachable");
   w.key("cache_fallback").value("enabled");
   w.key("store").value(deps_.store->kind());
@@ -257,6 +261,38 @@ net::asio::awaitable<SimpleResponse> AdminService::invalidate(const Context& c) 
   w.begin_object().key("deleted").value(*erased).end_object();
   const int code = *erased == 0 ? 404 : 200;
   co_return net::json_response(code, w.take());
+}
+
+// Deletes every entry stored with the tag (the store finds them through its tag sets, without
+// scanning). L1 stays coherent as for /invalidate/<key>: the store's deletions reach it through
+// Redis's invalidation messages. 200 with the count, also 0: the tag names nothing now.
+net::asio::awaitable<SimpleResponse> AdminService::invalidate_tag(const Context& c) {
+  std::vector<store::EraseTarget> targets{
+      store::EraseTarget{store::EraseTarget::Kind::Tag, c.match.argument}};
+  auto sent = targets;  // kept for the pending queue
+  const auto erased = co_await deps_.store->erase(std::move(sent));
+  if (!erased) {
+    spdlog::warn("admin: invalidate tag \"{}\" from {} failed: {}", escaped(c.match.argument),
+                 c.client, erased.error().message());
+    std::string detail = erased.error().message();
+    if (deps_.pending) {
+      // Kept like a write's failed invalidation: nothing is served from the store until a
+      // replay has completed it, so the entries it names cannot come back when the store does.
+      deps_.metrics->record_invalidation_failed();
+      if (deps_.pending->add(std::move(targets)) ==
+          store::PendingInvalidations::Added::Overflowed) {
+        deps_.metrics->record_invalidations_overflowed();
+      }
+      detail += "; the purge is kept pending and replayed when the store answers";
+    }
+    co_return error_response(503, "store_unavailable", detail);
+  }
+  deps_.metrics->record_invalidated(*erased);
+  deps_.metrics->record_tag_purges(metrics::TagPurgeSource::Admin);
+  log_action(c, "invalidate-tag", c.match.argument, static_cast<std::int64_t>(*erased));
+  JsonWriter w;
+  w.begin_object().key("deleted").value(*erased).key("tag").value(c.match.argument).end_object();
+  co_return net::json_response(200, w.take());
 }
 
 net::asio::awaitable<SimpleResponse> AdminService::clear(const Context& c) {

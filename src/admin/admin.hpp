@@ -7,6 +7,7 @@
 #include "net/listener.hpp"
 #include "net/simple_server.hpp"
 #include "store/cache_store.hpp"
+#include "store/pending_invalidations.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -43,6 +44,9 @@ struct AdminDependencies {
   std::function<store::StoreHealth()> store_health;
   // Write invalidations waiting to be replayed on the store (thread-safe); empty = none.
   std::function<std::size_t()> pending_invalidations;
+  // Where a tag purge that the store failed is kept to be replayed (the write invalidations'
+  // queue); null: it is only answered 503.
+  store::PendingInvalidations* pending = nullptr;
   // Reloads the configuration file (POST /config/reload). Runs on the admin executor and
   // blocks it briefly (the file is read and validated); never throws. Empty: the route
   // answers 503.
@@ -71,6 +75,7 @@ class AdminService {
   net::asio::awaitable<net::SimpleResponse> health(const Context& c);
   net::asio::awaitable<net::SimpleResponse> ping(const Context& c);
   net::asio::awaitable<net::SimpleResponse> invalidate(const Context& c);
+  net::asio::awaitable<net::SimpleResponse> invalidate_tag(const Context& c);
   net::asio::awaitable<net::SimpleResponse> clear(const Context& c);
   net::SimpleResponse prometheus(const Context& c);
   net::SimpleResponse reset_stats(const Context& c);

@@ -1,5 +1,6 @@
 #include "admin/routes.hpp"
 
+#include "policy/tags.hpp"
 #include "policy/uri.hpp"
 
 #include <array>
@@ -26,6 +27,7 @@ constexpr std::array<FixedRoute, 7> kFixedRoutes{{
 }};
 
 constexpr std::string_view kInvalidatePrefix = "/invalidate/";
+constexpr std::string_view kInvalidateTagPrefix = "/invalidate/tag/";
 constexpr std::string_view kClearNamespacePrefix = "/cache/clear/";
 
 bool method_allowed(std::string_view method, std::string_view allow) {
@@ -66,6 +68,8 @@ std::string_view to_string(Route route) noexcept {
       return "cache_ping";
     case Route::Invalidate:
       return "invalidate";
+    case Route::InvalidateTag:
+      return "invalidate_tag";
     case Route::CacheClear:
       return "cache_clear";
     case Route::CacheClearNamespace:
@@ -85,6 +89,7 @@ std::ostream& operator<<(std::ostream& os, Route route) {
 bool is_state_changing(Route route) noexcept {
   switch (route) {
     case Route::Invalidate:
+    case Route::InvalidateTag:
     case Route::CacheClear:
     case Route::CacheClearNamespace:
     case Route::ResetStats:
@@ -100,6 +105,26 @@ bool is_state_changing(Route route) noexcept {
 }
 
 RouteMatch match_route(std::string_view method, std::string_view target) {
+  if (target.starts_with(kInvalidateTagPrefix) && method != "DELETE") {
+    auto m = matched(Route::InvalidateTag, "POST");
+    if (!method_allowed(method, m.allow)) {
+      m.allow = "POST, DELETE";
+      return refused(m, RouteMatch::Kind::MethodNotAllowed);
+    }
+    auto tag = decode_argument(target.substr(kInvalidateTagPrefix.size()));
+    if (!tag)
+      return refused(m, RouteMatch::Kind::BadRequest, "malformed percent-encoding in the tag");
+    if (tag->empty()) {
+      return refused(m, RouteMatch::Kind::BadRequest, "missing tag after /invalidate/tag/");
+    }
+    if (!policy::is_valid_tag(*tag)) {
+      return refused(m, RouteMatch::Kind::BadRequest,
+                     "not a tag: a tag is 1 to " + std::to_string(policy::kMaxTagBytes) +
+                         " visible ASCII characters without spaces or commas");
+    }
+    m.argument = std::move(*tag);
+    return m;
+  }
   if (target.starts_with(kInvalidatePrefix)) {
     auto m = matched(Route::Invalidate, "DELETE");
     if (!method_allowed(method, m.allow)) return refused(m, RouteMatch::Kind::MethodNotAllowed);

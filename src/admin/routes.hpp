@@ -15,6 +15,7 @@ enum class Route {
   Health,               // GET /health
   CachePing,            // GET /cache/ping
   Invalidate,           // DELETE /invalidate/<key>[*]
+  InvalidateTag,        // POST /invalidate/tag/<tag>
   CacheClear,           // DELETE /cache/clear
   CacheClearNamespace,  // POST /cache/clear/<namespace>
   ResetStats,           // POST /cache/reset-stats
@@ -36,7 +37,8 @@ struct RouteMatch {
   Kind kind = Kind::NotFound;
   Route route = Route::Health;
   std::string_view allow;  // "GET, HEAD", "DELETE" or "POST" (set unless NotFound)
-  // Invalidate: the logical key (percent-decoded, without the prefix marker);
+  // Invalidate: the logical key (percent-decoded, without the prefix marker); InvalidateTag:
+  // the tag (percent-decoded, a valid tag);
   // CacheClearNamespace: the namespace (percent-decoded).
   std::string argument;
   bool prefix = false;  // Invalidate: the target ended in an unencoded '*'
@@ -46,8 +48,9 @@ struct RouteMatch {
 // Matches `method` (as received) and `target` (origin-form, "/path?query").
 // For /invalidate/ everything after that prefix is the key, '?' and query included (logical
 // keys contain '?'), percent-decoded once. A trailing literal '*' asks for every key with that
-// prefix; "%2A" is a literal '*' and no other character is special. Other paths ignore the
-// query.
+// prefix; "%2A" is a literal '*' and no other character is special. POST /invalidate/tag/<tag>
+// takes everything after that prefix as the tag, the same way (DELETE there stays a key
+// invalidation: no logical key starts with "tag/"). Other paths ignore the query.
 RouteMatch match_route(std::string_view method, std::string_view target);
 
 }  // namespace cachecar::admin

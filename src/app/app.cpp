@@ -1,6 +1,7 @@
 #include "app/app.hpp"
 
 #include "core/idle_trigger.hpp"
+#include "core/log_limiter.hpp"
 
 #include "admin/admin.hpp"
 #include "config/reload.hpp"
@@ -10,8 +11,10 @@
 #include "store/memory_rate_limiter.hpp"
 #include "store/memory_store.hpp"
 #include "store/redis/invalidation_listener.hpp"
+#include "store/redis/key_names.hpp"
 #include "store/redis/rate_limiter.hpp"
 #include "store/redis/redis_store.hpp"
+#include "store/redis/transport.hpp"
 #include "upstream/pool.hpp"
 
 #include <spdlog/sinks/stdout_sinks.h>
@@ -26,6 +29,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <system_error>
@@ -61,6 +66,12 @@ SharedParts make_shared_parts(const config::Config& config) {
   SharedParts shared;
   if (config.l1.enabled) {
     shared.l1 = std::make_shared<store::L1Cache>(config.l1.max_bytes, config.l1.max_ttl);
+    if (config.store.key_hash != core::KeyHash::None) {
+      // The invalidation channel reports hashed names: L1 must know its entries' names.
+      shared.l1->set_key_names(
+          [names = store::redis::KeyNames(config.store.key_prefix, config.store.key_hash)](
+              std::string_view key) { return names.of(key); });
+    }
   }
   shared.pending = std::make_shared<store::PendingInvalidations>(config.max_pending_invalidations);
   // main() has run setup_logging() before the App is built.
@@ -154,8 +165,34 @@ store::StoreHealth combined_health(const std::vector<store::CacheStore*>& stores
     combined.connected = combined.connected && health.connected;
     combined.state = store::worse(combined.state, health.state);
     combined.writes_refused = combined.writes_refused || health.writes_refused;
+    if (combined.last_error.empty()) combined.last_error = health.last_error;
   }
   return combined;
+}
+
+// rediss://: the TLS context is built once, here (a malformed PEM file stops start-up).
+store::redis::TlsOptions redis_tls(const config::StoreConfig& store) {
+  if (!store.tls.enabled) return {};
+  const auto& t = store.tls;
+  return {
+      store::redis::make_tls_context({t.ca_file, t.cert_file, t.key_file, t.verify, t.server_name}),
+      t.server_name, t.verify};
+}
+
+// Why a Redis connection attempt failed (TLS, AUTH, ...): one line per attempt, which the
+// reconnection backoff paces, and at most one a second for all workers together.
+std::function<void(const std::string&)> redis_failure_log(std::string what) {
+  auto limiter = std::make_shared<core::LogLimiter>();
+  return [limiter, what = std::move(what)](const std::string& failure) {
+    std::uint64_t suppressed = 0;
+    if (!limiter->allow(&suppressed)) return;
+    if (suppressed == 0) {
+      spdlog::error("redis: {}: {} (serving from the upstream)", what, failure);
+    } else {
+      spdlog::error("redis: {}: {} (serving from the upstream; {} more suppressed)", what, failure,
+                    suppressed);
+    }
+  };
 }
 
 // For /health: can a new upstream connection be opened? (It is closed again at once.)
@@ -202,8 +239,8 @@ struct App::State {
   std::vector<std::string> labelled_rules;  // the `rule` label's values, fixed at start-up
   std::unique_ptr<store::MemoryStore> shared_memory_store;  // memory:// is shared by all threads
   std::unique_ptr<store::MemoryRateLimiter> shared_memory_rate_limiter;  // with memory:// too
-  SharedParts shared;  // kept across reloads
-  upstream::ConnectionCounter upstream_connections;         // every worker's pool counts here
+  SharedParts shared;                                                    // kept across reloads
+  upstream::ConnectionCounter upstream_connections;  // every worker's pool counts here
   std::vector<std::unique_ptr<Worker>> workers;
   std::uint16_t proxy_port = 0;
   std::uint16_t admin_port = 0;
@@ -225,6 +262,8 @@ App::App(config::Config config, ConfigLoader reload_from)
   state_->shared = make_shared_parts(cfg);
   const auto options = proxy_options(cfg, state_->shared);
   const unsigned threads = worker_count(cfg.threads);
+  const auto tls = cfg.store.memory ? store::redis::TlsOptions{} : redis_tls(cfg.store);
+  const auto log_store_failure = redis_failure_log("cannot connect");
   for (unsigned i = 0; i < threads; ++i) {
     auto worker = std::make_unique<Worker>();
     auto executor = worker->context.get_executor();
@@ -235,7 +274,10 @@ App::App(config::Config config, ConfigLoader reload_from)
       store::redis::Client::Options redis;
       redis.host = cfg.store.address.host;
       redis.port = cfg.store.address.port;
+      redis.user = cfg.store.user;
       redis.password = cfg.store.password;
+      redis.tls = tls;
+      redis.on_connect_failure = log_store_failure;
       redis.db = cfg.store.db;
       redis.command_timeout = cfg.store.timeout;
       redis.connections = cfg.store.connections;
@@ -252,7 +294,8 @@ App::App(config::Config config, ConfigLoader reload_from)
             static std::atomic<bool> warned{false};
             const auto warning = store::redis::maxmemory_policy_warning(policy, maxmemory);
             if (!warning.empty() && !warned.exchange(true)) spdlog::warn("redis: {}", warning);
-          });
+          },
+          cfg.store.key_hash);
       worker->own_store->set_fill_window(fill_window(cfg));
       worker->store = worker->own_store.get();
       worker->own_rate_limiter = std::make_unique<store::redis::RedisRateLimiter>(
@@ -281,10 +324,14 @@ App::App(config::Config config, ConfigLoader reload_from)
         store::redis::InvalidationListener::Options channel;
         channel.host = cfg.store.address.host;
         channel.port = cfg.store.address.port;
+        channel.user = cfg.store.user;
         channel.password = cfg.store.password;
+        channel.tls = tls;
+        channel.on_connect_failure = redis_failure_log("L1 invalidation channel");
         channel.key_prefix = cfg.store.key_prefix;
-        worker->invalidation =
-            std::make_unique<store::redis::InvalidationListener>(executor, channel, *state_->shared.l1);
+        channel.key_hash = cfg.store.key_hash;
+        worker->invalidation = std::make_unique<store::redis::InvalidationListener>(
+            executor, channel, *state_->shared.l1);
       }
     }
     state_->workers.push_back(std::move(worker));
@@ -302,6 +349,7 @@ void App::start_admin(Worker& worker) {
   };
   // Workers are all created before start() lets the admin listener accept.
   deps.pending_invalidations = [pending = state_->shared.pending.get()] { return pending->size(); };
+  deps.pending = state_->shared.pending.get();
   deps.reload_config = [this] { return reload(); };
   deps.store_health = [state = state_.get()] {
     std::vector<store::CacheStore*> stores;
@@ -512,9 +560,10 @@ admin::ConfigReloadResult App::reload() {
       if (!names.empty()) names.append(", ");
       names.append(name);
     }
-    spdlog::warn("configuration reload: changed settings that only a restart applies (their "
-                 "running values are kept): {}",
-                 names);
+    spdlog::warn(
+        "configuration reload: changed settings that only a restart applies (their "
+        "running values are kept): {}",
+        names);
   }
   std::string unlabelled;
   for (const auto& rule : cfg.rules.rules()) {
@@ -523,9 +572,10 @@ admin::ConfigReloadResult App::reload() {
     unlabelled.append(unlabelled.empty() ? "" : ", ").append(rule.name);
   }
   if (!unlabelled.empty()) {
-    spdlog::info("configuration reload: rules added since start-up are counted as rule=\"other\" "
-                 "in metrics until a restart: {}",
-                 unlabelled);
+    spdlog::info(
+        "configuration reload: rules added since start-up are counted as rule=\"other\" "
+        "in metrics until a restart: {}",
+        unlabelled);
   }
   spdlog::info("configuration reloaded from {} ({} rules)", cfg.source, cfg.rules.rules().size());
   // Last: once the timestamp moves, the reload's log lines are written (tests wait for it).

@@ -177,34 +177,43 @@ std::optional<RedisUrl> parse_redis_url(std::string_view url, std::string* error
     out.memory = true;
     return out;
   }
-  if (!strip_scheme(rest, "redis://")) {
-    if (strip_scheme(rest, "rediss://")) {
-      *error = "TLS (rediss://) is not supported; use redis:// or memory://";
-    } else {
-      *error = "expected redis://[:password@]host[:port][/db] or memory://";
-    }
+  RedisUrl out;
+  if (strip_scheme(rest, "rediss://")) {
+    out.tls = true;
+  } else if (!strip_scheme(rest, "redis://")) {
+    *error = "expected redis://[[user]:password@]host[:port][/db], rediss://... or memory://";
     return std::nullopt;
   }
   if (rest.find_first_of("?#") != std::string_view::npos) {
-    *error = "query parameters are not supported; expected redis://[:password@]host[:port][/db]";
+    *error =
+        "query parameters are not supported; expected redis://[[user]:password@]host[:port][/db]";
     return std::nullopt;
   }
-  RedisUrl out;
   const auto slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
   const auto at = authority.rfind('@');
   if (at != std::string_view::npos) {
     const std::string_view userinfo = authority.substr(0, at);
-    if (userinfo.empty() || userinfo.front() != ':') {
-      *error = "a user name is not supported; write the password as redis://:password@host";
+    const auto colon = userinfo.find(':');
+    auto user = policy::percent_decode(userinfo.substr(0, colon), policy::MalformedEscape::Reject);
+    if (!user) {
+      *error = "the user name has a malformed %-escape";
       return std::nullopt;
     }
-    auto password = policy::percent_decode(userinfo.substr(1), policy::MalformedEscape::Reject);
-    if (!password) {
-      *error = "the password has a malformed %-escape";
+    if (colon != std::string_view::npos) {
+      auto password =
+          policy::percent_decode(userinfo.substr(colon + 1), policy::MalformedEscape::Reject);
+      if (!password) {
+        *error = "the password has a malformed %-escape";
+        return std::nullopt;
+      }
+      out.password = std::move(*password);
+    }
+    if (userinfo.empty() || (colon != std::string_view::npos && out.password.empty())) {
+      *error = "an empty password; write redis://[user]:password@host";
       return std::nullopt;
     }
-    out.password = std::move(*password);
+    out.user = std::move(*user);
     authority.remove_prefix(at + 1);
   }
   const auto address = parse_url_authority(authority, kDefaultRedisPort, error);

@@ -20,13 +20,16 @@ std::optional<UpstreamUrl> parse_upstream_url(std::string_view url, std::string*
 
 struct RedisUrl {
   bool memory = false;
+  bool tls = false;  // rediss://
   HostPort address;
+  std::string user;
   std::string password;
   int db = 0;
 };
 
-// "redis://[:password@]host[:port][/db]" (port default 6379, db default 0; the password is
-// percent-decoded) or exactly "memory://". Nullopt with *error set otherwise.
+// "redis[s]://[[user]:password@]host[:port][/db]" (port default 6379, db default 0; user and
+// password are percent-decoded; "user@" alone names a user whose password comes from elsewhere)
+// or exactly "memory://". Nullopt with *error set otherwise.
 std::optional<RedisUrl> parse_redis_url(std::string_view url, std::string* error);
 
 // True for "localhost", 127.0.0.0/8, ::1 and IPv4-mapped 127.x addresses.

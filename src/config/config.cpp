@@ -2,8 +2,13 @@
 #include "config/env_expand.hpp"
 
 #include "config/address.hpp"
+#include "core/gzip.hpp"
 #include "core/strings.hpp"
 #include "core/units.hpp"
+#include "policy/cache_control.hpp"
+#include "policy/compression.hpp"
+#include "policy/invalidation.hpp"
+#include "policy/tags.hpp"
 #include "policy/uri.hpp"
 
 #include <yaml-cpp/eventhandler.h>
@@ -38,12 +43,14 @@ constexpr std::array<std::string_view, 11> kTopKeys = {
     "limits", "log",     "trusted_proxies", "rate_limit", "rules"};
 constexpr std::array<std::string_view, 4> kUpstreamKeys = {"url", "connect_timeout", "timeout",
                                                            "max_idle_connections"};
-constexpr std::array<std::string_view, 5> kRedisKeys = {"url", "key_prefix", "timeout",
-                                                        "connections", "memory_max_size"};
+constexpr std::array<std::string_view, 7> kRedisKeys = {
+    "url", "key_prefix", "timeout", "connections", "memory_max_size", "password_file", "tls"};
+constexpr std::array<std::string_view, 5> kRedisTlsKeys = {"ca_file", "cert_file", "key_file",
+                                                           "verify", "server_name"};
 constexpr std::array<std::string_view, 3> kAdminKeys = {"listen", "token", "allow_unauthenticated"};
 // Each pending invalidation holds a few short strings: this bounds the queue to ~100 MiB.
 constexpr std::uint64_t kMaxPendingInvalidations = 1'000'000;
-constexpr std::array<std::string_view, 11> kCacheKeys = {"default_ttl",
+constexpr std::array<std::string_view, 15> kCacheKeys = {"default_ttl",
                                                          "max_ttl",
                                                          "max_body_size",
                                                          "bypass_param",
@@ -53,19 +60,26 @@ constexpr std::array<std::string_view, 11> kCacheKeys = {"default_ttl",
                                                          "hosts",
                                                          "bypass_token",
                                                          "keep",
-                                                         "max_stale"};
+                                                         "max_stale",
+                                                         "key_hash",
+                                                         "tag_header",
+                                                         "expose_tags",
+                                                         "compression"};
+constexpr std::array<std::string_view, 4> kCompressionKeys = {"enabled", "min_size", "level",
+                                                              "types"};
 constexpr std::array<std::string_view, 3> kL1Keys = {"enabled", "max_bytes", "max_ttl"};
 constexpr std::array<std::string_view, 5> kLimitsKeys = {
     "max_header_size", "max_request_body_size", "client_header_timeout", "client_idle_timeout",
     "client_body_timeout"};
 constexpr std::array<std::string_view, 3> kLogKeys = {"level", "format", "access_log"};
-constexpr std::array<std::string_view, 14> kRuleKeys = {"match",          "ttl",
-                                                        "key_query",      "cache_authorized",
-                                                        "cache_private",  "namespace",
-                                                        "invalidate",     "freshness",
-                                                        "heuristic",      "stale_while_revalidate",
-                                                        "stale_if_error", "client_cache_control",
-                                                        "max_variants",   "rate_limit"};
+constexpr std::array<std::string_view, 16> kRuleKeys = {"match",           "ttl",
+                                                        "key_query",       "cache_authorized",
+                                                        "cache_private",   "namespace",
+                                                        "invalidate",      "freshness",
+                                                        "heuristic",       "stale_while_revalidate",
+                                                        "stale_if_error",  "client_cache_control",
+                                                        "max_variants",    "tags",
+                                                        "invalidate_tags", "rate_limit"};
 constexpr std::array<std::string_view, 4> kRateLimitKeys = {"limit", "window", "by", "fail"};
 // Vary variants kept per key: each costs a stored body, so a bound keeps a client spraying
 // header values from growing the store without limit.
@@ -218,9 +232,18 @@ class Loader {
   void read_threads(const Section& root, Config& config) const;
   void read_upstream(const Section& root, Config& config) const;
   void read_redis(const Section& root, Config& config) const;
+  void read_redis_secrets(const Section& redis, StoreConfig& out) const;
+  void read_redis_tls(const Section& redis, StoreConfig& out) const;
+  // A path that must name a readable regular file (its content is checked later).
+  std::string readable_file(const Field& field) const;
   void read_admin(const Section& root, Config& config, std::string& listen_where) const;
   void read_cache(const Section& root, Config& config) const;
+  void read_key_hash(const Section& cache, Config& config) const;
   void read_hosts(const Section& cache, Config& config) const;
+  void read_tag_options(const Section& cache, Config& config) const;
+  std::vector<policy::TagTemplate> tag_templates(const Field& field,
+                                                 const policy::Rule& rule) const;
+  void read_compression(const Section& cache, Config& config) const;
   void read_limits(const Section& root, Config& config) const;
   void read_log(const Section& root, Config& config) const;
   void read_trusted_proxies(const Section& root, Config& config) const;
@@ -415,8 +438,12 @@ void Loader::read_redis(const Section& root, Config& config) const {
   out.url = url->text;
   out.memory = parsed->memory;
   out.address = std::move(parsed->address);
+  out.user = std::move(parsed->user);
   out.password = std::move(parsed->password);
   out.db = parsed->db;
+  out.tls.enabled = parsed->tls;
+  read_redis_secrets(s, out);
+  read_redis_tls(s, out);
   if (const auto* field = s.get("key_prefix")) {
     const auto value = scalar(*field, "a string");
     if (std::any_of(value.text.begin(), value.text.end(),
@@ -432,6 +459,83 @@ void Loader::read_redis(const Section& root, Config& config) const {
   if (const auto* field = s.get("memory_max_size")) {
     out.memory_max_bytes = size(*field);
     if (out.memory_max_bytes == 0) fail(where(*field), field->path, "must be greater than 0");
+  }
+}
+
+std::string Loader::readable_file(const Field& field) const {
+  const auto value = scalar(field, "a file path");
+  if (value.text.empty()) fail(value.where, field.path, "must not be empty");
+  std::error_code ec;
+  if (std::filesystem::is_directory(value.text, ec)) {
+    fail(value.where, field.path, "'" + value.text + "' is a directory, not a file");
+  }
+  std::ifstream in(value.text, std::ios::binary);
+  if (!in) {
+    fail(value.where, field.path, "cannot read '" + value.text + "': " + std::strerror(errno));
+  }
+  return value.text;
+}
+
+// CACHECAR_REDIS_PASSWORD, else redis.password_file, else the URL's password; the URL's user
+// stays. Never echoed in an error.
+void Loader::read_redis_secrets(const Section& s, StoreConfig& out) const {
+  const auto* file = s.get("password_file");
+  if (out.memory && file) fail(where(*file), file->path, "memory:// takes no password");
+  if (file) {
+    const std::string path = readable_file(*file);
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    std::string password = text.str();
+    if (password.ends_with("\n")) password.pop_back();
+    if (password.ends_with("\r")) password.pop_back();
+    if (password.find_first_of("\r\n") != std::string::npos) {
+      fail(where(*file), file->path, "'" + path + "' must hold the password on one line");
+    }
+    if (password.empty()) fail(where(*file), file->path, "'" + path + "' is empty");
+    out.password = std::move(password);
+  }
+  if (auto password = env_ ? env_("CACHECAR_REDIS_PASSWORD") : std::nullopt) {
+    if (password->empty()) {
+      fail("environment variable CACHECAR_REDIS_PASSWORD", "redis.password", "must not be empty");
+    }
+    if (!out.memory) out.password = std::move(*password);
+  }
+  if (!out.user.empty() && out.password.empty()) {
+    fail(s.where(), "redis.url",
+         "the user '" + out.user +
+             "' needs a password: in the URL (redis://user:password@host), "
+             "redis.password_file or CACHECAR_REDIS_PASSWORD");
+  }
+}
+
+void Loader::read_redis_tls(const Section& s, StoreConfig& out) const {
+  const auto* field = s.get("tls");
+  if (!field) return;
+  const std::string tls_where = where(field->key.Mark());
+  if (!out.tls.enabled) {
+    fail(tls_where, field->path,
+         "TLS settings need a rediss:// URL (redis.url is " +
+             std::string(out.memory ? "memory://" : "redis://, plain TCP") + ")");
+  }
+  const Section tls = section(field->value, field->path, tls_where, kRedisTlsKeys);
+  auto& t = out.tls;
+  if (const auto* f = tls.get("ca_file")) t.ca_file = readable_file(*f);
+  if (const auto* f = tls.get("cert_file")) t.cert_file = readable_file(*f);
+  if (const auto* f = tls.get("key_file")) t.key_file = readable_file(*f);
+  if (t.cert_file.empty() != t.key_file.empty()) {
+    fail(tls_where, tls.child(t.cert_file.empty() ? "cert_file" : "key_file"),
+         "cert_file and key_file go together (the client certificate and its key)");
+  }
+  if (const auto* f = tls.get("verify")) t.verify = boolean(*f);
+  if (const auto* f = tls.get("server_name")) {
+    const auto value = scalar(*f, "a host name");
+    if (value.text.empty() || std::any_of(value.text.begin(), value.text.end(), [](char c) {
+          return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '/' || c == ':';
+        })) {
+      fail(value.where, f->path, "expected a host name such as redis.internal");
+    }
+    t.server_name = value.text;
   }
 }
 
@@ -499,7 +603,10 @@ void Loader::read_cache(const Section& root, Config& config) const {
   }
   if (const auto* field = s.get("keep")) out.keep = duration(*field, /*allow_zero=*/true);
   if (const auto* field = s.get("max_stale")) out.max_stale = duration(*field, /*allow_zero=*/true);
+  read_key_hash(s, config);
   read_hosts(s, config);
+  read_tag_options(s, config);
+  read_compression(s, config);
   const Section l1 = optional_section(s, "l1", kL1Keys);
   if (const auto* field = l1.get("enabled")) {
     config.l1.enabled = boolean(*field);
@@ -515,6 +622,102 @@ void Loader::read_cache(const Section& root, Config& config) const {
   if (const auto* field = l1.get("max_ttl")) {
     config.l1.max_ttl = duration(*field);
     if (config.l1.max_ttl.count() <= 0) fail(where(*field), field->path, "must be greater than 0");
+  }
+}
+
+// cache.tag_header, cache.expose_tags (policy/tags.hpp).
+void Loader::read_tag_options(const Section& cache, Config& config) const {
+  auto& out = config.cache.tags;
+  if (const auto* field = cache.get("tag_header")) {
+    const auto value = scalar(*field, "a header field name");
+    if (!policy::is_http_token(value.text)) {
+      fail(value.where, field->path,
+           "must be a header field name (letters, digits and !#$%&'*+-.^_`|~), got '" + value.text +
+               "'");
+    }
+    out.header = value.text;
+  }
+  if (const auto* field = cache.get("expose_tags")) out.expose = boolean(*field);
+}
+
+// A rule's `tags` or `invalidate_tags`: a list of tag templates naming the rule's captures.
+std::vector<policy::TagTemplate> Loader::tag_templates(const Field& field,
+                                                       const policy::Rule& rule) const {
+  if (!field.value.IsSequence()) {
+    fail(where(field), field.path,
+         "expected a list of tags (e.g. [\"product:{id}\", \"products\"]), got " +
+             std::string(kind_name(field.value)));
+  }
+  std::vector<policy::TagTemplate> out;
+  for (std::size_t i = 0; i < field.value.size(); ++i) {
+    const Field item{field.key, field.value[i], field.path + "[" + std::to_string(i) + "]"};
+    const auto text = scalar(item, "a tag such as \"product:{id}\"");
+    std::string error;
+    auto parsed = policy::TagTemplate::parse(text.text, rule.pattern.param_names(), &error);
+    if (!parsed) {
+      fail(text.where, item.path,
+           "invalid tag '" + text.text + "' for \"" + rule.name + "\": " + error);
+    }
+    out.push_back(std::move(*parsed));
+  }
+  if (out.size() > policy::kMaxTagsPerEntry) {
+    fail(where(field), field.path,
+         std::to_string(out.size()) + " tags; an entry keeps at most " +
+             std::to_string(policy::kMaxTagsPerEntry));
+  }
+  return out;
+}
+
+// cache.key_hash: none | sha256 (Redis key names; memory:// has none to hash).
+void Loader::read_key_hash(const Section& cache, Config& config) const {
+  const auto* field = cache.get("key_hash");
+  if (field == nullptr) return;
+  const auto value = scalar(*field, "none or sha256");
+  if (value.text == "none") {
+    config.store.key_hash = core::KeyHash::None;
+  } else if (value.text == "sha256") {
+    config.store.key_hash = core::KeyHash::Sha256;
+  } else {
+    fail(value.where, field->path,
+         "unknown key hash '" + value.text + "'; expected none or sha256");
+  }
+}
+
+// cache.compression: {enabled, min_size, level, types: [media-type patterns]}.
+void Loader::read_compression(const Section& cache, Config& config) const {
+  const Section s = optional_section(cache, "compression", kCompressionKeys);
+  auto& out = config.cache.compression;
+  if (const auto* field = s.get("enabled")) out.enabled = boolean(*field);
+  if (const auto* field = s.get("min_size")) out.min_size_bytes = size(*field);
+  if (const auto* field = s.get("level")) {
+    out.level = static_cast<int>(integer(*field, core::kMinGzipLevel, core::kMaxGzipLevel));
+  }
+  if (const auto* field = s.get("types")) {
+    const std::string at = where(*field);
+    if (!field->value.IsSequence() || field->value.size() == 0) {
+      fail(at, field->path,
+           "expected a non-empty list of media types such as [\"application/json\", \"text/*\"] "
+           "(to compress nothing, set enabled: false), got " +
+               std::string(kind_name(field->value)));
+    }
+    out.types.clear();
+    for (std::size_t i = 0; i < field->value.size(); ++i) {
+      const YAML::Node item = field->value[i];
+      const std::string path = field->path + "[" + std::to_string(i) + "]";
+      if (!item.IsScalar() || !policy::is_media_type_pattern(item.Scalar())) {
+        fail(where(item, at), path,
+             "expected a media type type/subtype, type/* or */* without parameters (e.g. "
+             "application/json), got " +
+                 (item.IsScalar() ? "'" + item.Scalar() + "'" : std::string(kind_name(item))));
+      }
+      out.types.push_back(core::to_lower(item.Scalar()));
+    }
+  }
+  if (out.enabled && out.min_size_bytes > config.cache.max_body_bytes) {
+    const auto* field = s.get("min_size");
+    fail(field != nullptr ? where(*field) : s.where(), "cache.compression.min_size",
+         std::to_string(out.min_size_bytes) + " bytes is greater than cache.max_body_size (" +
+             std::to_string(config.cache.max_body_bytes) + " bytes): nothing would be compressed");
   }
 }
 
@@ -819,6 +1022,16 @@ policy::Rule Loader::read_rule(const YAML::Node& node, const std::string& path,
     }
   }
 
+  if (const auto* field = s.get("tags")) rule.tags = tag_templates(*field, rule);
+  if (const auto* field = s.get("invalidate_tags")) {
+    if (!policy::is_invalidating_method(rule.method)) {
+      fail(where(field->key.Mark()), field->path,
+           "a " + rule.method +
+               " request never invalidates; invalidate_tags belongs on a write "
+               "rule (POST, PUT, PATCH, DELETE, ...)");
+    }
+    rule.invalidate_tags = tag_templates(*field, rule);
+  }
   rule.rate_limit = config.rate_limit;
   if (const auto* field = s.get("rate_limit")) {
     rule.rate_limit = read_rate_limit(*field, config.rate_limit, /*rule_level=*/true);
@@ -827,20 +1040,21 @@ policy::Rule Loader::read_rule(const YAML::Node& node, const std::string& path,
   // Options that only affect storing are an error on a rule that does not cache: they would
   // silently do nothing.
   if (!rule.caches()) {
-    for (std::string_view key :
-         {"key_query", "cache_authorized", "cache_private", "namespace", "freshness",
-          "stale_while_revalidate", "stale_if_error", "client_cache_control", "max_variants"}) {
+    for (std::string_view key : {"key_query", "cache_authorized", "cache_private", "namespace",
+                                 "freshness", "stale_while_revalidate", "stale_if_error",
+                                 "client_cache_control", "max_variants", "tags"}) {
       if (const auto* field = s.get(key)) {
         fail(where(field->key.Mark()), field->path,
              "only applies to cached rules; add a ttl or freshness: upstream (GET rules only) or "
              "remove it");
       }
     }
-    if (rule.invalidate.empty() && !rule.rate_limit) {
+    if (rule.invalidate.empty() && rule.invalidate_tags.empty() && !rule.rate_limit) {
       fail(s.where(), path,
            "rule \"" + rule.name +
-               "\" has neither ttl nor invalidate nor rate_limit, so it does nothing; add a ttl "
-               "or freshness: upstream (GET rules only), an invalidate list or a rate_limit");
+               "\" has neither ttl nor invalidate nor invalidate_tags nor rate_limit, so it does "
+               "nothing; add a ttl or freshness: upstream (GET rules only), an invalidate or "
+               "invalidate_tags list or a rate_limit");
     }
   }
   return rule;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "core/cidr.hpp"
+#include "core/stored_key.hpp"
 #include "policy/cache_key.hpp"
 #include "policy/cacheability.hpp"
 #include "policy/rules.hpp"
@@ -38,16 +39,31 @@ struct UpstreamConfig {
   std::size_t max_idle_connections = 64;      // per thread
 };
 
+// `redis.tls`, used with a rediss:// URL. The files are checked to be readable at load time.
+struct RedisTlsConfig {
+  bool enabled = false;   // the URL is rediss://
+  std::string ca_file;    // empty: the system's CA certificates
+  std::string cert_file;  // client certificate and key (tls-auth-clients yes): both or neither
+  std::string key_file;
+  bool verify = true;       // the server's certificate chain and name
+  std::string server_name;  // SNI and the name verified; empty: the URL's host
+};
+
 struct StoreConfig {
-  std::string url;       // as written
-  bool memory = false;   // "memory://"
-  HostPort address;      // redis host/port when !memory
-  std::string password;  // from redis://:password@host
+  std::string url;      // as written
+  bool memory = false;  // "memory://"
+  HostPort address;     // redis host/port when !memory
+  std::string user;     // ACL user from redis://user:password@host (AUTH user password)
+  // From the URL, replaced by redis.password_file, replaced by CACHECAR_REDIS_PASSWORD.
+  std::string password;
   int db = 0;
+  RedisTlsConfig tls;
   std::string key_prefix = "cachecar:";
   std::chrono::milliseconds timeout{100};        // per command
   std::size_t connections = 1;                   // pipelined connections per thread
   std::uint64_t memory_max_bytes = 64ULL << 20;  // memory:// capacity
+  // cache.key_hash: how Redis key names are made (store/redis/key_names.hpp); restart-only.
+  core::KeyHash key_hash = core::KeyHash::None;
 };
 
 struct AdminConfig {

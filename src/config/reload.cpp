@@ -47,13 +47,21 @@ std::vector<std::string> keep_restart_only(const Config& running, Config& next) 
     const auto& b = next.store;
     if (a.url != b.url || a.memory != b.memory || !same(a.address, b.address) || a.db != b.db) {
       named.emplace_back("redis.url");
-    } else if (a.password != b.password) {
+    } else if (a.password != b.password || a.user != b.user) {
       named.emplace_back("redis.password");  // from the environment, say
+    }
+    const auto& x = a.tls;
+    const auto& y = b.tls;
+    if (x.ca_file != y.ca_file || x.cert_file != y.cert_file || x.key_file != y.key_file ||
+        x.verify != y.verify || x.server_name != y.server_name) {
+      named.emplace_back("redis.tls");
     }
     if (a.key_prefix != b.key_prefix) named.emplace_back("redis.key_prefix");
     if (a.timeout != b.timeout) named.emplace_back("redis.timeout");
     if (a.connections != b.connections) named.emplace_back("redis.connections");
     if (a.memory_max_bytes != b.memory_max_bytes) named.emplace_back("redis.memory_max_size");
+    // Changing it renames every key: entries stored under the old names would be orphaned.
+    if (a.key_hash != b.key_hash) named.emplace_back("cache.key_hash");
     next.store = running.store;
   }
   keep(named, "admin.listen", running.admin.listen, next.admin.listen, same);

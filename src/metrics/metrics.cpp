@@ -172,6 +172,9 @@ struct alignas(64) Shard {
   Cell worker_exceptions;
   Cell invalidations_failed, invalidations_replayed, invalidations_overflowed;
   std::array<Cell, 2> stale_responses;  // by StaleReason
+  std::array<Cell, 2> tags_dropped;     // [over_limit, invalid]
+  std::array<Cell, 2> tag_purges;       // by TagPurgeSource
+  Cell compression_original, compression_stored, decompressions;
   std::unique_ptr<Cell[]> rate_limits;  // [rule][RateLimitResult]
   Histo stored_bytes;
   std::atomic<std::int64_t> client_connections{0};  // opened here minus closed here
@@ -339,15 +342,17 @@ struct Metrics::Impl {
     config_reload_failures =
         &prometheus::BuildCounter()
              .Name("cachecar_config_reload_failures_total")
-             .Help("Configuration reloads refused (the file did not load or validate); the "
-                   "running configuration was kept")
+             .Help(
+                 "Configuration reloads refused (the file did not load or validate); the "
+                 "running configuration was kept")
              .Register(*registry)
              .Add({});
     config_last_success =
         &prometheus::BuildGauge()
              .Name("cachecar_config_last_reload_success_timestamp_seconds")
-             .Help("When the configuration in use was loaded (start-up or the last applied "
-                   "reload), in seconds since the Unix epoch")
+             .Help(
+                 "When the configuration in use was loaded (start-up or the last applied "
+                 "reload), in seconds since the Unix epoch")
              .Register(*registry)
              .Add({});
     config_last_success->Set(start_time_unix);
@@ -574,6 +579,46 @@ std::vector<prometheus::MetricFamily> Metrics::Impl::collect(const ScrapeState& 
     out.push_back(std::move(f));
   }
   {
+    auto f = family("cachecar_tags_dropped_total",
+                    "Tags not kept with a stored entry (over 32 per entry, or not a valid tag)",
+                    MetricType::Counter);
+    const std::array<std::string_view, 2> reasons{"over_limit", "invalid"};
+    for (std::size_t i = 0; i < reasons.size(); ++i) {
+      std::uint64_t value = 0;
+      for (const auto& s : shards) value += s->tags_dropped[i].get();
+      f.metric.push_back(counter_metric({{"reason", std::string(reasons[i])}}, value));
+    }
+    out.push_back(std::move(f));
+  }
+  {
+    auto f = family("cachecar_tag_purges_total",
+                    "Tags purged (admin POST /invalidate/tag, write rules' invalidate_tags)",
+                    MetricType::Counter);
+    for (const auto source : {TagPurgeSource::Admin, TagPurgeSource::Write}) {
+      std::uint64_t value = 0;
+      for (const auto& s : shards) value += s->tag_purges[static_cast<std::size_t>(source)].get();
+      f.metric.push_back(counter_metric({{"source", std::string(to_string(source))}}, value));
+    }
+    out.push_back(std::move(f));
+  }
+  {
+    auto f = family("cachecar_compression_bytes_total",
+                    "Bodies stored gzip (cache.compression): bytes before (original) and as stored",
+                    MetricType::Counter);
+    std::uint64_t original = 0, stored = 0;
+    for (const auto& s : shards) {
+      original += s->compression_original.get();
+      stored += s->compression_stored.get();
+    }
+    f.metric.push_back(counter_metric({{"stage", "original"}}, original));
+    f.metric.push_back(counter_metric({{"stage", "stored"}}, stored));
+    out.push_back(std::move(f));
+  }
+  simple_counter("cachecar_decompressions_total",
+                 "Stored or upstream gzip bodies decompressed (for clients without gzip, or "
+                 "checked before being stored)",
+                 &Shard::decompressions);
+  {
     auto f = family("cachecar_rate_limit_requests_total",
                     "Requests of rate-limited rules, by rule and what the limit did",
                     MetricType::Counter);
@@ -671,6 +716,34 @@ std::string_view to_string(StaleReason reason) noexcept {
 
 void Metrics::record_stale_response(StaleReason reason) {
   impl_->shard().stale_responses[static_cast<std::size_t>(reason) % 2].add();
+}
+
+std::string_view to_string(TagPurgeSource source) noexcept {
+  return source == TagPurgeSource::Admin ? "admin" : "write";
+}
+
+std::ostream& operator<<(std::ostream& os, TagPurgeSource source) {
+  return os << to_string(source);
+}
+
+void Metrics::record_tags_dropped(std::uint64_t over_limit, std::uint64_t invalid) {
+  auto& s = impl_->shard();
+  if (over_limit) s.tags_dropped[0].add(over_limit);
+  if (invalid) s.tags_dropped[1].add(invalid);
+}
+
+void Metrics::record_tag_purges(TagPurgeSource source, std::uint64_t tags) {
+  impl_->shard().tag_purges[static_cast<std::size_t>(source) % 2].add(tags);
+}
+
+void Metrics::record_compression(std::uint64_t original_bytes, std::uint64_t stored_bytes) {
+  auto& shard = impl_->shard();
+  shard.compression_original.add(original_bytes);
+  shard.compression_stored.add(stored_bytes);
+}
+
+void Metrics::record_decompression() {
+  impl_->shard().decompressions.add();
 }
 
 std::string_view to_string(RateLimitResult result) noexcept {

@@ -46,6 +46,14 @@ enum class StaleReason {
 };
 std::string_view to_string(StaleReason reason) noexcept;  // "while_revalidate", "if_error"
 
+// Who asked for a tag purge (the `source` label of cachecar_tag_purges_total).
+enum class TagPurgeSource {
+  Admin,  // POST /invalidate/tag/<tag>
+  Write,  // a write rule's invalidate_tags
+};
+std::string_view to_string(TagPurgeSource source) noexcept;  // "admin", "write"
+std::ostream& operator<<(std::ostream& os, TagPurgeSource source);
+
 // What a rate-limited rule did with one request (the `result` label of
 // cachecar_rate_limit_requests_total).
 enum class RateLimitResult {
@@ -138,6 +146,14 @@ class Metrics {
   // The pending queue overflowed: every lookup misses until the whole store is cleared.
   void record_invalidations_overflowed();
   void record_stale_response(StaleReason reason);
+  // Tags a stored entry did not get (policy/tags.hpp): beyond the per-entry bound, or invalid.
+  void record_tags_dropped(std::uint64_t over_limit, std::uint64_t invalid);
+  // Tags purged (each deletes every entry stored with it; the entries count as invalidated).
+  void record_tag_purges(TagPurgeSource source, std::uint64_t tags = 1);
+  // A body stored gzip (cache.compression): its identity size and the size stored.
+  void record_compression(std::uint64_t original_bytes, std::uint64_t stored_bytes);
+  // A gzip body decompressed (for a client without gzip, or checked before it is stored).
+  void record_decompression();
   // One request of the rate-limited rule `rule` (its name; see MetricsOptions::rule_names).
   void record_rate_limit(std::string_view rule, RateLimitResult result);
   // A configuration reload (SIGHUP or the admin API): applied (the last-success timestamp

@@ -24,6 +24,7 @@ struct CacheLimits {
   std::chrono::milliseconds keep{3'600'000};
   std::chrono::milliseconds max_stale{3'600'000};  // caps every stale window
   CompressionConfig compression;                   // cache.compression
+  TagOptions tags;                                 // cache.tag_header, cache.expose_tags
 };
 
 // Why a response was not stored; the text of each value is the RFC 9211 `detail`.

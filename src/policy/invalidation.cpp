@@ -55,6 +55,10 @@ std::vector<EraseSpec> invalidation_targets(const Rule* rule, const Params& para
   };
   if (rule) {
     for (const auto& tmpl : rule->invalidate) add(tmpl.fill(params));
+    // A capture that makes an invalid tag names nothing a response could have been tagged with.
+    for (auto& tag : fill_tags(rule->invalidate_tags, params)) {
+      if (is_valid_tag(tag)) add({EraseSpec::Kind::Tag, std::move(tag)});
+    }
   }
   add({EraseSpec::Kind::PathAndVariants, "GET:" + std::string(write.request_path)});
   for (auto header : {write.location, write.content_location}) {

@@ -23,9 +23,9 @@ bool is_invalidating_method(std::string_view method) noexcept;
 bool is_invalidating_status(int status) noexcept;
 
 // The entries to delete after `rule` (may be null) matched a write that succeeded: the rule's
-// filled templates, the GET entry of the request path (with query variants), and the GET
-// entries of Location/Content-Location when they are a path or an absolute http(s) URL on the
-// request's own host. Duplicates are removed.
+// filled templates and invalidate_tags (Kind::Tag), the GET entry of the request path (with query
+// variants), and the GET entries of Location/Content-Location when they are a path or an absolute
+// http(s) URL on the request's own host. Duplicates are removed.
 std::vector<EraseSpec> invalidation_targets(const Rule* rule, const Params& params,
                                             const WriteResponse& write);
 

@@ -154,6 +154,66 @@ bool RoutePattern::match(std::string_view path, Params* params) const {
   return true;
 }
 
+std::optional<std::vector<std::string>> template_params(std::string_view text, std::string* error) {
+  std::vector<std::string> names;
+  while (!text.empty()) {
+    const auto open = text.find_first_of("{}");
+    if (open == std::string_view::npos) break;
+    if (text[open] == '}') {
+      set_error(error, "'}' without a '{' before it");
+      return std::nullopt;
+    }
+    const auto close = text.find_first_of("{}", open + 1);
+    if (close == std::string_view::npos || text[close] == '{') {
+      set_error(error, "unclosed '{'");
+      return std::nullopt;
+    }
+    const auto name = text.substr(open + 1, close - open - 1);
+    if (name.empty() || !std::all_of(name.begin(), name.end(), is_param_name_char)) {
+      set_error(error, "{" + std::string(name) + "}: a param name is letters, digits and '_'");
+      return std::nullopt;
+    }
+    names.emplace_back(name);
+    text.remove_prefix(close + 1);
+  }
+  return names;
+}
+
+bool check_template_params(const std::vector<std::string>& names,
+                           const std::vector<std::string>& available, std::string* error) {
+  for (const auto& name : names) {
+    if (std::find(available.begin(), available.end(), name) != available.end()) continue;
+    std::string defined;
+    for (const auto& param : available)
+      defined += (defined.empty() ? "" : ", ") + ("{" + param + "}");
+    set_error(error, "uses {" + name + "}, which the rule's match pattern does not define (" +
+                         (defined.empty() ? "it defines no params" : "it defines " + defined) +
+                         ")");
+    return false;
+  }
+  return true;
+}
+
+void fill_template(std::string& out, std::string_view text, const Params& params) {
+  while (!text.empty()) {
+    const auto open = text.find('{');
+    if (open == std::string_view::npos) {
+      out += text;
+      break;
+    }
+    out += text.substr(0, open);
+    const auto close = text.find('}', open);
+    const std::string_view name = text.substr(open + 1, close - open - 1);
+    for (const auto& [param, value] : params) {
+      if (param == name) {
+        out += value;
+        break;
+      }
+    }
+    text.remove_prefix(close + 1);
+  }
+}
+
 std::optional<InvalidationTemplate> InvalidationTemplate::parse(
     std::string_view text, const std::vector<std::string>& available_params, std::string* error) {
   const auto space = text.find(' ');
@@ -177,18 +237,8 @@ std::optional<InvalidationTemplate> InvalidationTemplate::parse(
     set_error(error, "path " + pattern_error);
     return std::nullopt;
   }
-  for (const auto& name : pattern->param_names()) {
-    if (std::find(available_params.begin(), available_params.end(), name) ==
-        available_params.end()) {
-      std::string defined;
-      for (const auto& available : available_params) {
-        defined += (defined.empty() ? "" : ", ") + ("{" + available + "}");
-      }
-      set_error(error, "uses {" + name + "}, which the rule's match pattern does not define (" +
-                           (defined.empty() ? "it defines no params" : "it defines " + defined) +
-                           ")");
-      return std::nullopt;
-    }
+  if (!check_template_params(pattern->param_names(), available_params, error)) {
+    return std::nullopt;
   }
   InvalidationTemplate result;
   result.text_ = std::string(text);
@@ -206,24 +256,7 @@ EraseSpec InvalidationTemplate::fill(const Params& params) const {
   spec.key.reserve(method_.size() + 1 + path_template_.size() + 16);
   spec.key += method_;
   spec.key += ':';
-  std::string_view rest = path_template_;
-  while (!rest.empty()) {
-    const auto open = rest.find('{');
-    if (open == std::string_view::npos) {
-      spec.key += rest;
-      break;
-    }
-    spec.key += rest.substr(0, open);
-    const auto close = rest.find('}', open);
-    const std::string_view name = rest.substr(open + 1, close - open - 1);
-    for (const auto& [param, value] : params) {
-      if (param == name) {
-        spec.key += value;
-        break;
-      }
-    }
-    rest.remove_prefix(close + 1);
-  }
+  fill_template(spec.key, path_template_, params);
   return spec;
 }
 

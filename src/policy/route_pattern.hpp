@@ -46,10 +46,24 @@ struct EraseSpec {
   enum class Kind {
     PathAndVariants,  // the key and every query variant of it: "GET:/p" and "GET:/p?..."
     Prefix,           // every key starting with `key`
+    Tag,              // every entry stored with the tag `key` (a rule's invalidate_tags)
   };
   Kind kind = Kind::PathAndVariants;
-  std::string key;  // a logical cache key (no store prefix), e.g. "GET:/api/users/42"
+  std::string key;  // a logical cache key (no store prefix), e.g. "GET:/api/users/42"; or a tag
 };
+
+// The one template mechanism of rules (`invalidate` and tag templates): `{name}` names a capture
+// of the rule's match pattern.
+// The names `text` references, in order; nullopt with *error set when a brace is unbalanced or
+// a name is not [A-Za-z0-9_]+.
+std::optional<std::vector<std::string>> template_params(std::string_view text, std::string* error);
+// False with *error set naming the first of `names` that `available` (the rule's captures)
+// lacks.
+bool check_template_params(const std::vector<std::string>& names,
+                           const std::vector<std::string>& available, std::string* error);
+// Appends `text` with every {name} replaced by the capture of that name (precondition:
+// template_params accepted `text`).
+void fill_template(std::string& out, std::string_view text, const Params& params);
 
 // "GET /api/users/{id}" or "GET /api/posts/*" in a rule's `invalidate` list.
 class InvalidationTemplate {

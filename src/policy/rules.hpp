@@ -3,6 +3,7 @@
 
 #include "policy/rate_limit.hpp"
 #include "policy/route_pattern.hpp"
+#include "policy/tags.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -34,6 +35,8 @@ struct Rule {
   // Nullopt = every query param enters the key; empty = none; else only these names.
   std::optional<std::vector<std::string>> key_query;
   std::vector<InvalidationTemplate> invalidate;
+  std::vector<TagTemplate> tags;             // added to every entry this rule stores
+  std::vector<TagTemplate> invalidate_tags;  // erased after a successful write matching it
   bool cache_authorized = false;  // requests with Authorization may be served from/stored in cache
   bool cache_private = false;  // store despite Cache-Control private/no-store (Set-Cookie stripped)
   std::string cache_namespace;  // `namespace:`; empty = none

@@ -4,6 +4,7 @@
 #include "net/wire.hpp"
 #include "policy/conditional.hpp"
 #include "policy/entry.hpp"
+#include "proxy/coding.hpp"
 #include "proxy/session.hpp"
 #include "upstream/forwarding.hpp"
 
@@ -112,39 +113,94 @@ void Session::finish_client_head(std::string& head, const Exchange& x) const {
   head.append("\r\n");
 }
 
+bool client_accepts_gzip(const http::request_header<>& request) {
+  if (request.find(http::field::accept_encoding) == request.end()) {
+    return policy::accepts_gzip(std::nullopt);
+  }
+  const std::string accept_encoding = combined_field(request, http::field::accept_encoding);
+  return policy::accepts_gzip(accept_encoding);
+}
+
 asio::awaitable<bool> Session::write_hit(Exchange& x, const policy::EntryView& entry,
                                          std::int64_t age_s) {
   x.status = entry.status;
   // An unread request body would be parsed as the next request: close instead.
   if (x.body_streaming) x.keep_alive = false;
-  const auto length = static_cast<std::uint64_t>(entry.body.size());
-  const auto chosen = choose_representation(x, entry.status, length,
-                                            [&entry] { return entry_validators(entry.head); });
+  // A body stored gzip goes as it is to clients that accept gzip; the others get the identity
+  // representation (its own head and ETag), decompressed only when a body is sent.
+  std::string identity_head_text;
+  std::string identity_text;
+  std::string_view head = entry.head;
+  std::string_view full_body = entry.body;
+  auto length = static_cast<std::uint64_t>(entry.body.size());
+  const bool decode = entry.gzip_coded() && !client_accepts_gzip(x.parser.get());
+  if (decode) {
+    identity_head_text = identity_head(entry);
+    head = identity_head_text;
+    length = entry.identity_length;
+  }
+  const auto chosen =
+      choose_representation(x, entry.status, length, [head] { return entry_validators(head); });
   if (chosen.kind == Representation::Kind::NotModified) {
-    co_return co_await write_not_modified(x, entry.head, nullptr, age_s);
+    co_return co_await write_not_modified(x, head, nullptr, age_s);
+  }
+  if (decode && !x.head_only && chosen.kind != Representation::Kind::Unsatisfiable) {
+    proxy_.metrics_.record_decompression();
+    auto decoded = identity_body(entry, static_cast<std::size_t>(options_->cache.max_body_bytes));
+    if (!decoded) {
+      const error_code ec = decoded.error();
+      co_return co_await respond_undecodable(x, ec);
+    }
+    identity_text = std::move(*decoded);
+    full_body = identity_text;
   }
   std::string tail;
   tail.reserve(160);
   std::string ranged_head;
-  std::string_view head = entry.head;
-  std::string_view body = x.head_only ? std::string_view{} : entry.body;
+  std::string_view body = x.head_only ? std::string_view{} : full_body;
   if (chosen.kind != Representation::Kind::Full) {
     const bool partial = chosen.kind == Representation::Kind::Partial;
     x.status = partial ? 206 : 416;
     net::append_status_line(ranged_head, x.status, {});
-    ranged_head.append(entry.head.substr(entry.head.find("\r\n") + 2));
+    ranged_head.append(head.substr(head.find("\r\n") + 2));
     head = ranged_head;
     net::append_field(tail, "Content-Range", content_range(chosen, length));
-    body = partial ? entry.body.substr(chosen.first, chosen.last - chosen.first + 1)
+    body = partial ? full_body.substr(chosen.first, chosen.last - chosen.first + 1)
                    : std::string_view{};
     net::append_field(tail, "Content-Length", static_cast<unsigned long long>(body.size()));
   } else if (entry.status != 204) {  // RFC 9110 §8.6: never on a 204
     net::append_field(tail, "Content-Length", static_cast<unsigned long long>(length));
   }
   net::append_field(tail, "Age", static_cast<unsigned long long>(age_s));
+  // cache.expose_tags: the entry's tags, as its fill's client saw them (relay_response).
+  if (options_->cache.tags.expose && !entry.tags.empty()) {
+    net::append_field(tail, options_->cache.tags.header, entry.tags);
+  }
   finish_client_head(tail, x);
   auto ec = co_await send(head, tail, body);
   co_return !ec;
+}
+
+// A stored gzip body that does not decompress within cache.max_body_size (corrupt, or stored
+// under a larger limit before a reload): 502, and the entry goes so that the next request
+// fetches it again.
+asio::awaitable<bool> Session::respond_undecodable(Exchange& x, const error_code& ec) {
+  proxy_.metrics_.record_store_error(metrics::StoreOperation::Decode);
+  std::uint64_t suppressed = 0;
+  if (proxy_.options_->logs->store_errors.allow(&suppressed)) {
+    spdlog::warn(
+        "stored gzip body of {} cannot be served decompressed: {} ({} similar errors "
+        "suppressed)",
+        x.target, ec.message(), suppressed);
+  }
+  x.fill.reset();
+  x.cache.stored = false;
+  std::vector<store::EraseTarget> targets;
+  targets.push_back({store::EraseTarget::Kind::Exact, x.stored_key.empty() ? x.key : x.stored_key});
+  co_await proxy_.lookup_->invalidate(std::move(targets));
+  const std::string body = net::json_error_body(
+      "bad_gateway", "the stored response cannot be decompressed within cache.max_body_size");
+  co_return co_await respond(x, 502, body);
 }
 
 // RFC 9110 §15.4.5: a 304 carries the fields a 200 would have among ETag, Last-Modified,
@@ -209,7 +265,8 @@ asio::awaitable<bool> Session::write_stored(Exchange& x, std::unique_ptr<upstrea
   }
   std::string head;
   head.reserve(512);
-  std::string_view payload = x.head_only ? std::string_view{} : body;
+  // A HEAD gets the Content-Length its GET would (RFC 9110 §9.3.2); the body is dropped below.
+  std::string_view payload = body;
   if (chosen.kind == Representation::Kind::Full) {
     net::append_status_line(head, x.status, response.get().reason());
     upstream::append_relayable_fields(head, headers, false);

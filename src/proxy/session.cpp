@@ -10,6 +10,7 @@
 
 #include "policy/conditional.hpp"
 #include "policy/vary.hpp"
+#include "proxy/coding.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -41,6 +42,22 @@ bool is_idempotent(http::verb method) {
       return false;
   }
 }
+
+store::EraseTarget::Kind erase_kind(policy::EraseSpec::Kind kind) {
+  switch (kind) {
+    case policy::EraseSpec::Kind::Prefix:
+      return store::EraseTarget::Kind::Prefix;
+    case policy::EraseSpec::Kind::Tag:
+      return store::EraseTarget::Kind::Tag;
+    case policy::EraseSpec::Kind::PathAndVariants:
+      break;
+  }
+  return store::EraseTarget::Kind::PathAndVariants;
+}
+
+// The store keeps every tag policy lets through.
+static_assert(policy::kMaxTagsPerEntry <= store::kMaxTagsPerEntry &&
+              policy::kMaxTagBytes <= store::kMaxTagBytes);
 
 }  // namespace
 
@@ -114,6 +131,7 @@ asio::awaitable<bool> Session::handle(RequestParser& parser) {
     if (rule) x.rule_name = rule->name;
     start_rate_limit(x, readable ? rule : options_->rules->match(x.method, x.path, nullptr));
     if (rule && rule->caches()) {
+      x.rule_tags = policy::fill_tags(rule->tags, params);
       keep = co_await serve_cacheable(x, *rule);
     } else if (readable && asks_only_if_cached(request)) {
       // RFC 9111 §5.2.1.7: nothing is stored for this path, and the origin is not asked.
@@ -176,8 +194,10 @@ policy::Validators response_validators(const policy::HeaderList& headers) noexce
 }
 
 bool outdates(const policy::EntryView& stored, int status, const policy::HeaderList& headers) {
+  auto validators = entry_validators(stored.head);
+  validators.etag = policy::origin_etag(stored);  // not a gzip representation's own
   return status >= 200 && status < 300 &&
-         policy::validators_differ(entry_validators(stored.head), response_validators(headers));
+         policy::validators_differ(validators, response_validators(headers));
 }
 
 bool asks_only_if_cached(const http::request_header<>& request) {
@@ -254,6 +274,7 @@ asio::awaitable<bool> Session::serve_cacheable(Exchange& x, const policy::Rule& 
   switch (found.kind) {
     case LookupKind::Hit:
       x.cache.outcome = CacheOutcome::Hit;
+      x.stored_key = std::move(found.stored_key);  // a move: a hit copies no key
       co_return co_await write_hit(x, found.entry, found.reuse.age_s);
     case LookupKind::Collapsed:
       x.cache.outcome = CacheOutcome::Miss;
@@ -320,7 +341,7 @@ std::string Session::upstream_request_head(const Exchange& x) const {
   // only: the client's own preconditions and Range are evaluated here, against what is stored.
   head.strip_conditionals = x.fill.has_value() || x.stale_value != nullptr;
   if (x.revalidating) {
-    head.if_none_match = policy::entry_field(x.stale.head, "etag");
+    head.if_none_match = policy::origin_etag(x.stale);
     head.if_modified_since = policy::entry_field(x.stale.head, "last-modified");
   }
   if (x.body_streaming) {
@@ -410,12 +431,12 @@ asio::awaitable<void> Session::invalidate(Exchange& x, const http::response_head
                                     response[http::field::location],
                                     response[http::field::content_location]};
   std::vector<store::EraseTarget> targets;
+  std::uint64_t tags = 0;
   for (auto& spec : policy::invalidation_targets(rule, params, write)) {
-    targets.push_back({spec.kind == policy::EraseSpec::Kind::Prefix
-                           ? store::EraseTarget::Kind::Prefix
-                           : store::EraseTarget::Kind::PathAndVariants,
-                       std::move(spec.key)});
+    tags += spec.kind == policy::EraseSpec::Kind::Tag ? 1 : 0;
+    targets.push_back({erase_kind(spec.kind), std::move(spec.key)});
   }
+  if (tags) proxy_.metrics_.record_tag_purges(metrics::TagPurgeSource::Write, tags);
   co_await proxy_.lookup_->invalidate(std::move(targets));
 }
 
@@ -430,8 +451,18 @@ StoreInputs Session::store_inputs(const Exchange& x) const {
   in.request_ms = x.request_ms;
   in.response_ms = x.response_ms;
   in.variants_on_encoding = x.variants_on_encoding;
+  in.rule_tags = x.rule_tags;
   in.request = &x.parser.get();
   return in;
+}
+
+policy::TagCollector collect_tags(const StoreInputs& in, const policy::HeaderList& headers,
+                                  std::string_view recorded, const policy::TagOptions& options) {
+  policy::TagCollector tags;
+  for (const auto& tag : in.rule_tags) tags.add(tag);
+  tags.add_fields(headers, options);
+  tags.add_list(recorded);
+  return tags;
 }
 
 policy::StoreDecision decide_storing(const StoreInputs& in, const policy::CacheLimits& limits,
@@ -452,11 +483,13 @@ policy::StoreDecision decide_storing(const StoreInputs& in, const policy::CacheL
 // Where a response is stored: under the primary key, or as the variant its Vary fields and the
 // request's values of them select (RFC 9111 §4.1).
 std::optional<store::VariantFill> variant_for(const StoreInputs& in,
-                                              const policy::HeaderList& headers) {
+                                              const policy::HeaderList& headers, bool coded) {
   auto vary = policy::vary_of(headers);
+  // A body stored gzip answers every Accept-Encoding itself (gzip or decompressed): one entry.
+  if (coded) std::erase(vary.fields, "accept-encoding");
   // An identity body is one shared entry, unless compressed variants of the key are stored:
   // then it is the variant of the clients that get identity, so neither replaces the other.
-  if (vary.identity_accept_encoding && in.variants_on_encoding) {
+  if (vary.identity_accept_encoding && in.variants_on_encoding && !coded) {
     vary.fields.insert(std::lower_bound(vary.fields.begin(), vary.fields.end(), "accept-encoding"),
                        "accept-encoding");
   }
@@ -499,8 +532,11 @@ asio::awaitable<void> Session::drop_outdated(Exchange& x, const policy::HeaderLi
 asio::awaitable<bool> Session::relay_response(Exchange& x,
                                               std::unique_ptr<upstream::Connection> conn,
                                               upstream::ResponseParser& response) {
-  const auto headers = upstream::collect_headers(response.get());
+  auto headers = upstream::collect_headers(response.get());
   if (x.stale_value) x.cache.fwd_status = x.status;
+  const auto& tag_options = options_->cache.tags;
+  if (x.fill) x.tags = collect_tags(store_inputs(x), headers, {}, tag_options);
+  if (!tag_options.expose) policy::strip_tag_fields(headers, tag_options);
   std::optional<policy::StoreDecision> decision;
   if (x.fill) {
     decision = storable_for(x, x.status, headers, response.content_length().value_or(0));
@@ -524,20 +560,40 @@ asio::awaitable<bool> Session::relay_response(Exchange& x,
     co_await drop_outdated(x, headers);
     co_return co_await stream_response(x, std::move(conn), response, headers, body);
   }
-  auto entry = policy::encode_entry(decision->freshness, x.status, response.get().reason(), headers,
-                                    body, decision->strip_fields);
-  co_await store_entry(x, headers, std::move(entry), *decision, body.size());
-  co_return co_await write_stored(x, std::move(conn), response, headers, body);
+  // The entry records its tags; its head never has the fields. Exposed, a stored response's
+  // client sees the entry's tags, as a hit's does (write_hit).
+  policy::strip_tag_fields(headers, tag_options);
+  const auto form = code_for_storing(options_->cache.compression, options_->cache.max_body_bytes,
+                                     headers, body, proxy_.metrics_);
+  auto entry = encode_stored(form, decision->freshness, x.status, response.get().reason(), headers,
+                             body, decision->strip_fields, x.tags.tags());
+  const bool expose_tags = tag_options.expose && !x.tags.tags().empty();
+  if (expose_tags) headers.emplace_back(tag_options.header, policy::join_tags(x.tags.tags()));
+  const std::string_view stored_body = form.stored_body(body);
+  co_await store_entry(x, headers, std::move(entry), *decision, stored_body.size(), form.coded());
+  if (!form.coded()) co_return co_await write_stored(x, std::move(conn), response, headers, body);
+  if (x.cache.stored) proxy_.metrics_.record_compression(form.identity_length, stored_body.size());
+  policy::HeaderList fields = form.fields;
+  if (expose_tags) fields.emplace_back(tag_options.header, policy::join_tags(x.tags.tags()));
+  // Answered as a hit on this entry would answer this client.
+  if (client_accepts_gzip(x.parser.get())) {
+    co_return co_await write_stored(x, std::move(conn), response, fields, stored_body);
+  }
+  const auto identity = policy::identity_representation_fields(fields, form.identity_etag);
+  const std::string_view identity_body = form.identity_body(body);
+  co_return co_await write_stored(x, std::move(conn), response, identity, identity_body);
 }
 
 asio::awaitable<void> Session::store_entry(Exchange& x, const policy::HeaderList& headers,
                                            std::string entry, const policy::StoreDecision& decision,
-                                           std::uint64_t body_bytes) {
+                                           std::uint64_t body_bytes, bool coded) {
   Fill fill = std::move(*x.fill);
   x.fill.reset();
   const StoreInputs in = store_inputs(x);
-  const auto variant = variant_for(in, headers);
-  std::vector<std::string> tags;
+  const auto variant = variant_for(in, headers, coded);
+  const auto& dropped = x.tags.dropped();
+  if (dropped.total()) proxy_.metrics_.record_tags_dropped(dropped.over_limit, dropped.invalid);
+  auto tags = x.tags.take();
   const auto stored =
       co_await proxy_.lookup_->store(x.key, variant, fill, std::move(entry), decision.ttl,
                                      x.rule->cache_namespace, std::move(tags), body_bytes);
@@ -559,15 +615,19 @@ asio::awaitable<void> Session::store_entry(Exchange& x, const policy::HeaderList
 asio::awaitable<bool> Session::answer_not_modified(Exchange& x,
                                                    std::unique_ptr<upstream::Connection> conn,
                                                    upstream::ResponseParser& response) {
-  const auto not_modified = upstream::collect_headers(response.get());
+  auto not_modified = upstream::collect_headers(response.get());
   if (response.is_done() && upstream::reusable(response)) proxy_.pool_.release(std::move(conn));
+  // A 304's tag fields add to the recorded tags; they are never merged into the stored head.
+  x.tags = collect_tags(store_inputs(x), not_modified, x.stale.tags, options_->cache.tags);
+  policy::strip_tag_fields(not_modified, options_->cache.tags);
   x.cache.outcome = CacheOutcome::Hit;
   x.cache.forwarded = true;
   x.cache.revalidated = true;
   x.cache.fwd = Forward::Stale;
   x.cache.fwd_status = 304;
   const auto head = policy::parse_entry_head(x.stale.head);
-  const auto fields = policy::freshen_fields(head.fields, not_modified);
+  const auto fields =
+      policy::freshen_fields(policy::origin_fields(x.stale, head.fields), not_modified);
   store::Value served = x.stale_value;
   policy::EntryView view = x.stale;
   // A cookie in the 304 is this client's (never stored), and, like a 200 with one, the 304
@@ -584,7 +644,7 @@ asio::awaitable<bool> Session::answer_not_modified(Exchange& x,
   }
   // RFC 9111 §4.3.4: a strong validator in the 304 must be the stored one's to update it.
   const auto confirmed = policy::find_header(not_modified, "etag");
-  const auto stored_etag = policy::entry_field(x.stale.head, "etag");
+  const auto stored_etag = policy::origin_etag(x.stale);
   if (!confirmed.empty() && !confirmed.starts_with("W/") && confirmed != stored_etag) {
     x.fill.reset();
   }
@@ -592,14 +652,15 @@ asio::awaitable<bool> Session::answer_not_modified(Exchange& x,
     auto decision = decide_storing(store_inputs(x), options_->cache, x.stale.status, fields,
                                    x.stale.body.size());
     if (decision.store()) {
-      auto entry = policy::encode_entry(decision.freshness, x.stale.status, head.reason, fields,
-                                        x.stale.body, decision.strip_fields);
+      auto entry = encode_freshened(x.stale, decision.freshness, head.reason, fields,
+                                    decision.strip_fields, x.tags.tags());
       auto value = std::make_shared<const std::string>(entry);
       if (auto decoded = policy::decode_entry(*value)) {
         served = std::move(value);
         view = *decoded;
       }
-      co_await store_entry(x, fields, std::move(entry), decision, x.stale.body.size());
+      co_await store_entry(x, fields, std::move(entry), decision, x.stale.body.size(),
+                           x.stale.gzip_coded());
       x.cache.stored = false;  // the body was already stored: Cache-Status says fwd-status=304
     } else {
       x.fill.reset();
@@ -672,23 +733,30 @@ asio::awaitable<void> Session::run_background_revalidation(
     }
     job->in.response_ms = unix_now_ms();
     const int status = response->get().result_int();
-    const auto headers = upstream::collect_headers(response->get());
+    auto headers = upstream::collect_headers(response->get());
+    const auto& tag_options = options.cache.tags;
+    auto tags = collect_tags(job->in, headers, status == 304 ? job->stale.tags : "", tag_options);
+    policy::strip_tag_fields(headers, tag_options);
     std::string entry;
     policy::StoreDecision decision;
     std::uint64_t body_bytes = 0;
+    bool coded = false;
+    std::uint64_t identity_bytes = 0;  // a new body stored gzip: its identity size
     policy::HeaderList stored_fields;
     if (status == 304) {
       if (response->is_done() && upstream::reusable(*response)) {
         proxy.pool_.release(std::move(called.conn));
       }
       const auto head = policy::parse_entry_head(job->stale.head);
-      stored_fields = policy::freshen_fields(head.fields, headers);
+      stored_fields =
+          policy::freshen_fields(policy::origin_fields(job->stale, head.fields), headers);
       body_bytes = job->stale.body.size();
       decision =
           decide_storing(job->in, options.cache, job->stale.status, stored_fields, body_bytes);
       if (!decision.store()) co_return;
-      entry = policy::encode_entry(decision.freshness, job->stale.status, head.reason,
-                                   stored_fields, job->stale.body, decision.strip_fields);
+      entry = encode_freshened(job->stale, decision.freshness, head.reason, stored_fields,
+                               decision.strip_fields, tags.tags());
+      coded = job->stale.gzip_coded();
     } else {
       std::string payload;
       auto buffer = std::make_unique<char[]>(kRelayChunkBytes);
@@ -712,13 +780,24 @@ asio::awaitable<void> Session::run_background_revalidation(
         }
         co_return;
       }
-      entry = policy::encode_entry(decision.freshness, status, response->get().reason(),
-                                   stored_fields, payload, decision.strip_fields);
+      const auto form = code_for_storing(options.cache.compression, options.cache.max_body_bytes,
+                                         stored_fields, payload, proxy.metrics_);
+      entry = encode_stored(form, decision.freshness, status, response->get().reason(),
+                            stored_fields, payload, decision.strip_fields, tags.tags());
+      body_bytes = form.stored_body(payload).size();
+      coded = form.coded();
+      identity_bytes = form.identity_length;
     }
-    const auto variant = variant_for(job->in, stored_fields);
-    std::vector<std::string> tags;
-    co_await proxy.lookup_->store(job->in.key, variant, job->fill, std::move(entry), decision.ttl,
-                                  job->in.rule->cache_namespace, std::move(tags), body_bytes);
+    const auto variant = variant_for(job->in, stored_fields, coded);
+    const auto& dropped = tags.dropped();
+    if (dropped.total()) proxy.metrics_.record_tags_dropped(dropped.over_limit, dropped.invalid);
+    auto entry_tags = tags.take();
+    const auto stored = co_await proxy.lookup_->store(
+        job->in.key, variant, job->fill, std::move(entry), decision.ttl,
+        job->in.rule->cache_namespace, std::move(entry_tags), body_bytes);
+    if (stored == StoreResult::Stored && identity_bytes > 0) {
+      proxy.metrics_.record_compression(identity_bytes, body_bytes);
+    }
   } catch (...) {
     // Nothing may escape a detached coroutine: it would terminate the process.
     proxy.metrics_.record_worker_exception();

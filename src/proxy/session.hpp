@@ -11,6 +11,7 @@
 #include "net/framing.hpp"
 #include "net/server_connection.hpp"
 #include "policy/conditional.hpp"
+#include "policy/tags.hpp"
 #include "policy/uri.hpp"
 #include "proxy/lookup.hpp"
 #include "proxy/outcome.hpp"
@@ -46,6 +47,8 @@ struct Exchange {
   bool body_streaming = false;  // body still unread in the parser: relay it, never retry
 
   const policy::Rule* rule = nullptr;  // the caching rule when the request is cacheable
+  std::vector<std::string> rule_tags;  // its tags for this request's path (unchecked)
+  policy::TagCollector tags;           // a fill's tags (store_entry stores them)
   std::string_view rule_name;          // the matching rule (caching or invalidating), for metrics
   std::string key;
   // Set: the upstream's answer may be stored (the lookup's fill token and coalescer lease).
@@ -84,6 +87,7 @@ struct StoreInputs {
   std::int64_t request_ms = 0;
   std::int64_t response_ms = 0;
   bool variants_on_encoding = false;  // the key's variant index names Accept-Encoding
+  std::vector<std::string> rule_tags;
   // For the Vary secondary key: the request, or (in a background revalidation, which outlives
   // it) a copy of its fields.
   const net::http::request_header<>* request = nullptr;
@@ -118,7 +122,7 @@ class Session final : public net::RequestHandler<net::http::buffer_body>,
   StoreInputs store_inputs(const Exchange& x) const;
   net::asio::awaitable<void> store_entry(Exchange& x, const policy::HeaderList& headers,
                                          std::string entry, const policy::StoreDecision& decision,
-                                         std::uint64_t body_bytes);
+                                         std::uint64_t body_bytes, bool coded = false);
   net::asio::awaitable<void> drop_outdated(Exchange& x, const policy::HeaderList& headers);
   net::asio::awaitable<bool> answer_not_modified(Exchange& x,
                                                  std::unique_ptr<upstream::Connection> conn,
@@ -142,6 +146,7 @@ class Session final : public net::RequestHandler<net::http::buffer_body>,
   net::asio::awaitable<bool> write_not_modified(Exchange& x, std::string_view stored_head,
                                                 const policy::HeaderList* fields,
                                                 std::int64_t age_s);
+  net::asio::awaitable<bool> respond_undecodable(Exchange& x, const net::error_code& ec);
   net::asio::awaitable<bool> respond_only_if_cached(Exchange& x);
   net::asio::awaitable<bool> respond_must_revalidate(Exchange& x);
   net::asio::awaitable<bool> write_stored(Exchange& x, std::unique_ptr<upstream::Connection> conn,
@@ -180,6 +185,13 @@ policy::Validators entry_validators(std::string_view head) noexcept;
 policy::Validators response_validators(const policy::HeaderList& headers) noexcept;
 // RFC 9111 §4.3.5: a 2xx answer whose validators differ from the stored entry's outdates it.
 bool outdates(const policy::EntryView& stored, int status, const policy::HeaderList& headers);
+// An entry's tags (policy/tags.hpp): the rule's, the tag fields of `headers` (the response, or
+// a 304 refreshing an entry), and those `recorded` with the refreshed entry.
+policy::TagCollector collect_tags(const StoreInputs& in, const policy::HeaderList& headers,
+                                  std::string_view recorded, const policy::TagOptions& options);
+
+// The request's Accept-Encoding lets it have gzip (policy::accepts_gzip over every line).
+bool client_accepts_gzip(const net::http::request_header<>& request);
 // The request's Cache-Control says only-if-cached (RFC 9111 §5.2.1.7).
 bool asks_only_if_cached(const net::http::request_header<>& request);
 

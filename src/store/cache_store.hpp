@@ -78,6 +78,9 @@ struct StoreHealth {
   // While not connected: why ("TLS handshake with ...: certificate verify failed (...)", "AUTH
   // refused: WRONGPASS ..."); empty when unknown or connected. Never holds a password.
   std::string last_error;
+  // Tags this store did not record since it started (beyond kMaxTagsPerEntry per entry, longer
+  // than kMaxTagBytes, or malformed: store/tags.hpp), for a counter.
+  std::uint64_t tags_dropped = 0;
 };
 
 // Contract for every member coroutine:

@@ -2,6 +2,8 @@
 
 #include "store/variant_index.hpp"
 
+#include <algorithm>
+
 namespace cachecar::store {
 
 namespace {
@@ -30,6 +32,13 @@ bool EntryTable::remove(Entries::iterator it, std::int64_t now, Graveyard& grave
       if (ns->second.empty()) namespaces_.erase(ns);
     }
   }
+  for (const auto& tag : e.tags) {
+    auto set = tags_.find(tag);
+    if (set != tags_.end()) {
+      set->second.erase(&it->first);
+      if (set->second.empty()) tags_.erase(set);
+    }
+  }
   lru_.erase(e.lru);
   bytes_ -= it->first.size() + e.value->size();
   graveyard.nodes.push_back(entries_.extract(it));
@@ -44,6 +53,33 @@ std::uint64_t EntryTable::remove_range(std::string_view prefix, std::int64_t now
   while (it != entries_.end() && starts_with(it->first, prefix)) {
     auto victim = it++;
     removed += remove(victim, now, graveyard) ? 1 : 0;
+  }
+  return removed;
+}
+
+// Every entry tagged `tag`; then each variant index that listed one of them and lists no live
+// variant any more (an index has no tags of its own).
+std::uint64_t EntryTable::remove_tagged(const std::string& tag, std::int64_t now,
+                                        Graveyard& graveyard) {
+  auto set = tags_.find(tag);
+  if (set == tags_.end()) return 0;
+  // Copy the members: remove() edits the set we would be iterating.
+  const std::vector<const std::string*> keys(set->second.begin(), set->second.end());
+  std::vector<std::string> primaries;
+  std::uint64_t removed = 0;
+  for (const std::string* key : keys) {
+    const std::size_t last = key->rfind(core::kSecondaryKeySeparator);
+    if (last != std::string::npos) primaries.push_back(key->substr(0, last));
+    removed += remove(entries_.find(*key), now, graveyard) ? 1 : 0;
+  }
+  for (const auto& primary : primaries) {
+    auto index = entries_.find(primary);
+    if (index == entries_.end() || !is_variant_index(*index->second.value)) continue;
+    const auto members = variant_index_members(*index->second.value);
+    const bool live = std::any_of(members.begin(), members.end(), [&](const std::string& member) {
+      return peek(primary + member, now).has_value();
+    });
+    if (!live) remove(index, now, graveyard);
   }
   return removed;
 }
@@ -77,7 +113,7 @@ Value EntryTable::get(const std::string& key, std::int64_t now, Graveyard& grave
 }
 
 void EntryTable::put(std::string key, Value value, std::chrono::milliseconds ttl, std::string ns,
-                     std::int64_t now, Graveyard& graveyard) {
+                     std::int64_t now, Graveyard& graveyard, std::vector<std::string> tags) {
   if (!value) return;
   const std::uint64_t size = key.size() + value->size();
   purge_expired(now, graveyard);
@@ -95,6 +131,8 @@ void EntryTable::put(std::string key, Value value, std::chrono::milliseconds ttl
   e.lru = lru_.begin();
   by_expiry_.emplace(e.expires_at_ms, &it->first);
   if (!e.ns.empty()) namespaces_[e.ns].insert(&it->first);
+  e.tags = std::move(tags);
+  for (const auto& tag : e.tags) tags_[tag].insert(&it->first);
   bytes_ += size;
   if (is_variant_index(*e.value)) ++variant_indexes_;
 }
@@ -116,6 +154,7 @@ std::uint64_t EntryTable::erase(const EraseTarget& target, std::int64_t now, Gra
       removed += remove_range(target.key, now, graveyard);
       break;
     case EraseTarget::Kind::Tag:
+      removed += remove_tagged(target.key, now, graveyard);
       break;
   }
   return removed;
@@ -132,6 +171,7 @@ std::uint64_t EntryTable::clear(const std::optional<std::string>& ns, std::int64
     graveyard.lrus.push_back(std::exchange(lru_, {}));
     by_expiry_.clear();
     namespaces_.clear();
+    tags_.clear();
     bytes_ = 0;
     variant_indexes_ = 0;
     return removed;

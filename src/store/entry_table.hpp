@@ -25,7 +25,8 @@ namespace cachecar::store {
 // removed when met (reads, count(), and every put drops what has expired). Times are
 // milliseconds on the owner's clock. Variant indexes (store/variant_index.hpp) are stored and
 // evicted like entries but are bookkeeping, not entries: count() and the counts that erase()
-// and clear() return leave them out.
+// and clear() return leave them out. An entry's tags (already bounded by the owner,
+// store/tags.hpp) index it for a Tag erase; they leave with the entry, however it goes.
 class EntryTable {
  private:
   struct Entry;
@@ -54,7 +55,7 @@ class EntryTable {
   };
   std::optional<Peeked> peek(std::string_view key, std::int64_t now) const;
   void put(std::string key, Value value, std::chrono::milliseconds ttl, std::string ns,
-           std::int64_t now, Graveyard& graveyard);
+           std::int64_t now, Graveyard& graveyard, std::vector<std::string> tags = {});
   // Returns how many live entries it removed.
   std::uint64_t erase(const EraseTarget& target, std::int64_t now, Graveyard& graveyard);
   // Removes `key` only (not its variants).
@@ -71,6 +72,7 @@ class EntryTable {
     Value value;
     std::int64_t expires_at_ms = 0;
     std::string ns;  // "" = none
+    std::vector<std::string> tags;
     LruList::iterator lru;
   };
 
@@ -78,6 +80,7 @@ class EntryTable {
   // Unlinks an entry from every index; returns whether it was a live entry (not an index).
   bool remove(Entries::iterator it, std::int64_t now, Graveyard& graveyard);
   std::uint64_t remove_range(std::string_view prefix, std::int64_t now, Graveyard& graveyard);
+  std::uint64_t remove_tagged(const std::string& tag, std::int64_t now, Graveyard& graveyard);
   void purge_expired(std::int64_t now, Graveyard& graveyard);
 
   const std::uint64_t max_bytes_;
@@ -85,6 +88,7 @@ class EntryTable {
   LruList lru_;
   std::set<std::pair<std::int64_t, const std::string*>> by_expiry_;  // (expires_at, key)
   std::unordered_map<std::string, std::unordered_set<const std::string*>> namespaces_;
+  std::unordered_map<std::string, std::unordered_set<const std::string*>> tags_;  // tag -> keys
   std::uint64_t bytes_ = 0;
   std::uint64_t variant_indexes_ = 0;  // how many of entries_ are variant indexes, live or not
 };

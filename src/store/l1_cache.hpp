@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace cachecar::store {
@@ -38,12 +39,23 @@ class L1Cache {
   // entry has left in Redis; remote_ttl <= 0 means unknown: max_ttl. Thread-safe.
   void fill(const std::string& key, Value value, std::chrono::milliseconds remote_ttl,
             Token before);
-  // Local writes: drop what they name at once (the channel confirms a moment later).
+  // Local writes: drop what they name at once (the channel confirms a moment later); a Tag
+  // erase drops everything (L1 keeps no tags).
   void erase(const std::vector<EraseTarget>& targets);
 
   // For the invalidation channel: a key Redis reports modified (an exact erase of it), or
   // everything (FLUSHDB).
   void invalidate(std::string_view key);
+  // With hashed Redis key names (cache.key_hash: sha256) Redis reports names, not keys:
+  // `name_of` gives the Redis name of a stored key, and L1 remembers the names of what it holds
+  // (bounded: names of entries it no longer holds are pruned). Set once, before any fill.
+  void set_key_names(std::function<std::string(std::string_view)> name_of) {
+    name_of_ = std::move(name_of);
+  }
+  // A Redis name reported modified: the entry under it goes. An unknown name may belong to an
+  // entry a fill is about to add (its reply raced the message), so every fill in flight is
+  // refused instead. Returns whether the name was known.
+  bool invalidate_name(std::string_view name);
   void invalidate_all();
   void set_active(bool active);  // both directions drop everything
 
@@ -58,6 +70,8 @@ class L1Cache {
   mutable std::mutex mutex_;
   EntryTable entries_;  // under mutex_
   std::function<bool()> reader_hook_;
+  std::function<std::string(std::string_view)> name_of_;
+  std::unordered_map<std::string, std::string> names_;  // Redis name -> key; under mutex_
 };
 
 }  // namespace cachecar::store

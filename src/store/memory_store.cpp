@@ -1,5 +1,6 @@
 #include "store/memory_store.hpp"
 
+#include "store/tags.hpp"
 #include "store/variant_index.hpp"
 
 #include <algorithm>
@@ -32,6 +33,12 @@ FillToken MemoryStore::read_fill_token_sync(const std::string& key) {
   return Generations::to_fill_token(generations_.token(key));
 }
 
+std::vector<std::string> MemoryStore::kept_tags(std::vector<std::string> tags) {
+  auto kept = keep_tags(std::move(tags));
+  if (kept.dropped != 0) tags_dropped_.fetch_add(kept.dropped, std::memory_order_relaxed);
+  return std::move(kept.tags);
+}
+
 void MemoryStore::drop_variants_of(const std::string& key, std::int64_t now, Graveyard& graveyard) {
   const auto old = entries_.peek(key, now);
   if (!old || !is_variant_index(*old->value)) return;
@@ -42,23 +49,25 @@ void MemoryStore::drop_variants_of(const std::string& key, std::int64_t now, Gra
 
 void MemoryStore::put_sync(std::string key, Value value, std::chrono::milliseconds ttl,
                            std::string ns, std::vector<std::string> tags) {
-  (void)tags;
+  auto kept = kept_tags(std::move(tags));
   Graveyard graveyard;
   std::lock_guard lock(mutex_);
   drop_variants_of(key, now_ms_(), graveyard);
-  entries_.put(std::move(key), std::move(value), ttl, std::move(ns), now_ms_(), graveyard);
+  entries_.put(std::move(key), std::move(value), ttl, std::move(ns), now_ms_(), graveyard,
+               std::move(kept));
 }
 
 bool MemoryStore::fill_sync(std::string key, Value value, std::chrono::milliseconds ttl,
                             std::string ns, const FillToken& token,
                             std::vector<std::string> tags) {
-  (void)tags;
+  auto kept = kept_tags(std::move(tags));
   Graveyard graveyard;
   std::lock_guard lock(mutex_);
   if (!generations_.current(key, token)) return false;
   const auto now = now_ms_();
   drop_variants_of(key, now, graveyard);
-  entries_.put(std::move(key), std::move(value), ttl, std::move(ns), now, graveyard);
+  entries_.put(std::move(key), std::move(value), ttl, std::move(ns), now, graveyard,
+               std::move(kept));
   return true;
 }
 
@@ -66,7 +75,7 @@ bool MemoryStore::fill_sync(std::string key, Value value, std::chrono::milliseco
 bool MemoryStore::fill_variant_sync(const VariantFill& variant, Value value,
                                     std::chrono::milliseconds ttl, std::string ns,
                                     const FillToken& token, std::vector<std::string> tags) {
-  (void)tags;
+  auto kept = kept_tags(std::move(tags));
   const auto secondary = variant_secondary_key(variant);
   if (!secondary || !value || ttl.count() <= 0) return false;
   Graveyard graveyard;
@@ -99,7 +108,7 @@ bool MemoryStore::fill_variant_sync(const VariantFill& variant, Value value,
   for (std::size_t i = 0; i < excess; ++i) entries_.erase_key(primary + members[i], now, graveyard);
   members.erase(members.begin(), members.begin() + static_cast<std::ptrdiff_t>(excess));
 
-  entries_.put(variant.variant_key, std::move(value), ttl, ns, now, graveyard);
+  entries_.put(variant.variant_key, std::move(value), ttl, ns, now, graveyard, std::move(kept));
   // The index lives as long as its longest-lived variant: never shortened.
   const auto index_ttl = std::max(ttl, std::chrono::milliseconds(index_expires_at_ms - now));
   entries_.put(primary,

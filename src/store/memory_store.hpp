@@ -6,6 +6,7 @@
 #include "store/entry_table.hpp"
 #include "store/generations.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -46,7 +47,11 @@ class MemoryStore final : public CacheStore {
   boost::asio::awaitable<result<std::uint64_t>> clear(std::optional<std::string> ns) override;
   boost::asio::awaitable<result<std::uint64_t>> count() override;
   boost::asio::awaitable<result<std::chrono::microseconds>> ping() override;
-  StoreHealth health() const override { return {}; }
+  StoreHealth health() const override {
+    StoreHealth health;
+    health.tags_dropped = tags_dropped_.load(std::memory_order_relaxed);
+    return health;
+  }
   std::string_view kind() const noexcept override { return "memory"; }
 
   // Synchronous versions of the above (the coroutines call these), for tests and tools.
@@ -90,7 +95,11 @@ class MemoryStore final : public CacheStore {
   // origin stopped sending Vary). Under mutex_.
   void drop_variants_of(const std::string& key, std::int64_t now, EntryTable::Graveyard& graveyard);
 
+  // The tags kept of `tags` (store/tags.hpp), counting the dropped ones.
+  std::vector<std::string> kept_tags(std::vector<std::string> tags);
+
   const NowMs now_ms_;
+  std::atomic<std::uint64_t> tags_dropped_{0};
   mutable std::mutex mutex_;
   EntryTable entries_;       // under mutex_
   Generations generations_;  // bumped and compared under mutex_

@@ -38,7 +38,12 @@ class InvalidationListenerTest : public ::testing::Test {
     o.host = server_->host();
     o.port = server_->port();
     o.key_prefix = kPrefix;
+    o.key_hash = hash();
     o.connect_timeout = 2s;
+    if (hash() != KeyHash::None) {
+      l1_.set_key_names(
+          [names = KeyNames(kPrefix, hash())](std::string_view key) { return names.of(key); });
+    }
     listener_ = std::make_unique<InvalidationListener>(ctx_.get_executor(), o, l1_);
     listener_->start();
     ASSERT_TRUE(test::wait_until(
@@ -55,6 +60,7 @@ class InvalidationListenerTest : public ::testing::Test {
     listener_.reset();
   }
   void fill(const std::string& key) { l1_.fill(key, bytes("v"), 10s, l1_.token(key)); }
+  virtual KeyHash hash() const { return KeyHash::None; }
 
   boost::asio::io_context ctx_;
   L1Cache l1_{1 << 20, 60s};
@@ -104,6 +110,28 @@ TEST_F(InvalidationListenerTest, ALookupDoesNotServeWhileAnInvalidationWaitsUnre
       },
       10s));
   EXPECT_FALSE(l1_.get("GET:/k"));
+}
+
+// cache.key_hash: sha256: Redis reports hashed names; the channel tracks the whole prefix and L1
+// maps the names of what it holds back to keys. Writes to the bookkeeping drop nothing.
+class HashedInvalidationListenerTest : public InvalidationListenerTest {
+ protected:
+  KeyHash hash() const override { return KeyHash::Sha256; }
+};
+
+TEST_F(HashedInvalidationListenerTest, AWriteToAHashedNameDropsItsEntry) {
+  const KeyNames names(kPrefix, KeyHash::Sha256);
+  fill("GET:/k?email=a@b");
+  fill("GET:/other");
+  server_->command({"HSET", names.of("__keytags"), "x", "y"});  // bookkeeping: not an entry
+  server_->command({"SET", names.of("GET:/k?email=a@b"), "written elsewhere"});
+  EXPECT_TRUE(test::wait_until(
+      [&] {
+        ctx_.poll();
+        return l1_.get("GET:/k?email=a@b") == nullptr && l1_.get("GET:/other") != nullptr;
+      },
+      10s));
+  EXPECT_TRUE(l1_.get("GET:/other"));
 }
 
 }  // namespace

@@ -38,7 +38,7 @@ class RedisBookkeeping : public ::testing::Test {
   }
 
   // A redis-server with `extra` arguments and a store on it.
-  void start(std::vector<std::string> extra = {}) {
+  void start(std::vector<std::string> extra = {}, KeyHash hash = KeyHash::None) {
     if (!RedisServer::binary()) GTEST_SKIP() << "redis-server is not installed";
     server_ = std::make_unique<RedisServer>(std::move(extra));
     Client::Options o;
@@ -46,7 +46,9 @@ class RedisBookkeeping : public ::testing::Test {
     o.port = server_->port();
     o.command_timeout = 2s;
     o.connect_timeout = 2s;
-    store_ = std::make_unique<RedisStore>(ctx_.get_executor(), o, std::string(kPrefix));
+    names_ = KeyNames(std::string(kPrefix), hash);
+    store_ = std::make_unique<RedisStore>(ctx_.get_executor(), o, std::string(kPrefix),
+                                          Client::Observer{}, RedisStore::PolicyHandler{}, hash);
   }
 
   template <class T>
@@ -55,9 +57,19 @@ class RedisBookkeeping : public ::testing::Test {
   }
 
   boost::system::error_code put(const std::string& key, const std::string& value,
-                                const std::string& ns = "", const FillToken* token = nullptr) {
-    if (token == nullptr) return run(store_->put(key, value, 1h, ns, {}));
-    return run(store_->fill(key, value, 1h, ns, *token, {}));
+                                const std::string& ns = "", const FillToken* token = nullptr,
+                                std::vector<std::string> tags = {}) {
+    if (token == nullptr) return run(store_->put(key, value, 1h, ns, std::move(tags)));
+    return run(store_->fill(key, value, 1h, ns, *token, std::move(tags)));
+  }
+  boost::system::error_code put_tagged(const std::string& key, std::vector<std::string> tags,
+                                       std::chrono::milliseconds ttl = 1h) {
+    return run(store_->put(key, "v", ttl, "", std::move(tags)));
+  }
+  std::uint64_t erase_tag(const std::string& tag) {
+    auto erased = run(store_->erase({{Kind::Tag, tag}}));
+    EXPECT_TRUE(erased.has_value()) << erased.error().message();
+    return erased ? *erased : 0;
   }
   std::optional<std::string> get(const std::string& key) {
     auto r = run(store_->get(key));
@@ -85,9 +97,8 @@ class RedisBookkeeping : public ::testing::Test {
   bool exists(const std::string& key) const {
     return server_->command({"EXISTS", name(key)}).integer == 1;
   }
-  std::string name(std::string_view suffix) const {
-    return std::string(kPrefix) + std::string(suffix);
-  }
+  // The Redis name of a logical name, as the store under test names it.
+  std::string name(std::string_view suffix) const { return names_.of(suffix); }
   long long zcard(std::string_view suffix) const {
     return server_->command({"ZCARD", name(suffix)}).integer;
   }
@@ -108,6 +119,7 @@ class RedisBookkeeping : public ::testing::Test {
   boost::asio::io_context ctx_;
   std::unique_ptr<RedisServer> server_;
   std::unique_ptr<RedisStore> store_;
+  KeyNames names_{std::string(kPrefix), KeyHash::None};
 };
 
 // A full Redis under noeviction refuses fills, but a write's invalidation must still happen,
@@ -398,6 +410,173 @@ TEST_F(RedisBookkeeping, LosingTheVaryListOnlyMakesCountsIncludeIndexes) {
   EXPECT_EQ(run(store_->count()).value(), 3u);
   EXPECT_EQ(run(store_->erase({{Kind::Exact, "GET:/v"}})).value(), 3u);
   EXPECT_FALSE(exists("GET:/v"));
+}
+
+// Tag sets have no Redis TTL (under volatile-* they are never evicted) and expire with their
+// entries: the registry says when the longest-lived member expires, and the scripts delete
+// the set once that time has passed.
+TEST_F(RedisBookkeeping, TagSetsExpireWithTheirLongestLivedEntry) {
+  start();
+  ASSERT_FALSE(put_tagged("GET:/short", {"t"}, 200ms));
+  ASSERT_FALSE(put_tagged("GET:/shorter", {"t"}, 100ms));
+  const std::string set = name("__tag:t");
+  EXPECT_EQ(server_->command({"PTTL", set}).integer, -1);  // no TTL: not an eviction candidate
+  const auto until = std::stoll(server_->command({"ZSCORE", name("__tags"), set}).str);
+  EXPECT_GE(until, std::stoll(server_->command({"ZSCORE", set, "GET:/short"}).str));
+  EXPECT_GE(until, std::stoll(server_->command({"ZSCORE", set, "GET:/shorter"}).str));
+  ASSERT_TRUE(test::wait_until(
+      [&] {
+        (void)put("GET:/other", "v");  // each put deletes tag sets whose time has passed
+        return server_->command({"EXISTS", set}).integer == 0;
+      },
+      10s, 20ms));
+  EXPECT_EQ(server_->command({"ZSCORE", name("__tags"), set}).type, RedisServer::Reply::Type::Nil);
+  EXPECT_EQ(erase_tag("t"), 0u);
+}
+
+// Churn: entries re-put with other tags, erased or cleared leave their tag sets, so sets hold
+// only current members (the sentinel '' aside).
+TEST_F(RedisBookkeeping, TagSetsHoldOnlyCurrentMembersUnderChurn) {
+  start();
+  for (int i = 0; i < 300; ++i) ASSERT_FALSE(put_tagged("GET:/c/" + std::to_string(i), {"a"}));
+  EXPECT_EQ(zcard("__tag:a"), 301);
+  for (int i = 0; i < 300; ++i) ASSERT_FALSE(put_tagged("GET:/c/" + std::to_string(i), {"b"}));
+  EXPECT_EQ(zcard("__tag:a"), 1);
+  EXPECT_EQ(zcard("__tag:b"), 301);
+  ASSERT_TRUE(run(store_->erase({{Kind::Prefix, "GET:/c/1"}})).has_value());
+  EXPECT_EQ(zcard("__tag:b"), 301 - 111);
+  EXPECT_EQ(server_->command({"HLEN", name("__keytags")}).integer, 1 + 300 - 111);
+  ASSERT_TRUE(run(store_->clear(std::nullopt)).has_value());
+  EXPECT_EQ(server_->command({"EXISTS", name("__tag:a"), name("__tag:b")}).integer, 0);
+  EXPECT_EQ(server_->command({"HLEN", name("__keytags")}).integer, 1);
+  EXPECT_EQ(zcard("__tags"), 1);
+}
+
+// Entries Redis evicts leave their tag sets as they leave the index (the puts' sampling), so
+// a flood under allkeys-lru keeps the tag set near the live entries.
+TEST_F(RedisBookkeeping, FloodUnderAllkeysLruKeepsTagSetsBounded) {
+  start({"--maxmemory", "3mb", "--maxmemory-policy", "allkeys-lru"});
+  const std::string value(16 * 1024, 'v');
+  for (int i = 0; i < 3000; ++i) {
+    (void)run(store_->put("GET:/flood/" + std::to_string(i), value, 1h, "", {"flood"}));
+  }
+  const long long live = live_entries();
+  const long long members = zcard("__tag:flood");
+  std::cout << "allkeys-lru with tags: " << live << " entries alive, " << members
+            << " tag set members\n";
+  EXPECT_LE(members, 2 * live + 16);
+  EXPECT_LE(server_->command({"HLEN", name("__keytags")}).integer, 2 * live + 16);
+  // Whatever was lost, a purge leaves nothing servable that carried the tag.
+  std::vector<std::string> served;
+  for (const auto& key : server_->command({"KEYS", name("GET:*")}).elements) {
+    const std::string logical = key.str.substr(kPrefix.size());
+    if (get(logical)) served.push_back(logical);
+  }
+  (void)erase_tag("flood");
+  for (const auto& logical : served) EXPECT_EQ(get(logical), std::nullopt) << logical;
+}
+
+// Under volatile-* the tag sets (no TTL) are never evicted: a purge finds every live entry.
+TEST_F(RedisBookkeeping, FloodUnderVolatileLruNeverEvictsATagSet) {
+  start({"--maxmemory", "3mb", "--maxmemory-policy", "volatile-lru"});
+  const std::string value(16 * 1024, 'v');
+  for (int i = 0; i < 3000; ++i) {
+    ASSERT_FALSE(run(store_->put("GET:/flood/" + std::to_string(i), value, 1h, "", {"flood"})));
+  }
+  const std::string epoch = server_->command({"GET", name("__gen")}).str;
+  const long long live = live_entries();
+  for (auto key : {"__tag:flood", "__tags", "__keytags"}) {
+    EXPECT_EQ(server_->command({"EXISTS", name(key)}).integer, 1) << key;
+  }
+  const auto purged = erase_tag("flood");
+  EXPECT_GT(purged, 0u);
+  EXPECT_LE(purged, static_cast<std::uint64_t>(live));  // Redis may evict more meanwhile
+  EXPECT_EQ(live_entries(), 0);
+  EXPECT_EQ(server_->command({"GET", name("__gen")}).str.substr(0, epoch.find(':')),
+            epoch.substr(0, epoch.find(':')))
+      << "no rebuild was needed";
+}
+
+// A tag set lost before its time (allkeys-*, reproduced with DEL): its entries can no longer be
+// found by a purge, so neither a purge nor a put with the tag may go on as if nothing happened.
+TEST_F(RedisBookkeeping, EntriesOfALostTagSetAreNotServedAfterItsPurge) {
+  for (const auto hash : {KeyHash::None, KeyHash::Sha256}) {
+    SCOPED_TRACE(core::to_string(hash));
+    start({}, hash);
+    ASSERT_FALSE(put_tagged("GET:/t/1", {"t"}));
+    ASSERT_FALSE(put_tagged("GET:/t/2", {"t", "u"}));
+    server_->command({"DEL", name("__tag:t")});
+    (void)erase_tag("t");
+    EXPECT_EQ(get("GET:/t/1"), std::nullopt);
+    EXPECT_EQ(get("GET:/t/2"), std::nullopt);
+
+    ASSERT_FALSE(put_tagged("GET:/t/3", {"u"}));
+    server_->command({"DEL", name("__tag:u")});
+    ASSERT_FALSE(put_tagged("GET:/t/4", {"u"}));  // notices the loss first
+    EXPECT_EQ(get("GET:/t/3"), std::nullopt);
+    EXPECT_EQ(get("GET:/t/4"), "v");
+    EXPECT_EQ(erase_tag("u"), 1u);
+    TearDown();
+  }
+}
+
+// The tag registry, the key -> tags map and (sha256) the name map are bookkeeping like the
+// index: losing one retires what was stored before.
+TEST_F(RedisBookkeeping, ALostTagOrNameMapRetiresWhatWasStoredBefore) {
+  for (const auto hash : {KeyHash::None, KeyHash::Sha256}) {
+    for (auto lost : {"__tags", "__keytags", "__names"}) {
+      if (hash == KeyHash::None && std::string_view(lost) == "__names") continue;
+      SCOPED_TRACE(std::string(core::to_string(hash)) + " " + lost);
+      start({}, hash);
+      ASSERT_FALSE(put_tagged("GET:/m/1", {"t"}));
+      ASSERT_FALSE(put("GET:/m/2?q=1", "v", "ns"));
+      server_->command({"DEL", name(lost)});
+      ASSERT_FALSE(put("GET:/other", "v"));
+      EXPECT_EQ(get("GET:/m/1"), std::nullopt);
+      EXPECT_EQ(get("GET:/m/2?q=1"), std::nullopt);
+      EXPECT_EQ(get("GET:/other"), "v");
+      EXPECT_EQ(erase_tag("t"), 0u);
+      auto erased = run(store_->erase({{Kind::PathAndVariants, "GET:/other"}}));
+      ASSERT_TRUE(erased.has_value());
+      EXPECT_EQ(*erased, 1u);
+      TearDown();
+    }
+  }
+}
+
+// With sha256, a lost index is as with plain names: what it named is no longer served.
+TEST_F(RedisBookkeeping, HashedNamesSurviveTheLossOfTheIndex) {
+  start({}, KeyHash::Sha256);
+  ASSERT_FALSE(put("GET:/a?page=2", "old"));
+  server_->command({"DEL", name("__index")});
+  auto erased = run(store_->erase({{Kind::PathAndVariants, "GET:/a"}}));
+  ASSERT_TRUE(erased.has_value()) << erased.error().message();
+  EXPECT_EQ(get("GET:/a?page=2"), std::nullopt);
+  ASSERT_FALSE(put("GET:/a?page=2", "new"));
+  EXPECT_EQ(run(store_->erase({{Kind::PathAndVariants, "GET:/a"}})).value(), 1u);
+}
+
+// Puts and tag erases name the tag sets in KEYS (and with sha256 only hashed names appear).
+TEST_F(RedisBookkeeping, TagSetsAreDeclaredUpFront) {
+  for (const auto hash : {KeyHash::None, KeyHash::Sha256}) {
+    SCOPED_TRACE(core::to_string(hash));
+    start({"--slowlog-log-slower-than", "0", "--slowlog-max-len", "1000"}, hash);
+    ASSERT_FALSE(put_tagged("GET:/k", {"a", "b"}));
+    (void)erase_tag("a");
+    auto log = server_->command({"SLOWLOG", "GET", "1000"});
+    std::set<std::string> declared;
+    for (const auto& entry : log.elements) {
+      if (entry.elements.size() < 4) continue;
+      const auto& args = entry.elements[3].elements;
+      if (args.size() < 3 || (args[0].str != "EVALSHA" && args[0].str != "EVAL")) continue;
+      const std::size_t n = std::stoul(args[2].str);
+      for (std::size_t i = 3; i < 3 + n && i < args.size(); ++i) declared.insert(args[i].str);
+    }
+    for (auto key : {"GET:/k", "__tag:a", "__tag:b", "__tags", "__keytags", "__names"}) {
+      EXPECT_TRUE(declared.contains(name(key))) << key;
+    }
+    TearDown();
+  }
 }
 
 // cachecar reads the eviction policy when it connects (INFO, which works where CONFIG is

@@ -1,6 +1,7 @@
 // GET /metrics: the Prometheus exposition after real traffic, checked by promtool and by the
 // series it must contain.
 #include "integration/harness.hpp"
+#include "support/prometheus_text.hpp"
 
 #include <gtest/gtest.h>
 
@@ -25,27 +26,6 @@ const std::string kRules =
     "    ttl: 60s\n"
     "  - match: \"PUT /api/items/{id}\"\n"
     "    invalidate: [\"GET /api/items/{id}\"]\n";
-
-std::optional<std::string> find_promtool() {
-  const char* path = std::getenv("PATH");
-  std::istringstream dirs(path ? path : "/usr/bin:/bin");
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    const auto candidate = std::filesystem::path(dir) / "promtool";
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
-  }
-  return std::nullopt;
-}
-
-// The value of the sample `series` ("name{labels}"), or nullopt when absent.
-std::optional<std::string> sample(const std::string& text, const std::string& series) {
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(series + " ", 0) == 0) return line.substr(series.size() + 1);
-  }
-  return std::nullopt;
-}
 
 std::string scrape(Harness& h) {
   auto response = h.admin("GET", "/metrics");
@@ -108,38 +88,46 @@ TEST(AdminMetricsTest, SeriesForRequestsCacheUpstreamAndRedis) {
   mixed_traffic(h);
   const auto text = scrape(h);
   const std::string rule = "rule=\"GET /api/items/{id}\"";
-  EXPECT_EQ(sample(text, "cachecar_requests_total{cache=\"hit\",method=\"GET\"," + rule + "}"),
-            "2");
-  EXPECT_EQ(sample(text, "cachecar_requests_total{cache=\"miss\",method=\"GET\"," + rule + "}"),
-            "2");
-  EXPECT_EQ(sample(text, "cachecar_requests_total{cache=\"bypass\",method=\"GET\"," + rule + "}"),
+  EXPECT_EQ(
+      metric_sample(text, "cachecar_requests_total{cache=\"hit\",method=\"GET\"," + rule + "}"),
+      "2");
+  EXPECT_EQ(
+      metric_sample(text, "cachecar_requests_total{cache=\"miss\",method=\"GET\"," + rule + "}"),
+      "2");
+  EXPECT_EQ(
+      metric_sample(text, "cachecar_requests_total{cache=\"bypass\",method=\"GET\"," + rule + "}"),
+      "1");
+  EXPECT_EQ(metric_sample(
+                text, "cachecar_requests_total{cache=\"uncacheable\",method=\"GET\"," + rule + "}"),
+            "1");
+  EXPECT_EQ(metric_sample(text,
+                          "cachecar_requests_total{cache=\"pass\",method=\"PUT\","
+                          "rule=\"PUT /api/items/{id}\"}"),
             "1");
   EXPECT_EQ(
-      sample(text, "cachecar_requests_total{cache=\"uncacheable\",method=\"GET\"," + rule + "}"),
+      metric_sample(text, "cachecar_requests_total{cache=\"pass\",method=\"GET\",rule=\"none\"}"),
       "1");
-  EXPECT_EQ(sample(text,
-                   "cachecar_requests_total{cache=\"pass\",method=\"PUT\","
-                   "rule=\"PUT /api/items/{id}\"}"),
-            "1");
-  EXPECT_EQ(sample(text, "cachecar_requests_total{cache=\"pass\",method=\"GET\",rule=\"none\"}"),
-            "1");
-  EXPECT_EQ(sample(text, "cachecar_requests_total{cache=\"pass\",method=\"OTHER\",rule=\"none\"}"),
-            "1");
-  EXPECT_EQ(sample(text, "cachecar_responses_total{code=\"2xx\"}"), "8");
-  EXPECT_EQ(sample(text, "cachecar_responses_total{code=\"4xx\"}"), "1");
-  EXPECT_EQ(sample(text, "cachecar_request_duration_seconds_count{cache=\"hit\"}"), "2");
-  EXPECT_EQ(sample(text, "cachecar_request_duration_seconds_count{cache=\"miss\"}"), "2");
-  EXPECT_EQ(sample(text, "cachecar_upstream_request_duration_seconds_count{result=\"ok\"}"), "7");
-  EXPECT_TRUE(sample(text, "cachecar_redis_command_duration_seconds_count{command=\"MGET\"}"));
-  EXPECT_TRUE(sample(text, "cachecar_redis_command_duration_seconds_count{command=\"EVALSHA\"}"));
-  EXPECT_EQ(sample(text, "cachecar_cache_stores_total"), "3");  // 2 misses, 1 bypass refill
-  EXPECT_EQ(sample(text, "cachecar_cache_stored_body_bytes_count"), "3");
-  EXPECT_EQ(sample(text, "cachecar_cache_invalidated_entries_total"), "1");
-  EXPECT_EQ(sample(text, "cachecar_cache_cleared_entries_total"), "1");
-  EXPECT_EQ(sample(text, "cachecar_redis_connected"), "1");
-  EXPECT_EQ(sample(text, "cachecar_redis_circuit_breaker_state{state=\"closed\"}"), "1");
-  EXPECT_EQ(sample(text, "cachecar_build_info{version=\"" CACHECAR_VERSION "\"}"), "1");
-  EXPECT_EQ(sample(text, "cachecar_upstream_errors_total"), "0");
+  EXPECT_EQ(
+      metric_sample(text, "cachecar_requests_total{cache=\"pass\",method=\"OTHER\",rule=\"none\"}"),
+      "1");
+  EXPECT_EQ(metric_sample(text, "cachecar_responses_total{code=\"2xx\"}"), "8");
+  EXPECT_EQ(metric_sample(text, "cachecar_responses_total{code=\"4xx\"}"), "1");
+  EXPECT_EQ(metric_sample(text, "cachecar_request_duration_seconds_count{cache=\"hit\"}"), "2");
+  EXPECT_EQ(metric_sample(text, "cachecar_request_duration_seconds_count{cache=\"miss\"}"), "2");
+  EXPECT_EQ(metric_sample(text, "cachecar_upstream_request_duration_seconds_count{result=\"ok\"}"),
+            "7");
+  EXPECT_TRUE(
+      metric_sample(text, "cachecar_redis_command_duration_seconds_count{command=\"MGET\"}"));
+  EXPECT_TRUE(
+      metric_sample(text, "cachecar_redis_command_duration_seconds_count{command=\"EVALSHA\"}"));
+  EXPECT_EQ(metric_sample(text, "cachecar_cache_stores_total"), "3");  // 2 misses, 1 bypass refill
+  EXPECT_EQ(metric_sample(text, "cachecar_cache_stored_body_bytes_count"), "3");
+  EXPECT_EQ(metric_sample(text, "cachecar_cache_invalidated_entries_total"), "1");
+  EXPECT_EQ(metric_sample(text, "cachecar_cache_cleared_entries_total"), "1");
+  EXPECT_EQ(metric_sample(text, "cachecar_redis_connected"), "1");
+  EXPECT_EQ(metric_sample(text, "cachecar_redis_circuit_breaker_state{state=\"closed\"}"), "1");
+  EXPECT_EQ(metric_sample(text, "cachecar_build_info{version=\"" CACHECAR_VERSION "\"}"), "1");
+  EXPECT_EQ(metric_sample(text, "cachecar_upstream_errors_total"), "0");
   // Bounded cardinality: rule names and fixed lists as labels, never request paths or methods.
   EXPECT_EQ(text.find("/api/items/1"), std::string::npos);
   EXPECT_EQ(text.find("/missing"), std::string::npos);
@@ -151,14 +139,14 @@ TEST(AdminMetricsTest, ConnectionGaugesFollowOpenConnections) {
   {
     HttpClient client(h.port());
     EXPECT_EQ(client.get("/api/items/1").status, 200);  // keep-alive, and a pooled upstream conn
-    EXPECT_TRUE(wait_until([&] { return sample(scrape(h), "cachecar_client_connections") == "1"; },
-                           5s, 10ms));
-    const auto upstream = sample(scrape(h), "cachecar_upstream_connections");
+    EXPECT_TRUE(wait_until(
+        [&] { return metric_sample(scrape(h), "cachecar_client_connections") == "1"; }, 5s, 10ms));
+    const auto upstream = metric_sample(scrape(h), "cachecar_upstream_connections");
     ASSERT_TRUE(upstream);
     EXPECT_GE(std::stoi(*upstream), 1);
   }
-  EXPECT_TRUE(wait_until([&] { return sample(scrape(h), "cachecar_client_connections") == "0"; },
-                         5s, 10ms));
+  EXPECT_TRUE(wait_until(
+      [&] { return metric_sample(scrape(h), "cachecar_client_connections") == "0"; }, 5s, 10ms));
 }
 
 TEST(AdminMetricsTest, RedisDownShowsInGaugesAndErrorCounters) {
@@ -169,12 +157,12 @@ TEST(AdminMetricsTest, RedisDownShowsInGaugesAndErrorCounters) {
       [&] {
         h.get("/api/items/1");
         const auto text = scrape(h);
-        return sample(text, "cachecar_redis_connected") == "0" &&
-               sample(text, "cachecar_redis_circuit_breaker_state{state=\"closed\"}") == "0";
+        return metric_sample(text, "cachecar_redis_connected") == "0" &&
+               metric_sample(text, "cachecar_redis_circuit_breaker_state{state=\"closed\"}") == "0";
       },
       10s, 20ms));
   const auto text = scrape(h);
-  EXPECT_NE(sample(text, "cachecar_store_errors_total{operation=\"get\"}"), "0");
+  EXPECT_NE(metric_sample(text, "cachecar_store_errors_total{operation=\"get\"}"), "0");
   EXPECT_NE(text.find("cachecar_redis_command_errors_total{command=\"MGET\""), std::string::npos)
       << text;
 }

@@ -162,7 +162,7 @@ TEST(DeployFilesTest, ComposeCommandsUseRealFlagsAndAValidConfig) {
 }
 
 TEST(DeployFilesTest, PrometheusScrapesTheAdminListener) {
-  const auto prometheus = YAML::LoadFile((kRoot / "deploy/prometheus.yml").string());
+  const auto prometheus = YAML::LoadFile((kRoot / "deploy/prometheus/prometheus.yml").string());
   const auto job = prometheus["scrape_configs"][0];
   EXPECT_EQ(job["metrics_path"].as<std::string>(), "/metrics");
   const auto services = YAML::LoadFile((kRoot / "docker-compose.yml").string())["services"];
@@ -170,7 +170,7 @@ TEST(DeployFilesTest, PrometheusScrapesTheAdminListener) {
   EXPECT_EQ(job["static_configs"][0]["targets"][0].as<std::string>(),
             "cachecar:" + std::to_string(port_of(env.at("CACHECAR_ADMIN_LISTEN"))));
   EXPECT_EQ(compose_value(strings(services["prometheus"]["volumes"]).at(0)),
-            "./deploy/prometheus.yml:/etc/prometheus/prometheus.yml:ro");
+            "./deploy/prometheus:/etc/prometheus:ro");
 }
 
 TEST(DeployFilesTest, RuntimeImageProvidesEverySharedLibraryTheBinariesLoad) {

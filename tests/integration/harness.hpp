@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,12 +29,22 @@ struct HarnessOptions {
   std::string redis_timeout = "200ms";
   std::string upstream_url;  // set: this upstream instead of the stub (e.g. a raw-bytes server)
   unsigned threads = 1;
+  // Redis over TLS: the fixture also listens on a TLS port and the URL is rediss:// to it.
+  std::optional<RedisServer::Tls> redis_tls;
+  std::string redis_userinfo;  // "user:password@" in the URL
+  std::string redis;           // extra lines under `redis:` (indented by 2), e.g. tls:
+  std::function<void(RedisServer&)> prepare_redis;  // before cachecar starts (ACL SETUSER)
 };
 
 class Harness {
  public:
   explicit Harness(HarnessOptions options) : options_(std::move(options)) {
-    if (!options_.memory_store) redis.emplace();
+    if (options_.redis_tls) {
+      redis.emplace(*options_.redis_tls, std::vector<std::string>{});
+    } else if (!options_.memory_store) {
+      redis.emplace();
+    }
+    if (redis && options_.prepare_redis) options_.prepare_redis(*redis);
     start();
   }
   ~Harness() { stop(); }
@@ -46,10 +57,13 @@ class Harness {
         options_.upstream_url.empty() ? upstream.url() : options_.upstream_url;
     yaml += "upstream:\n  url: \"" + upstream_url +
             "\"\n  connect_timeout: 1s\n  timeout: " + options_.upstream_timeout + "\n";
-    yaml += "redis:\n  url: \"" +
-            (options_.memory_store ? std::string("memory://")
-                                   : "redis://127.0.0.1:" + std::to_string(redis->port()) + "/0") +
-            "\"\n  timeout: " + options_.redis_timeout + "\n";
+    const std::string redis_url = options_.redis_tls
+                                      ? "rediss://" + options_.redis_userinfo +
+                                            "127.0.0.1:" + std::to_string(redis->tls_port()) + "/0"
+                                      : "redis://" + options_.redis_userinfo +
+                                            "127.0.0.1:" + std::to_string(redis->port()) + "/0";
+    yaml += "redis:\n  url: \"" + (options_.memory_store ? std::string("memory://") : redis_url) +
+            "\"\n  timeout: " + options_.redis_timeout + "\n" + options_.redis;
     yaml += "admin:\n  listen: \"127.0.0.1:0\"\n" + options_.admin;
     yaml += "log:\n  level: warn\n" + options_.log;
     yaml += "cache:\n  default_ttl: 60s\n  max_ttl: 1h\n  max_body_size: 64KiB\n" + options_.cache;

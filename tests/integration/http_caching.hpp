@@ -3,13 +3,13 @@
 #pragma once
 
 #include "integration/harness.hpp"
+#include "support/prometheus_text.hpp"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <ctime>
 #include <optional>
-#include <sstream>
 #include <string>
 
 namespace cachecar::test::http_caching {
@@ -119,12 +119,7 @@ inline bool is_stale_hit_status(const std::string& cache_status) {
 
 // The value of the Prometheus sample `series` ("name{labels}") on the admin port, 0 if absent.
 inline double metric(Harness& h, const std::string& series) {
-  std::istringstream in(h.admin("GET", "/metrics").body);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-  }
-  return 0;
+  return metric_value(h.admin("GET", "/metrics").body, series);
 }
 
 }  // namespace cachecar::test::http_caching

@@ -120,7 +120,15 @@ std::optional<std::string> RedisServer::binary() {
   return std::nullopt;
 }
 
-RedisServer::RedisServer(std::vector<std::string> extra_args) : extra_args_(std::move(extra_args)) {
+RedisServer::RedisServer(Tls tls, std::vector<std::string> extra_args)
+    : RedisServer(std::optional<Tls>(std::move(tls)), std::move(extra_args), nullptr) {}
+
+RedisServer::RedisServer(std::vector<std::string> extra_args)
+    : RedisServer(std::nullopt, std::move(extra_args), nullptr) {}
+
+RedisServer::RedisServer(std::optional<Tls> tls, std::vector<std::string> extra_args,
+                         std::nullptr_t)
+    : extra_args_(std::move(extra_args)), tls_(std::move(tls)) {
   auto path = binary();
   if (!path) throw std::runtime_error("redis-server is not installed");
   binary_ = *path;
@@ -131,6 +139,11 @@ RedisServer::RedisServer(std::vector<std::string> extra_args) : extra_args_(std:
   dir_ = templ;
   for (int attempt = 1;; ++attempt) {
     port_ = pick_free_port();
+    if (tls_) {
+      do {
+        tls_port_ = pick_free_port();
+      } while (tls_port_ == port_);
+    }
     try {
       start(kStartTimeout);
       return;
@@ -157,6 +170,12 @@ void RedisServer::start(std::chrono::milliseconds timeout) {
   std::vector<std::string> args{binary_, "--port",       port, "--bind", "127.0.0.1", "--save",
                                 "",      "--appendonly", "no", "--dir",  dir,         "--daemonize",
                                 "no"};
+  if (tls_) {
+    args.insert(args.end(),
+                {"--tls-port", std::to_string(tls_port_), "--tls-cert-file", tls_->cert_file,
+                 "--tls-key-file", tls_->key_file, "--tls-ca-cert-file", tls_->ca_file,
+                 "--tls-auth-clients", tls_->auth_clients ? "yes" : "no"});
+  }
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   process_.emplace(std::move(args), ChildProcess::Env{}, dir_ / "redis.log");
   pid_ = process_->pid();

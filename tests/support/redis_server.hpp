@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -33,12 +34,23 @@ class RedisServer {
   // Starts the server and waits until it answers PING. Throws std::runtime_error on failure.
   // `extra_args` are appended to the command line (e.g. {"--maxmemory", "3mb"}), restarts too.
   explicit RedisServer(std::vector<std::string> extra_args = {});
+
+  // TLS on a second port (redis-server --tls-port, Debian's build has TLS). The plain port
+  // stays open for command(), which speaks plain RESP as the default user.
+  struct Tls {
+    std::string cert_file;
+    std::string key_file;
+    std::string ca_file;        // the CA that client certificates must chain to
+    bool auth_clients = false;  // tls-auth-clients: a client certificate is required
+  };
+  RedisServer(Tls tls, std::vector<std::string> extra_args);
   ~RedisServer();
   RedisServer(const RedisServer&) = delete;
   RedisServer& operator=(const RedisServer&) = delete;
 
   std::string host() const { return "127.0.0.1"; }
   std::uint16_t port() const noexcept { return port_; }
+  std::uint16_t tls_port() const noexcept { return tls_port_; }  // 0 without Tls
   bool running() const noexcept { return pid_ > 0; }
 
   void kill();     // SIGKILL and reap; idempotent
@@ -54,6 +66,7 @@ class RedisServer {
   std::string log() const;
 
  private:
+  RedisServer(std::optional<Tls> tls, std::vector<std::string> extra_args, std::nullptr_t);
   void start(std::chrono::milliseconds timeout);
   bool answers_as_ours() const;
 
@@ -61,6 +74,8 @@ class RedisServer {
   std::vector<std::string> extra_args_;
   std::filesystem::path dir_;
   std::uint16_t port_ = 0;
+  std::optional<Tls> tls_;
+  std::uint16_t tls_port_ = 0;
   pid_t pid_ = -1;
   std::optional<ChildProcess> process_;
 };

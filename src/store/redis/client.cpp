@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <vector>
 
 namespace cachecar::store::redis {
@@ -46,17 +47,28 @@ struct Client::State {
   // Published for health(), which other threads may call.
   std::atomic<bool> connected{false};
   std::atomic<CircuitBreaker::State> breaker_state{CircuitBreaker::State::Closed};
+  mutable std::mutex last_error_mutex;  // health() reads it from other threads
+  std::string last_error;
 
   ConnectionOptions connection_options() const {
-    return {options.host,
-            options.port,
-            options.password,
-            options.db,
-            options.connect_timeout,
-            options.max_pending,
-            options.scripts,
-            options.setup_commands,
-            options.on_setup_reply};
+    ConnectionOptions o;
+    o.host = options.host;
+    o.port = options.port;
+    o.user = options.user;
+    o.password = options.password;
+    o.db = options.db;
+    o.tls = options.tls;
+    o.connect_timeout = options.connect_timeout;
+    o.max_pending = options.max_pending;
+    o.scripts = options.scripts;
+    o.setup_commands = options.setup_commands;
+    o.on_setup_reply = options.on_setup_reply;
+    return o;
+  }
+
+  void set_last_error(std::string error) {
+    const std::lock_guard lock(last_error_mutex);
+    last_error = std::move(error);
   }
 
   std::shared_ptr<Connection> pick() {
@@ -139,7 +151,11 @@ asio::awaitable<bool> connect_all(std::shared_ptr<State> s) {
       conn->close(errc::shutting_down);
       co_return false;
     }
-    if (ec) co_return false;
+    if (ec) {
+      s->set_last_error(conn->failure());
+      if (s->options.on_connect_failure) s->options.on_connect_failure(conn->failure());
+      co_return false;
+    }
     conn->set_close_handler([weak = std::weak_ptr<State>(s)](error_code) {
       if (auto state = weak.lock()) state->on_connection_lost();
     });
@@ -167,6 +183,7 @@ asio::awaitable<void> maintain(std::shared_ptr<State> s) {
     if (s->stopped) break;
     if (ok) {
       s->breaker.on_success();
+      s->set_last_error({});
     } else {
       s->disconnect_all(errc::store_unavailable);
       s->breaker.trip(Clock::now());
@@ -231,9 +248,15 @@ asio::awaitable<result<Reply>> Client::execute(std::span<const std::string_view>
   co_return reply;
 }
 
-StoreHealth Client::health() const noexcept {
-  return {state_->connected.load(std::memory_order_relaxed),
-          state_->breaker_state.load(std::memory_order_relaxed)};
+StoreHealth Client::health() const {
+  StoreHealth health;
+  health.connected = state_->connected.load(std::memory_order_relaxed);
+  health.state = state_->breaker_state.load(std::memory_order_relaxed);
+  if (!health.connected) {
+    const std::lock_guard lock(state_->last_error_mutex);
+    health.last_error = state_->last_error;
+  }
+  return health;
 }
 
 const Client::Options& Client::options() const noexcept {

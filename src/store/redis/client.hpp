@@ -40,8 +40,10 @@ class Client {
   struct Options {
     std::string host = "127.0.0.1";
     std::uint16_t port = 6379;
+    std::string user;      // ACL user (AUTH user password); empty: the default user
     std::string password;  // empty: no AUTH
     int db = 0;            // non-zero: SELECT
+    TlsOptions tls;        // no context: plain TCP
     std::chrono::milliseconds command_timeout{100};
     std::size_t connections = 1;                      // pipelined connections, used round-robin
     std::chrono::milliseconds connect_timeout{1000};  // resolve + connect + AUTH/SELECT + PING
@@ -51,6 +53,9 @@ class Client {
     // Run on every new connection after the scripts (see ConnectionOptions).
     std::vector<std::vector<std::string>> setup_commands;
     std::function<void(std::size_t index, const Reply& reply)> on_setup_reply;
+    // Called on the executor after each failed (re)connection attempt with why it failed
+    // (Connection::failure(): never the password), so that the caller can log it.
+    std::function<void(const std::string& failure)> on_connect_failure;
   };
 
   // Called after each execute() (also when it failed fast). `command` is the first argument.
@@ -70,7 +75,8 @@ class Client {
   // called (with several connections, only per connection).
   boost::asio::awaitable<result<Reply>> execute(std::span<const std::string_view> args);
 
-  StoreHealth health() const noexcept;
+  // last_error: why the latest connection attempt failed, while not connected.
+  StoreHealth health() const;
   const Options& options() const noexcept;
 
   // Closes the connections (pending commands fail with errc::shutting_down), stops

@@ -41,16 +41,13 @@ std::shared_ptr<Connection> Connection::create(asio::any_io_executor executor,
 Connection::Connection(asio::any_io_executor executor, ConnectionOptions options)
     : executor_(std::move(executor)),
       options_(std::move(options)),
-      socket_(executor_),
+      transport_(executor_, options_.tls),
       resolver_(executor_),
       connect_timer_(executor_),
       writer_wake_(executor_),
       watchdog_(executor_) {}
 
-Connection::~Connection() {
-  error_code ignored;
-  socket_.close(ignored);
-}
+Connection::~Connection() = default;
 
 asio::awaitable<error_code> Connection::connect() {
   if (connect_started_ || closed_) co_return errc::store_unavailable;
@@ -71,32 +68,66 @@ asio::awaitable<error_code> Connection::connect() {
 
   error_code ec = co_await handshake(deadline);
   connect_timer_.cancel();
-  if (connect_timed_out_) ec = errc::timeout;
+  if (connect_timed_out_) {
+    ec = errc::timeout;
+    failure_ = "no answer from " + endpoint_text() + " within " +
+               std::to_string(options_.connect_timeout.count()) + "ms (connect" +
+               (transport_.tls() ? ", TLS handshake" : "") + ", AUTH, SELECT, PING)";
+  }
   if (!ec && closed_) ec = errc::shutting_down;
   if (ec) {
+    if (failure_.empty() && !read_failure_.empty()) {
+      // TLS 1.3: a server that refuses our certificate says so after the client's handshake.
+      failure_ = std::string(transport_.tls() ? "TLS session with " : "connection to ") +
+                 endpoint_text() + " failed: " + read_failure_;
+    }
+    if (failure_.empty()) failure_ = "connection to " + endpoint_text() + " failed";
     fail(ec);
     co_return ec;
   }
+  failure_.clear();
   ready_ = true;
   co_return error_code{};
 }
 
+std::string Connection::endpoint_text() const {
+  return (options_.host.find(':') != std::string::npos ? "[" + options_.host + "]"
+                                                       : options_.host) +
+         ":" + std::to_string(options_.port);
+}
+
 asio::awaitable<error_code> Connection::handshake(Clock::time_point deadline) {
   error_code ec;
+  auto& socket = transport_.socket();
   const auto address = asio::ip::make_address(options_.host, ec);
   if (!ec) {
-    auto [cec] = co_await socket_.async_connect({address, options_.port}, kUseTuple);
-    if (cec) co_return errc::store_unavailable;
+    auto [cec] = co_await socket.async_connect({address, options_.port}, kUseTuple);
+    if (cec) {
+      failure_ = "cannot connect to " + endpoint_text() + ": " + cec.message();
+      co_return errc::store_unavailable;
+    }
   } else {
     auto [rec, endpoints] =
         co_await resolver_.async_resolve(options_.host, std::to_string(options_.port), kUseTuple);
-    if (rec || closed_) co_return errc::store_unavailable;
-    auto [cec, endpoint] = co_await asio::async_connect(socket_, endpoints, kUseTuple);
+    if (rec || closed_) {
+      failure_ = "cannot resolve " + options_.host + ": " + rec.message();
+      co_return errc::store_unavailable;
+    }
+    auto [cec, endpoint] = co_await asio::async_connect(socket, endpoints, kUseTuple);
     (void)endpoint;
-    if (cec) co_return errc::store_unavailable;
+    if (cec) {
+      failure_ = "cannot connect to " + endpoint_text() + ": " + cec.message();
+      co_return errc::store_unavailable;
+    }
   }
   if (closed_) co_return errc::shutting_down;
-  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  socket.set_option(asio::ip::tcp::no_delay(true), ec);
+  std::string reason;
+  if (auto tec = co_await transport_.handshake(options_.host, &reason)) {
+    if (!closed_) failure_ = "TLS handshake with " + endpoint_text() + " failed: " + reason;
+    co_return errc::store_unavailable;
+  }
+  if (closed_) co_return errc::shutting_down;
 
   socket_up_ = true;
   auto self = shared_from_this();
@@ -107,21 +138,27 @@ asio::awaitable<error_code> Connection::handshake(Clock::time_point deadline) {
   // Each step must be answered before the deadline: a stopped server (SIGSTOP) accepts TCP
   // connections but never replies, and such a connection must not count as up.
   if (!options_.password.empty()) {
-    const std::array<std::string_view, 2> auth{"AUTH", options_.password};
-    if (auto aec = co_await expect_status(auth, deadline)) co_return aec;
+    std::vector<std::string_view> auth{"AUTH"};
+    if (!options_.user.empty()) auth.emplace_back(options_.user);
+    auth.emplace_back(options_.password);
+    if (auto aec = co_await expect_status("AUTH", auth, deadline)) co_return aec;
   }
   if (options_.db != 0) {
     const std::string db = std::to_string(options_.db);
     const std::array<std::string_view, 2> select{"SELECT", db};
-    if (auto sec = co_await expect_status(select, deadline)) co_return sec;
+    const std::string what = "SELECT " + db;
+    if (auto sec = co_await expect_status(what, select, deadline)) co_return sec;
   }
   const std::array<std::string_view, 1> ping{"PING"};
-  if (auto pec = co_await expect_status(ping, deadline)) co_return pec;
+  if (auto pec = co_await expect_status("PING", ping, deadline)) co_return pec;
   for (const auto& script : options_.scripts) {
     const std::array<std::string_view, 3> load{"SCRIPT", "LOAD", script};
     auto reply = co_await send(load, remaining(deadline));
     if (!reply) co_return reply.error();
-    if (reply->type != Reply::Type::String) co_return errc::store_reply_error;
+    if (reply->type != Reply::Type::String) {
+      failure_ = "SCRIPT LOAD refused: " + (reply->is_error() ? reply->str : "unexpected reply");
+      co_return errc::store_reply_error;
+    }
   }
   for (std::size_t i = 0; i < options_.setup_commands.size(); ++i) {
     const auto& command = options_.setup_commands[i];
@@ -133,11 +170,17 @@ asio::awaitable<error_code> Connection::handshake(Clock::time_point deadline) {
   co_return error_code{};
 }
 
-asio::awaitable<error_code> Connection::expect_status(std::span<const std::string_view> args,
+asio::awaitable<error_code> Connection::expect_status(std::string_view what,
+                                                      std::span<const std::string_view> args,
                                                       Clock::time_point deadline) {
   auto reply = co_await send(args, remaining(deadline));
   if (!reply) co_return reply.error();
-  if (reply->type != Reply::Type::Status) co_return errc::store_reply_error;
+  if (reply->type != Reply::Type::Status) {
+    // Redis's error text ("WRONGPASS invalid username-password pair ...") never echoes it.
+    failure_ = std::string(what) +
+               " refused: " + (reply->is_error() ? reply->str : std::string("unexpected reply"));
+    co_return errc::store_reply_error;
+  }
   co_return error_code{};
 }
 
@@ -217,7 +260,7 @@ asio::awaitable<void> Connection::write_loop(std::shared_ptr<Connection> /*keep_
       continue;
     }
     writing_.swap(out_);
-    auto [ec, written] = co_await asio::async_write(socket_, asio::buffer(writing_), kUseTuple);
+    auto [ec, written] = co_await transport_.async_write(asio::buffer(writing_), kUseTuple);
     (void)written;
     writing_.clear();
     if (ec) {
@@ -233,8 +276,9 @@ asio::awaitable<void> Connection::read_loop(std::shared_ptr<Connection> /*keep_a
   while (!closed_) {
     const auto space = parser_.prepare();
     auto [ec, n] =
-        co_await socket_.async_read_some(asio::buffer(space.data(), space.size()), kUseTuple);
+        co_await transport_.async_read_some(asio::buffer(space.data(), space.size()), kUseTuple);
     if (ec) {
+      if (!ready_ && !closed_) read_failure_ = Transport::describe(ec);
       fail(errc::store_unavailable);
       co_return;
     }
@@ -262,8 +306,7 @@ void Connection::fail(error_code ec) {
   closed_ = true;
   ready_ = false;
   socket_up_ = false;
-  error_code ignored;
-  socket_.close(ignored);
+  transport_.close();
   resolver_.cancel();
   connect_timer_.cancel();
   writer_wake_.cancel();

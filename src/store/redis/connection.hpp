@@ -1,9 +1,10 @@
-// One pipelined Redis connection over an Asio TCP socket, confined to one executor (no locks).
+// One pipelined Redis connection over TCP or TLS (Transport), confined to one executor (no locks).
 // Commands from many coroutines are coalesced into single writes; replies complete them in
 // FIFO order. Never throws on the request path: failures come back as error codes.
 #pragma once
 
 #include "store/redis/resp.hpp"
+#include "store/redis/transport.hpp"
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
@@ -27,9 +28,11 @@ namespace cachecar::store::redis {
 struct ConnectionOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 6379;
+  std::string user;      // ACL user: AUTH user password (empty: AUTH password)
   std::string password;  // empty: no AUTH
   int db = 0;            // non-zero: SELECT db
-  // Budget for the whole handshake: resolve, TCP connect, AUTH, SELECT and a PING reply.
+  TlsOptions tls;        // no context: plain TCP
+  // Budget for the whole handshake: resolve, TCP connect, TLS, AUTH, SELECT and a PING reply.
   std::chrono::milliseconds connect_timeout{1000};
   std::size_t max_pending = 4096;  // commands awaiting replies; beyond this execute() fails fast
   // Lua scripts to SCRIPT LOAD during the handshake, so EVALSHA on this connection never meets
@@ -58,11 +61,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Connection& operator=(const Connection&) = delete;
   ~Connection();
 
-  // Resolves, connects (TCP_NODELAY), authenticates, selects the db and waits for a PING
-  // reply, all within options.connect_timeout. Call once. Errors: errc::timeout,
-  // errc::store_unavailable (resolve/connect failure), errc::store_reply_error (AUTH/SELECT
-  // refused), errc::shutting_down (closed meanwhile). A failed connection is closed.
+  // Resolves, connects (TCP_NODELAY), does the TLS handshake, authenticates, selects the db
+  // and waits for a PING reply, all within options.connect_timeout. Call once. Errors:
+  // errc::timeout, errc::store_unavailable (resolve/connect/TLS failure),
+  // errc::store_reply_error (AUTH/SELECT refused), errc::shutting_down (closed meanwhile). A
+  // failed connection is closed, and failure() says why.
   boost::asio::awaitable<boost::system::error_code> connect();
+
+  // Why connect() failed, for logs and /health ("TLS handshake with 127.0.0.1:6380 failed:
+  // certificate verify failed: unable to get local issuer certificate", "AUTH refused:
+  // WRONGPASS ..."). Never holds the password. Empty after a successful connect().
+  const std::string& failure() const noexcept { return failure_; }
 
   // Sends one command and waits for its reply, at most `timeout`. The arguments are encoded
   // before the first suspension, so they need to stay valid only until then. Error replies
@@ -93,8 +102,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   boost::asio::awaitable<boost::system::error_code> handshake(
       std::chrono::steady_clock::time_point deadline);
+  // `what` names the step in failure() ("AUTH"); the arguments may hold a secret.
   boost::asio::awaitable<boost::system::error_code> expect_status(
-      std::span<const std::string_view> args, std::chrono::steady_clock::time_point deadline);
+      std::string_view what, std::span<const std::string_view> args,
+      std::chrono::steady_clock::time_point deadline);
+  std::string endpoint_text() const;
   boost::asio::awaitable<result<Reply>> send(std::span<const std::string_view> args,
                                              std::chrono::milliseconds timeout);
   boost::asio::awaitable<void> read_loop(std::shared_ptr<Connection> keep_alive);
@@ -108,7 +120,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   boost::asio::any_io_executor executor_;
   ConnectionOptions options_;
-  boost::asio::ip::tcp::socket socket_;
+  Transport transport_;
   boost::asio::ip::tcp::resolver resolver_;
   boost::asio::steady_timer connect_timer_;  // handshake watchdog
   boost::asio::steady_timer writer_wake_;    // the idle writer sleeps on this
@@ -129,6 +141,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::deque<Pending> pending_;
   ReplyParser parser_;
   CloseHandler close_handler_;
+  std::string failure_;
+  std::string read_failure_;  // what ended the reader during the handshake
 };
 
 }  // namespace cachecar::store::redis

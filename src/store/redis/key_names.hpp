@@ -7,6 +7,7 @@
 #include "core/digest.hpp"
 #include "core/stored_key.hpp"
 
+#include <array>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -14,6 +15,12 @@
 namespace cachecar::store::redis {
 
 using core::KeyHash;
+
+// The logical names of RedisStore's bookkeeping keys, in the order its scripts take them as
+// KEYS[1..10] (redis_store.hpp describes each).
+inline constexpr std::array<std::string_view, 10> kBookkeepingNames = {
+    "__gen",  "__index", "__expiry", "__keyns", "__namespaces",
+    "__gens", "__vary",  "__names",  "__tags",  "__keytags"};
 
 class KeyNames {
  public:

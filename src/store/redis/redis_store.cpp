@@ -1,5 +1,6 @@
 #include "store/redis/redis_store.hpp"
 
+#include "store/tags.hpp"
 #include "store/variant_index.hpp"
 
 #include <array>
@@ -44,15 +45,21 @@ std::string_view info_field(std::string_view info, std::string_view field) {
   return {};
 }
 
-// KEYS[1..7] of every script, in the prelude's order.
-std::array<std::string, 7> bookkeeping_keys(const std::string& prefix) {
-  return {prefix + "__gen",        prefix + "__index", prefix + "__expiry", prefix + "__keyns",
-          prefix + "__namespaces", prefix + "__gens",  prefix + "__vary"};
+// KEYS[1..10] of every script, in the prelude's order.
+std::array<std::string, 10> bookkeeping_keys(const KeyNames& names) {
+  std::array<std::string, 10> keys;
+  for (std::size_t i = 0; i < keys.size(); ++i) keys[i] = names.of(kBookkeepingNames[i]);
+  return keys;
+}
+
+// ARGV[1] of every script: how the scripts name the keys they find at run time.
+std::string mode_prefix(const KeyNames& names) {
+  return names.hash() == KeyHash::None ? "n" + names.prefix() : std::string("h");
 }
 
 // Every new connection loads the scripts, runs the set-up script (the bookkeeping exists
 // before the first token is read) and reads the eviction policy.
-Client::Options with_scripts(Client::Options options, const std::string& prefix,
+Client::Options with_scripts(Client::Options options, const KeyNames& names,
                              std::shared_ptr<RedisStore::ServerInfo> info) {
   for (const auto* script :
        {&RedisStore::put_script(), &RedisStore::fill_variant_script(), &RedisStore::erase_script(),
@@ -60,9 +67,9 @@ Client::Options with_scripts(Client::Options options, const std::string& prefix,
     options.scripts.push_back(script->body);
   }
   std::vector<std::string> setup{"EVALSHA", RedisStore::setup_script().sha1,
-                                 std::to_string(bookkeeping_keys(prefix).size())};
-  for (auto& key : bookkeeping_keys(prefix)) setup.push_back(std::move(key));
-  setup.push_back(prefix);
+                                 std::to_string(bookkeeping_keys(names).size())};
+  for (auto& key : bookkeeping_keys(names)) setup.push_back(std::move(key));
+  setup.push_back(mode_prefix(names));
   options.setup_commands.push_back(std::move(setup));
   // INFO rather than CONFIG GET: it works where CONFIG is renamed or denied by an ACL.
   options.setup_commands.push_back({"INFO", "memory"});
@@ -80,13 +87,26 @@ Client::Options with_scripts(Client::Options options, const std::string& prefix,
 }  // namespace
 
 RedisStore::RedisStore(asio::any_io_executor executor, Client::Options options,
-                       std::string key_prefix, Client::Observer observer, PolicyHandler on_policy)
+                       std::string key_prefix, Client::Observer observer, PolicyHandler on_policy,
+                       KeyHash key_hash)
     : server_info_(std::make_shared<ServerInfo>(ServerInfo{{}, 0, std::move(on_policy)})),
-      client_(std::move(executor), with_scripts(std::move(options), key_prefix, server_info_),
+      client_(std::move(executor),
+              with_scripts(std::move(options), KeyNames(key_prefix, key_hash), server_info_),
               std::move(observer)),
       prefix_(std::move(key_prefix)),
-      epoch_key_(prefix_ + "__gen"),
-      book_keys_(bookkeeping_keys(prefix_)) {}
+      names_(prefix_, key_hash),
+      mode_prefix_(mode_prefix(names_)),
+      epoch_key_(names_.of("__gen")),
+      book_keys_(bookkeeping_keys(names_)) {}
+
+std::vector<std::string> RedisStore::tag_set_keys(std::vector<std::string> tags) {
+  auto kept = keep_tags(std::move(tags));
+  if (kept.dropped != 0) tags_dropped_.fetch_add(kept.dropped, std::memory_order_relaxed);
+  std::vector<std::string> keys;
+  keys.reserve(kept.tags.size());
+  for (const auto& tag : kept.tags) keys.push_back(names_.of("__tag:" + tag));
+  return keys;
+}
 
 asio::awaitable<result<Reply>> RedisStore::run_script(const Script& script,
                                                       std::vector<std::string_view> keys,
@@ -196,7 +216,7 @@ FillToken token_of(const Reply& epoch, const Reply& path_generation) {
 }  // namespace
 
 asio::awaitable<result<Value>> RedisStore::get(std::string key) {
-  const std::string name = prefix_ + key;
+  const std::string name = names_.of(key);
   const std::array<std::string_view, 3> args{"MGET", name, epoch_key_};
   auto reply = co_await client_.execute(args);
   if (auto ec = mget_error(reply, 2)) co_return ec;
@@ -206,7 +226,7 @@ asio::awaitable<result<Value>> RedisStore::get(std::string key) {
 asio::awaitable<result<Lookup>> RedisStore::lookup_for_fill(std::string key) {
   // The entry and its fill token in one round trip (the token must be read before the caller
   // asks the upstream; reading it with the lookup costs no extra trip).
-  const std::string name = prefix_ + key;
+  const std::string name = names_.of(key);
   const std::string path = path_generation_key(key);
   const std::array<std::string_view, 4> args{"MGET", name, epoch_key_, path};
   auto reply = co_await client_.execute(args);
@@ -229,24 +249,21 @@ asio::awaitable<result<FillToken>> RedisStore::read_fill_token(std::string key) 
 asio::awaitable<error_code> RedisStore::put(std::string key, std::string value,
                                             std::chrono::milliseconds ttl, std::string ns,
                                             std::vector<std::string> tags) {
-  (void)tags;
-  co_return co_await run_put(key, value, ttl, ns, std::string_view());
+  co_return co_await run_put(key, value, ttl, ns, std::string_view(), std::move(tags));
 }
 
 asio::awaitable<error_code> RedisStore::fill(std::string key, std::string value,
                                              std::chrono::milliseconds ttl, std::string ns,
                                              FillToken token, std::vector<std::string> tags) {
-  (void)tags;
   // A token that was never read cannot be current (and "" would mean unconditional below).
   if (token.empty()) co_return errc::fill_overtaken;
-  co_return co_await run_put(key, value, ttl, ns, token.generations);
+  co_return co_await run_put(key, value, ttl, ns, token.generations, std::move(tags));
 }
 
 asio::awaitable<error_code> RedisStore::fill_variant(VariantFill variant, std::string value,
                                                      std::chrono::milliseconds ttl, std::string ns,
                                                      FillToken token,
                                                      std::vector<std::string> tags) {
-  (void)tags;
   if (!variant_secondary_key(variant)) {
     co_return make_error_code(boost::system::errc::invalid_argument);
   }
@@ -259,14 +276,15 @@ asio::awaitable<error_code> RedisStore::fill_variant(VariantFill variant, std::s
     if (!fields.empty()) fields += ',';
     fields += field;
   }
-  const std::string entry = prefix_ + variant.variant_key;
+  const std::string entry = names_.of(variant.variant_key);
   const std::string path_generation = path_generation_key(variant.variant_key);
-  const std::string primary = prefix_ + variant.primary_key;
-  const std::string ns_set = prefix_ + "__ns:" + ns;
-  std::vector<std::string_view> keys{entry, path_generation, primary};
-  if (!ns.empty()) keys.push_back(ns_set);
+  const std::string primary = names_.of(variant.primary_key);
+  const std::string ns_set = namespace_key(ns);
+  const std::vector<std::string> tag_sets = tag_set_keys(std::move(tags));
+  std::vector<std::string_view> keys{entry, path_generation, primary, ns_set};
+  for (const auto& set : tag_sets) keys.push_back(set);
   std::vector<std::string_view> argv{
-      prefix_,           variant.variant_key, value,        ttl_ms, ns,
+      mode_prefix_,      variant.variant_key, value,        ttl_ms, ns,
       token.generations, variant.primary_key, max_variants, fields};
   co_return fill_outcome(
       co_await run_script(fill_variant_script(), std::move(keys), std::move(argv)));
@@ -274,16 +292,18 @@ asio::awaitable<error_code> RedisStore::fill_variant(VariantFill variant, std::s
 
 asio::awaitable<error_code> RedisStore::run_put(std::string_view key, std::string_view value,
                                                 std::chrono::milliseconds ttl, std::string_view ns,
-                                                std::string_view generations) {
+                                                std::string_view generations,
+                                                std::vector<std::string> tags) {
   if (ttl.count() <= 0) co_return error_code{};  // precondition: nothing to cache
   const std::string ttl_ms = std::to_string(ttl.count());
   // (Braced arguments to a co_awaited call trip a GCC 12 bug: build the vector first.)
-  const std::string entry = prefix_ + std::string(key);
+  const std::string entry = names_.of(key);
   const std::string path_generation = path_generation_key(key);
-  const std::string ns_set = prefix_ + "__ns:" + std::string(ns);
-  std::vector<std::string_view> keys{entry, path_generation};
-  if (!ns.empty()) keys.push_back(ns_set);
-  std::vector<std::string_view> argv{prefix_, key, value, ttl_ms, ns, generations};
+  const std::string ns_set = namespace_key(ns);
+  const std::vector<std::string> tag_sets = tag_set_keys(std::move(tags));
+  std::vector<std::string_view> keys{entry, path_generation, ns_set};
+  for (const auto& set : tag_sets) keys.push_back(set);
+  std::vector<std::string_view> argv{mode_prefix_, key, value, ttl_ms, ns, generations};
   co_return fill_outcome(co_await run_script(put_script(), std::move(keys), std::move(argv)));
 }
 
@@ -292,7 +312,7 @@ asio::awaitable<result<std::uint64_t>> RedisStore::erase(std::vector<EraseTarget
   const std::string window_ms = std::to_string(fill_window_.count());
   std::vector<std::string_view> argv;
   argv.reserve(2 + 2 * targets.size());
-  argv.push_back(prefix_);
+  argv.push_back(mode_prefix_);
   argv.push_back(window_ms);
   for (const auto& target : targets) {
     switch (target.kind) {
@@ -311,15 +331,23 @@ asio::awaitable<result<std::uint64_t>> RedisStore::erase(std::vector<EraseTarget
     }
     argv.push_back(target.key);
   }
-  // KEYS: the entry and the path generation of each exact or path target (what a prefix or
-  // the variants cover is found in the index at run time).
+  // KEYS, per target in order: the entry and the path generation of an exact or path target,
+  // the tag set of a tag target (what a prefix or the variants cover is found in the index at
+  // run time).
   std::vector<std::string> names;
   for (const auto& target : targets) {
-    if (target.kind == EraseTarget::Kind::Prefix || target.kind == EraseTarget::Kind::Tag) {
-      continue;
+    switch (target.kind) {
+      case EraseTarget::Kind::Prefix:
+        break;
+      case EraseTarget::Kind::Tag:
+        names.push_back(names_.of("__tag:" + target.key));
+        break;
+      case EraseTarget::Kind::Exact:
+      case EraseTarget::Kind::PathAndVariants:
+        names.push_back(names_.of(target.key));
+        names.push_back(path_generation_key(target.key));
+        break;
     }
-    names.push_back(prefix_ + target.key);
-    names.push_back(path_generation_key(target.key));
   }
   std::vector<std::string_view> keys(names.begin(), names.end());
   co_return co_await run_counting_script(erase_script(), std::move(keys), std::move(argv));
@@ -330,17 +358,17 @@ asio::awaitable<result<std::uint64_t>> RedisStore::clear(std::optional<std::stri
   std::string ns_set;
   std::vector<std::string_view> keys;
   if (ns) {
-    ns_set = prefix_ + "__ns:" + *ns;
+    ns_set = namespace_key(*ns);
     keys.push_back(ns_set);
   }
-  std::vector<std::string_view> argv{prefix_};
+  std::vector<std::string_view> argv{mode_prefix_};
   if (ns) argv.push_back(*ns);
   co_return co_await run_counting_script(clear_script(), std::move(keys), std::move(argv));
 }
 
 asio::awaitable<result<std::uint64_t>> RedisStore::count() {
   std::vector<std::string_view> keys;
-  std::vector<std::string_view> argv{prefix_};
+  std::vector<std::string_view> argv{mode_prefix_};
   co_return co_await run_counting_script(count_script(), std::move(keys), std::move(argv));
 }
 

@@ -6,6 +6,7 @@
 #include "store/cache_store.hpp"
 #include "store/generations.hpp"
 #include "store/redis/client.hpp"
+#include "store/redis/key_names.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -17,7 +18,10 @@
 
 namespace cachecar::store::redis {
 
-// Key layout, for prefix P (default "cachecar:") and logical key K ("GET:/api/posts/1"):
+// Key layout, for prefix P (default "cachecar:") and logical key K ("GET:/api/posts/1"). Every
+// name below is P + a logical name ("GET:/a", "__index", "__tag:t") or, with cache.key_hash:
+// sha256, P + the 64 hex digits of that logical name's SHA-256 (KeyNames), so that no key name
+// holds a URL. Members and values hold logical keys either way.
 //   P K               string  the cached value, SET ... PX ttl (Redis expires it)
 //   P "__index"       zset    every logical key, score 0: lexicographic ranges (ZRANGEBYLEX)
 //                             serve PathAndVariants ([K, [K?..(K@) and Prefix ([K..)
@@ -28,21 +32,30 @@ namespace cachecar::store::redis {
 //   P "__namespaces"  set     namespace names in use (so clear() can find every __ns: set)
 //   P "__gen"         string  the epoch '<id>:<n>': <id> changes when lost bookkeeping is
 //                             rebuilt (entries end with the <id> they were stored under);
-//                             <n> counts prefix erases and clears, for fill tokens
+//                             <n> counts prefix erases, tag erases and clears, for fill tokens
 //   P "__gen:" path   string  the path's generation, set by erases, PX the fill window
 //   P "__gens"        zset    path -> when its generation expires, so that a put notices one
 //                             that Redis evicted
 //   P "__vary"        set     the keys that hold a variant index (store/variant_index.hpp),
 //                             so that counts leave them out (an index is not an entry)
+//   P "__tag:" T      zset    stored key -> its entry's expiry, for every entry tagged T, and
+//                             the sentinel '' at +inf
+//   P "__tags"        zset    tag set's Redis name -> when its longest-lived member expires;
+//                             the scripts delete tag sets whose time has passed (no Redis TTL:
+//                             see the prelude in scripts.cpp)
+//   P "__keytags"     hash    tagged stored key -> its tag sets' Redis names, '\n'-separated
+//   P "__names"       hash    (sha256 only) logical name (stored key, "__ns:" N) -> Redis name,
+//                             for the keys a script finds at run time: Lua has no SHA-256
 // A response with Vary is stored under P K' (K' = its primary key K + the secondary key) and
 // the index under P K; both are ordinary entries for the index, expiry and namespaces, so
 // erases, clears and expiry treat them like any other.
-// Index, expiry, namespace map and list and the generation registry keep a sentinel member ''
-// (not __vary: its loss only makes counts include indexes) so that their eviction shows as their
-// absence (docs/architecture.md, "Redis").
+// Index, expiry, namespace map and list, the generation registry, the tag registry and map and
+// the name map keep a sentinel member '' (not __vary: its loss only makes counts include
+// indexes) so that their eviction shows as their absence (docs/architecture.md, "Redis").
 // Logical keys begin with an upper-case HTTP method and ':', so they never collide with the
 // "__" names. Scripts get the keys they know up front in KEYS; those they find at run time
-// (index ranges, namespace members, random members to sweep) they build from P.
+// (index ranges, namespace and tag set members, random members to sweep) they build from P, or
+// with sha256 read from __names.
 //
 // Scripts run with EVALSHA (SHA-1 computed locally) and fall back to EVAL on NOSCRIPT, which
 // also caches them on the server again (e.g. after a Redis restart). Erase, clear and count
@@ -66,7 +79,8 @@ class RedisStore final : public CacheStore {
   // using it, and is destroyed on its executor's thread (or once its io_context stopped).
   RedisStore(boost::asio::any_io_executor executor, Client::Options options,
              std::string key_prefix = std::string(kDefaultKeyPrefix),
-             Client::Observer observer = {}, PolicyHandler on_policy = {});
+             Client::Observer observer = {}, PolicyHandler on_policy = {},
+             KeyHash key_hash = KeyHash::None);
 
   boost::asio::awaitable<result<Value>> get(std::string key) override;
   boost::asio::awaitable<result<Lookup>> lookup_for_fill(std::string key) override;
@@ -91,6 +105,7 @@ class RedisStore final : public CacheStore {
     auto health = client_.health();
     health.writes_refused = fills_refused_.load(std::memory_order_relaxed) ||
                             erases_refused_.load(std::memory_order_relaxed);
+    health.tags_dropped = tags_dropped_.load(std::memory_order_relaxed);
     return health;
   }
   std::string_view kind() const noexcept override { return "redis"; }
@@ -105,6 +120,7 @@ class RedisStore final : public CacheStore {
   std::uint64_t maxmemory() const noexcept { return server_info_->maxmemory; }  // 0: no limit
   Client& client() noexcept { return client_; }
   const std::string& key_prefix() const noexcept { return prefix_; }
+  const KeyNames& key_names() const noexcept { return names_; }
   void stop() { client_.stop(); }
 
   // A Lua script with its SHA-1 (hex), as EVALSHA wants it.
@@ -133,28 +149,34 @@ class RedisStore final : public CacheStore {
                                                    std::vector<std::string_view> keys,
                                                    std::vector<std::string_view> argv);
   // The put script; an empty `generations` stores unconditionally.
-  boost::asio::awaitable<boost::system::error_code> run_put(std::string_view key,
-                                                            std::string_view value,
-                                                            std::chrono::milliseconds ttl,
-                                                            std::string_view ns,
-                                                            std::string_view generations);
+  boost::asio::awaitable<boost::system::error_code> run_put(
+      std::string_view key, std::string_view value, std::chrono::milliseconds ttl,
+      std::string_view ns, std::string_view generations, std::vector<std::string> tags);
   boost::asio::awaitable<result<std::uint64_t>> run_counting_script(
       const Script& script, std::vector<std::string_view> keys, std::vector<std::string_view> argv);
 
-  // P "__gen:" key_path(key): the path generation a fill of `key` watches.
+  // The Redis name of "__gen:" key_path(key): the path generation a fill of `key` watches.
   std::string path_generation_key(std::string_view key) const {
-    return epoch_key_ + ":" + std::string(key_path(key));
+    return names_.of("__gen:" + std::string(key_path(key)));
   }
+  std::string namespace_key(std::string_view ns) const {
+    return names_.of("__ns:" + std::string(ns));
+  }
+  // The Redis names of the tag sets of the tags kept (store/tags.hpp); counts the dropped ones.
+  std::vector<std::string> tag_set_keys(std::vector<std::string> tags);
 
   std::shared_ptr<ServerInfo> server_info_;  // before client_: its connections use it
   Client client_;
   std::string prefix_;
-  std::string epoch_key_;                 // prefix + "__gen"
-  std::array<std::string, 7> book_keys_;  // KEYS[1..7] of every script
+  KeyNames names_;
+  std::string mode_prefix_;                // ARGV[1] of every script: "n" + prefix, or "h"
+  std::string epoch_key_;                  // names_.of("__gen")
+  std::array<std::string, 10> book_keys_;  // KEYS[1..10] of every script
   std::chrono::milliseconds fill_window_{std::chrono::minutes(10)};
   // The last fill / the last erase, clear or count got an error reply; read by /health.
   std::atomic<bool> fills_refused_{false};
   std::atomic<bool> erases_refused_{false};
+  std::atomic<std::uint64_t> tags_dropped_{0};
 };
 
 // Why a maxmemory-policy hurts cachecar ("" when it does not): noeviction makes fills fail

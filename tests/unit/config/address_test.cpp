@@ -151,6 +151,22 @@ TEST(RedisUrl, Defaults) {
   EXPECT_EQ(url->db, 0);
 }
 
+TEST(RedisUrl, AclUserAndTls) {
+  std::string error;
+  auto url = parse_redis_url("rediss://cache%2Dro:p%3Aw@redis.internal:6380/1", &error);
+  ASSERT_TRUE(url.has_value()) << error;
+  EXPECT_TRUE(url->tls);
+  EXPECT_EQ(url->user, "cache-ro");
+  EXPECT_EQ(url->password, "p:w");
+  EXPECT_EQ(url->address.to_string(), "redis.internal:6380");
+  EXPECT_EQ(url->db, 1);
+  url = parse_redis_url("redis://cc@h", &error);  // the password comes from elsewhere
+  ASSERT_TRUE(url.has_value()) << error;
+  EXPECT_FALSE(url->tls);
+  EXPECT_EQ(url->user, "cc");
+  EXPECT_EQ(url->password, "");
+}
+
 TEST(RedisUrl, Memory) {
   std::string error;
   const auto url = parse_redis_url("memory://", &error);
@@ -170,11 +186,12 @@ INSTANTIATE_TEST_SUITE_P(
     Config, BadRedisUrlTest,
     testing::Values(BadUrlCase{"HttpScheme", "http://h:6379", "expected redis://"},
                     BadUrlCase{"NoScheme", "127.0.0.1:6379", "expected redis://"},
-                    BadUrlCase{"Tls", "rediss://h", "rediss://"},
                     BadUrlCase{"MemoryWithHost", "memory://h", "memory:// takes no host"},
                     BadUrlCase{"BadPort", "redis://h:70000", "invalid port"},
                     BadUrlCase{"EmptyHost", "redis://:6379", "invalid host"},
-                    BadUrlCase{"UserName", "redis://user:pw@h", "user name is not supported"},
+                    BadUrlCase{"EmptyPassword", "redis://user:@h", "empty password"},
+                    BadUrlCase{"EmptyUserInfo", "redis://@h", "empty password"},
+                    BadUrlCase{"BadUserEscape", "redis://u%zz:pw@h", "user name has a malformed"},
                     BadUrlCase{"BadPasswordEscape", "redis://:p%zz@h", "%-escape"},
                     BadUrlCase{"TruncatedPasswordEscape", "redis://:p%4@h", "%-escape"},
                     BadUrlCase{"DbNotNumber", "redis://h/x", "invalid database number 'x'"},

@@ -227,6 +227,43 @@ TEST(LoadConfig, HttpCachingKeysSetEveryField) {
   EXPECT_EQ(rule_mode.max_variants, 1U);
 }
 
+TEST(LoadConfig, CompressionDefaultsToOffWithTheIssueDefaults) {
+  const Config c = load(kMinimal);
+  const auto& z = c.cache.compression;
+  EXPECT_FALSE(z.enabled);
+  EXPECT_EQ(z.min_size_bytes, 1024U);
+  EXPECT_EQ(z.level, 6);
+  EXPECT_EQ(z.types, (std::vector<std::string>{"application/json", "text/*",
+                                               "application/javascript", "image/svg+xml"}));
+}
+
+TEST(LoadConfig, CompressionKeysSetEveryField) {
+  const Config c = load(std::string(kMinimal) +
+                        "cache:\n  compression:\n    enabled: true\n    min_size: 4KiB\n"
+                        "    level: 9\n    types: [Application/JSON, \"text/*\", \"*/*\"]\n");
+  const auto& z = c.cache.compression;
+  EXPECT_TRUE(z.enabled);
+  EXPECT_EQ(z.min_size_bytes, 4096U);
+  EXPECT_EQ(z.level, 9);
+  EXPECT_EQ(z.types, (std::vector<std::string>{"application/json", "text/*", "*/*"}))
+      << "lower-cased";
+}
+
+TEST(LoadConfig, CompressionMinSizeUnits) {
+  auto min_size = [](std::string_view value) {
+    return load(std::string(kMinimal) +
+                "cache:\n  compression:\n    min_size: " + std::string(value) + "\n")
+        .cache.compression.min_size_bytes;
+  };
+  EXPECT_EQ(min_size("0"), 0U);
+  EXPECT_EQ(min_size("1500"), 1500U) << "plain bytes";
+  EXPECT_EQ(min_size("2KiB"), 2048U);
+  EXPECT_EQ(min_size("2KB"), 2000U);
+  EXPECT_EQ(min_size("1MiB"), 1048576U) << "equal to the default max_body_size";
+  // Above max_body_size only matters when compression is on.
+  EXPECT_EQ(min_size("8MiB"), 8U << 20);
+}
+
 TEST(LoadConfig, ZeroKeepAndMaxStaleAreAllowed) {
   const Config c = load(std::string(kMinimal) + "cache:\n  keep: 0\n  max_stale: 0s\n");
   EXPECT_EQ(c.cache.keep, milliseconds(0));
@@ -305,6 +342,20 @@ TEST(LoadConfig, MemoryStore) {
   const Config c = load(std::string(kMinimal) + "redis:\n  url: memory://\n");
   EXPECT_TRUE(c.store.memory);
   EXPECT_EQ(c.store.url, "memory://");
+}
+
+// cache.key_hash: how Redis names its keys; none (today's names) unless asked.
+TEST(LoadConfig, KeyHashDefaultsToNoneAndTakesSha256) {
+  EXPECT_EQ(load(kMinimal).store.key_hash, core::KeyHash::None);
+  EXPECT_EQ(load(std::string(kMinimal) + "cache:\n  key_hash: none\n").store.key_hash,
+            core::KeyHash::None);
+  EXPECT_EQ(load(std::string(kMinimal) + "cache:\n  key_hash: sha256\n").store.key_hash,
+            core::KeyHash::Sha256);
+  // memory:// has no key names to hash; the setting is accepted and changes nothing there.
+  const Config memory =
+      load(std::string(kMinimal) + "redis:\n  url: memory://\ncache:\n  key_hash: sha256\n");
+  EXPECT_TRUE(memory.store.memory);
+  EXPECT_EQ(memory.store.key_hash, core::KeyHash::Sha256);
 }
 
 TEST(LoadConfig, EmptyBypassParamDisablesBypass) {

@@ -37,6 +37,7 @@ std::string base_yaml(const std::string& extra = {}) {
          "  listen: \"127.0.0.1:9001\"\n"
          "cache:\n"
          "  max_pending_invalidations: 100\n"
+         "  key_hash: none\n"
          "  l1:\n"
          "    enabled: true\n"
          "    max_bytes: 1MiB\n"
@@ -83,6 +84,7 @@ TEST_P(RestartOnly, IsNamedAndKeepsItsRunningValue) {
   EXPECT_EQ(next.store.url, running.store.url);
   EXPECT_EQ(next.store.password, running.store.password);
   EXPECT_EQ(next.store.key_prefix, running.store.key_prefix);
+  EXPECT_EQ(next.store.key_hash, running.store.key_hash);
   EXPECT_EQ(next.store.timeout, running.store.timeout);
   EXPECT_EQ(next.store.connections, running.store.connections);
   EXPECT_EQ(next.admin.listen.to_string(), running.admin.listen.to_string());
@@ -121,7 +123,9 @@ INSTANTIATE_TEST_SUITE_P(
                         {"cache.l1.max_bytes"}},
         RestartOnlyCase{"l1_max_ttl", "max_ttl: 10s", "max_ttl: 20s", {"cache.l1.max_ttl"}},
         RestartOnlyCase{"max_pending", "max_pending_invalidations: 100",
-                        "max_pending_invalidations: 200", {"cache.max_pending_invalidations"}}),
+                        "max_pending_invalidations: 200", {"cache.max_pending_invalidations"}},
+        // Every Redis key name changes with it: it applies at the next start only.
+        RestartOnlyCase{"key_hash", "key_hash: none", "key_hash: sha256", {"cache.key_hash"}}),
     test::CaseName{});
 
 TEST(Reload, SeveralRestartOnlySettingsAreNamedInAFixedOrder) {

@@ -280,5 +280,24 @@ TEST(Metrics, WorkerExceptionsAreCounted) {
   EXPECT_EQ(sample(m.prometheus_text({}), "cachecar_worker_exceptions_total"), "1");
 }
 
+TEST(Metrics, TagsDroppedByReasonAndPurgesBySource) {
+  Metrics m;
+  auto text = m.prometheus_text({});
+  EXPECT_EQ(sample(text, R"(cachecar_tags_dropped_total{reason="over_limit"})"), "0");
+  EXPECT_EQ(sample(text, R"(cachecar_tag_purges_total{source="admin"})"), "0");
+  m.record_tags_dropped(1, 0);
+  m.record_tags_dropped(2, 3);
+  m.record_tag_purges(TagPurgeSource::Admin);
+  m.record_tag_purges(TagPurgeSource::Write, 2);
+  text = m.prometheus_text({});
+  EXPECT_EQ(sample(text, R"(cachecar_tags_dropped_total{reason="over_limit"})"), "3");
+  EXPECT_EQ(sample(text, R"(cachecar_tags_dropped_total{reason="invalid"})"), "3");
+  EXPECT_EQ(sample(text, R"(cachecar_tag_purges_total{source="admin"})"), "1");
+  EXPECT_EQ(sample(text, R"(cachecar_tag_purges_total{source="write"})"), "2");
+  std::ostringstream os;
+  os << TagPurgeSource::Write;
+  EXPECT_EQ(os.str(), "write");
+}
+
 }  // namespace
 }  // namespace cachecar::metrics

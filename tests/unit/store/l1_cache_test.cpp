@@ -67,6 +67,60 @@ TEST(L1Cache, LocalPrefixErasesAndFlushesInvalidateEveryKey) {
   EXPECT_FALSE(f.l1.get("GET:/q"));
 }
 
+// L1 keeps no tags: a local Tag erase drops everything (and fences the fills in flight).
+TEST(L1Cache, ALocalTagEraseDropsEverything) {
+  ActiveL1 f;
+  f.l1.fill("GET:/a", bytes("v"), 10s, f.l1.token("GET:/a"));
+  f.l1.fill("GET:/b", bytes("v"), 10s, f.l1.token("GET:/b"));
+  const auto before = f.l1.token("GET:/c");
+  f.l1.erase({EraseTarget{EraseTarget::Kind::Tag, "products"}});
+  EXPECT_FALSE(f.l1.get("GET:/a"));
+  EXPECT_FALSE(f.l1.get("GET:/b"));
+  f.l1.fill("GET:/c", bytes("v"), 10s, before);
+  EXPECT_FALSE(f.l1.get("GET:/c"));
+}
+
+// With hashed Redis names the channel reports names: L1 maps them back to what it holds.
+TEST(L1Cache, HashedNamesReportedByTheChannelDropTheirEntries) {
+  ActiveL1 f;
+  f.l1.set_key_names([](std::string_view key) { return "P:" + std::string(key) + "#"; });
+  f.l1.fill("GET:/a", bytes("v"), 10s, f.l1.token("GET:/a"));
+  f.l1.fill("GET:/b host=h", bytes("v"), 10s, f.l1.token("GET:/b host=h"));
+  EXPECT_TRUE(f.l1.invalidate_name("P:GET:/a#"));
+  EXPECT_FALSE(f.l1.get("GET:/a"));
+  EXPECT_TRUE(f.l1.get("GET:/b host=h"));
+  EXPECT_TRUE(f.l1.invalidate_name("P:GET:/b host=h#"));
+  EXPECT_FALSE(f.l1.get("GET:/b host=h"));
+  EXPECT_FALSE(f.l1.invalidate_name("P:GET:/a#"));  // forgotten with its entry
+}
+
+// A name L1 does not know may be the entry a fill is about to add: every fill in flight is
+// refused, later ones are not.
+TEST(L1Cache, AnUnknownHashedNameRefusesTheFillsInFlight) {
+  ActiveL1 f;
+  f.l1.set_key_names([](std::string_view key) { return "P:" + std::string(key); });
+  const auto before = f.l1.token("GET:/a");
+  EXPECT_FALSE(f.l1.invalidate_name("P:GET:/a"));
+  f.l1.fill("GET:/a", bytes("pre-write"), 10s, before);
+  EXPECT_FALSE(f.l1.get("GET:/a"));
+  f.l1.fill("GET:/a", bytes("v"), 10s, f.l1.token("GET:/a"));
+  EXPECT_TRUE(f.l1.get("GET:/a"));
+}
+
+// The name map stays bounded: names of entries L1 evicted are pruned.
+TEST(L1Cache, TheNameMapForgetsEvictedEntries) {
+  L1Cache l1(64 * 1024, 60s);
+  l1.set_active(true);
+  l1.set_key_names([](std::string_view key) { return "P:" + std::string(key); });
+  for (int i = 0; i < 20'000; ++i) {
+    const std::string key = "GET:/k/" + std::to_string(i);
+    l1.fill(key, bytes(std::string(512, 'v')), 10s, l1.token(key));
+  }
+  EXPECT_TRUE(l1.get("GET:/k/19999"));
+  EXPECT_FALSE(l1.invalidate_name("P:GET:/k/0"));  // evicted long ago, its name forgotten
+  EXPECT_TRUE(l1.invalidate_name("P:GET:/k/19999"));
+}
+
 TEST(L1Cache, LosingTheChannelDropsEverything) {
   ActiveL1 f;
   f.l1.fill("GET:/a", bytes("v"), 10s, f.l1.token("GET:/a"));
