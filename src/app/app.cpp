@@ -300,7 +300,7 @@ App::App(config::Config config, ConfigLoader reload_from)
       worker->store = worker->own_store.get();
       worker->own_rate_limiter = std::make_unique<store::redis::RedisRateLimiter>(
           worker->own_store->client(),
-          store::redis::KeyNames(cfg.store.key_prefix, store::redis::KeyHash::None));
+          store::redis::KeyNames(cfg.store.key_prefix, cfg.store.key_hash));
       worker->rate_limiter = worker->own_rate_limiter.get();
     }
     worker->pool = std::make_unique<upstream::Pool>(

@@ -151,6 +151,20 @@ TEST(RateLimitTest, ByHeaderGivesEachKeyItsOwnBudgetAndFallsBackToTheClientIp) {
   }
 }
 
+TEST(RateLimitTest, HashedKeyNamesHideTheRuleAndTheClient) {
+  auto options = limited("{limit: 1, window: 1h}");
+  options.cache = "  key_hash: sha256\n";
+  Harness h{options};
+  EXPECT_EQ(h.get("/api/search").status, 200);
+  EXPECT_EQ(h.get("/api/search").status, 429);  // the hashed budget is the same budget
+  const auto keys = h.redis->command({"KEYS", "cachecar:*"});
+  ASSERT_FALSE(keys.elements.empty());
+  for (const auto& key : keys.elements) {
+    EXPECT_EQ(key.str.find("__rl"), std::string::npos) << key.str;
+    EXPECT_EQ(key.str.find("127.0.0.1"), std::string::npos) << key.str;
+  }
+}
+
 TEST(RateLimitTest, XForwardedForIsIgnoredFromUntrustedPeers) {
   Harness h{limited("{limit: 1, window: 1h}")};
   EXPECT_EQ(h.get("/api/search", {{"X-Forwarded-For", "10.0.0.1"}}).status, 200);

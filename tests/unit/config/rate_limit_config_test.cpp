@@ -1,10 +1,9 @@
-// `rate_limit:` at the top level (every rule's default) and on rules: values, inheritance,
-// `off`, and every error naming its line and field.
+// `rate_limit:` at the top level (every rule's default) and on rules: values, inheritance and
+// `off`. Its errors are in config_errors_test.cpp (the RateLimit table).
 #include "config/config.hpp"
 
 #include <gtest/gtest.h>
 
-#include <ostream>
 #include <string>
 
 namespace cachecar::config {
@@ -22,15 +21,6 @@ const std::string kUp = "upstream:\n  url: http://h:1\n";
 
 Config load(const std::string& yaml) {
   return load_config_text(yaml, "test.yaml", kNoEnv);
-}
-
-std::string error_of(const std::string& yaml) {
-  try {
-    load(yaml);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 const policy::Rule& rule_named(const Config& c, std::string_view name) {
@@ -118,84 +108,6 @@ TEST(RateLimitConfig, DurationsAndLimitBounds) {
   EXPECT_EQ(rule_named(c, "GET /a").rate_limit->limit, 1'000'000'000U);
   EXPECT_EQ(rule_named(c, "GET /b").rate_limit->window, seconds(90));  // plain seconds
 }
-
-struct ErrorCase {
-  std::string name;
-  std::string yaml;
-  int line;
-  std::string path;
-  std::string message_part;
-};
-void PrintTo(const ErrorCase& c, std::ostream* os) {
-  *os << c.name;
-}
-
-class RateLimitConfigError : public testing::TestWithParam<ErrorCase> {};
-
-TEST_P(RateLimitConfigError, NamesLineAndField) {
-  const auto& c = GetParam();
-  const std::string message = error_of(c.yaml);
-  const std::string prefix = "test.yaml:" + std::to_string(c.line) + ": " + c.path + ": ";
-  EXPECT_EQ(message.substr(0, prefix.size()), prefix) << message;
-  EXPECT_NE(message.find(c.message_part), std::string::npos) << message;
-}
-
-std::string rule_limit(std::string_view body) {
-  return kUp + "rules:\n  - match: GET /a\n    ttl: 1s\n    rate_limit:\n" + std::string(body);
-}
-
-INSTANTIATE_TEST_SUITE_P(
-    Errors, RateLimitConfigError,
-    testing::Values(
-        ErrorCase{"ZeroLimit", rule_limit("      limit: 0\n      window: 1s\n"), 7,
-                  "rules[0].rate_limit.limit", "expected an integer from 1 to 1000000000"},
-        ErrorCase{"NegativeLimit", rule_limit("      limit: -3\n      window: 1s\n"), 7,
-                  "rules[0].rate_limit.limit", "got '-3'"},
-        ErrorCase{"HugeLimit", rule_limit("      limit: 1000000001\n      window: 1s\n"), 7,
-                  "rules[0].rate_limit.limit", "from 1 to 1000000000"},
-        ErrorCase{"LimitNotANumber", rule_limit("      limit: lots\n      window: 1s\n"), 7,
-                  "rules[0].rate_limit.limit", "got 'lots'"},
-        ErrorCase{"MissingLimit", rule_limit("      window: 1s\n"), 6, "rules[0].rate_limit.limit",
-                  "required"},
-        ErrorCase{"MissingWindow", rule_limit("      limit: 1\n"), 6, "rules[0].rate_limit.window",
-                  "required"},
-        ErrorCase{"BadWindow", rule_limit("      limit: 1\n      window: soon\n"), 8,
-                  "rules[0].rate_limit.window", "invalid duration 'soon'"},
-        ErrorCase{"ZeroWindow", rule_limit("      limit: 1\n      window: 0s\n"), 8,
-                  "rules[0].rate_limit.window", "must be greater than 0"},
-        ErrorCase{"FractionalWindow", rule_limit("      limit: 1\n      window: 1500ms\n"), 8,
-                  "rules[0].rate_limit.window", "whole number of seconds"},
-        ErrorCase{"WindowTooLong", rule_limit("      limit: 1\n      window: 2d\n"), 8,
-                  "rules[0].rate_limit.window", "longer than the maximum, 24h"},
-        ErrorCase{"UnknownBy", rule_limit("      limit: 1\n      window: 1s\n      by: user\n"), 9,
-                  "rules[0].rate_limit.by", "expected client_ip or header:<field name>"},
-        ErrorCase{"BadHeaderName",
-                  rule_limit("      limit: 1\n      window: 1s\n      by: \"header:X Key\"\n"), 9,
-                  "rules[0].rate_limit.by", "is not a field name"},
-        ErrorCase{"EmptyHeaderName",
-                  rule_limit("      limit: 1\n      window: 1s\n      by: \"header:\"\n"), 9,
-                  "rules[0].rate_limit.by", "is not a field name"},
-        ErrorCase{"UnknownFail",
-                  rule_limit("      limit: 1\n      window: 1s\n      fail: maybe\n"), 9,
-                  "rules[0].rate_limit.fail", "unknown value 'maybe'; expected open or closed"},
-        ErrorCase{"UnknownKey", rule_limit("      limit: 1\n      window: 1s\n      burst: 3\n"), 9,
-                  "rules[0].rate_limit.burst", "allowed keys: limit, window, by, fail"},
-        ErrorCase{"RuleScalarNotOff",
-                  kUp + "rules:\n  - match: GET /a\n    ttl: 1s\n    rate_limit: 100\n", 6,
-                  "rules[0].rate_limit", "expected a map {limit, window, by, fail} or off"},
-        ErrorCase{"RuleList", kUp + "rules:\n  - match: GET /a\n    ttl: 1s\n    rate_limit: [1]\n",
-                  6, "rules[0].rate_limit", "expected a map, got a list"},
-        ErrorCase{"TopLevelMissingWindow", kUp + "rate_limit: {limit: 5}\n", 3, "rate_limit.window",
-                  "required"},
-        ErrorCase{"TopLevelOff", kUp + "rate_limit: off\n", 3, "rate_limit",
-                  "expected a map, got a scalar"},
-        ErrorCase{"TopLevelBadFail", kUp + "rate_limit:\n  limit: 5\n  window: 1s\n  fail: shut\n",
-                  6, "rate_limit.fail", "expected open or closed"},
-        ErrorCase{"InheritedStillValidated",
-                  kUp + "rate_limit: {limit: 5, window: 1s}\nrules:\n  - match: GET /a\n"
-                        "    ttl: 1s\n    rate_limit: {window: 1.5s}\n",
-                  7, "rules[0].rate_limit.window", "invalid duration"}),
-    [](const testing::TestParamInfo<ErrorCase>& param_info) { return param_info.param.name; });
 
 }  // namespace
 }  // namespace cachecar::config
