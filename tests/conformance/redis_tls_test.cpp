@@ -120,6 +120,7 @@ class RedisTlsTest : public ::testing::Test {
   std::unique_ptr<TlsFiles> files_;
   std::unique_ptr<RedisServer> server_;
   std::unique_ptr<RedisStore> store_;
+  L1Cache l1_{1 << 20, 60s};  // outlives listener_, which holds it
   std::unique_ptr<InvalidationListener> listener_;
   std::vector<std::string> failures_;
 };
@@ -235,7 +236,7 @@ TEST_F(RedisTlsTest, AWrongPasswordIsAnAuthErrorThatNeverShowsThePassword) {
 TEST_F(RedisTlsTest, TheInvalidationChannelWorksOverTlsAsTheAclUser) {
   start_server(/*auth_clients=*/true);
   add_prefix_user();
-  L1Cache l1(1 << 20, 60s);
+  auto& l1 = l1_;
   InvalidationListener::Options o;
   o.host = server_->host();
   o.port = server_->tls_port();
@@ -285,7 +286,7 @@ TEST_F(RedisTlsTest, TheInvalidationChannelWorksOverTlsAsTheAclUser) {
 TEST_F(RedisTlsTest, TheInvalidationChannelReportsAWrongPassword) {
   start_server();
   add_prefix_user();
-  L1Cache l1(1 << 20, 60s);
+  auto& l1 = l1_;
   InvalidationListener::Options o;
   o.host = server_->host();
   o.port = server_->tls_port();
