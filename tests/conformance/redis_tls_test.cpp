@@ -120,7 +120,7 @@ class RedisTlsTest : public ::testing::Test {
   std::unique_ptr<TlsFiles> files_;
   std::unique_ptr<RedisServer> server_;
   std::unique_ptr<RedisStore> store_;
-  std::optional<L1Cache> l1_;  // outlives listener_, which is declared after it
+  L1Cache l1_{1 << 20, 60s};  // outlives listener_, which holds it
   std::unique_ptr<InvalidationListener> listener_;
   std::vector<std::string> failures_;
 };
@@ -236,8 +236,7 @@ TEST_F(RedisTlsTest, AWrongPasswordIsAnAuthErrorThatNeverShowsThePassword) {
 TEST_F(RedisTlsTest, TheInvalidationChannelWorksOverTlsAsTheAclUser) {
   start_server(/*auth_clients=*/true);
   add_prefix_user();
-  // A fixture member: the listener (stopped in TearDown) refers to it until then.
-  auto& l1 = l1_.emplace(1 << 20, 60s);
+  auto& l1 = l1_;
   InvalidationListener::Options o;
   o.host = server_->host();
   o.port = server_->tls_port();
@@ -287,8 +286,7 @@ TEST_F(RedisTlsTest, TheInvalidationChannelWorksOverTlsAsTheAclUser) {
 TEST_F(RedisTlsTest, TheInvalidationChannelReportsAWrongPassword) {
   start_server();
   add_prefix_user();
-  // A fixture member: the listener (stopped in TearDown) refers to it until then.
-  auto& l1 = l1_.emplace(1 << 20, 60s);
+  auto& l1 = l1_;
   InvalidationListener::Options o;
   o.host = server_->host();
   o.port = server_->tls_port();
