@@ -383,6 +383,9 @@ asio::awaitable<bool> Session::respond(Exchange& x, int status, std::string_view
   net::append_field(extra, "X-Cache", x.cache.x_cache());
   net::append_field(extra, "Cache-Status", x.cache.cache_status());
   auto response = net::render_response(status, "application/json", body, x.keep_alive, extra);
+  // RFC 9110 §9.3.2: no content in a response to HEAD (the fields, Content-Length included,
+  // are those a GET would get); bytes sent there would start the connection's next response.
+  if (x.head_only) response.resize(response.size() - body.size());
   auto ec = co_await send(response, {}, {});
   co_return !ec;
 }

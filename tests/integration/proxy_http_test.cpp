@@ -156,6 +156,20 @@ TEST_F(ProxyHttpTest, UpstreamDownGives502AndCachedEntriesStillServe) {
   EXPECT_GE(h.app->metrics().snapshot().upstream_errors, 1u);
 }
 
+// RFC 9110 §9.3.2: no content in a response to HEAD, cachecar's own error answers included;
+// body bytes there would be read as the start of the next response on the connection.
+TEST_F(ProxyHttpTest, ErrorAnswersToHeadCarryNoBody) {
+  h.get("/cached/1");
+  h.upstream.stop();
+  HttpClient client(h.port());
+  auto head = client.request("HEAD", "/other/1");
+  EXPECT_EQ(head.status, 502);
+  EXPECT_TRUE(head.keep_alive);
+  auto next = client.get("/cached/1");
+  EXPECT_EQ(next.status, 200);
+  EXPECT_EQ(next.header("X-Cache"), "HIT");
+}
+
 TEST_F(ProxyHttpTest, AnUpstreamBodyOnHeadDoesNotPoisonThePooledConnection) {
   // A sloppy upstream answers HEAD with a body; those bytes must not become the next
   // request's response on a reused connection. (Whether they sit in the kernel or already in
