@@ -680,7 +680,7 @@ run_one() {  # run_one SCENARIO CONTENDER ROUND
     rb1=$(redis_out_bytes "${redis_port[$c]}")
     awk -v s="$s" -v c="$c" -v r="$r" -v b=$((rb1 - rb0)) '/^BENCH / {
         for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-        if (v["requests"] > 0) printf "%s\t%s\t%s\t%d\t%d\t%.0f\n", s, c, r, v["requests"], b, b / v["requests"] }' \
+        if (v["requests"] > 0) printf "%s\t%s\t%s\t%d\t%.0f\t%.0f\n", s, c, r, v["requests"], b, b / v["requests"] }' \
       "$wlog" >>"$raw/redis_bytes.tsv"
   fi
   awk -v s="$s" -v c="$c" -v r="$r" -v hz="$clk_tck" -v dc=$((c1 - c0)) -v dorig=$((og1 - og0)) \
@@ -709,7 +709,7 @@ run_one() {  # run_one SCENARIO CONTENDER ROUND
 }
 
 redis_out_bytes() {  # total_net_output_bytes of the Redis on port $1
-  redis-cli -p "$1" INFO stats 2>/dev/null | awk -F: '$1 == "total_net_output_bytes" { print $2 + 0 }'
+  redis-cli -p "$1" INFO stats 2>/dev/null | awk -F: '$1 == "total_net_output_bytes" { printf "%.0f\n", $2 + 0 }'
 }
 # The size of each stored copy of a list path (STRLEN of its entry), per contender with a Redis.
 record_stored_sizes() {  # record_stored_sizes SCENARIO
