@@ -172,4 +172,16 @@ std::string rate_limited_body(std::int64_t retry_after_s) {
          " s\", \"retry_after\": " + seconds + "}";
 }
 
+bool is_rate_limit_field(std::string_view name) noexcept {
+  for (const std::string_view known : {"RateLimit", "RateLimit-Limit", "RateLimit-Remaining",
+                                       "RateLimit-Reset", "RateLimit-Policy"}) {
+    if (core::iequals(name, known)) return true;
+  }
+  return false;
+}
+
+void strip_rate_limit_fields(std::vector<std::pair<std::string, std::string>>& fields) {
+  std::erase_if(fields, [](const auto& field) { return is_rate_limit_field(field.first); });
+}
+
 }  // namespace cachecar::policy

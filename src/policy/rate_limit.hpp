@@ -101,6 +101,12 @@ std::int64_t retry_after_seconds(const RateLimitOutcome& outcome) noexcept;
 std::vector<std::pair<std::string, std::string>> rate_limit_fields(
     const RateLimitSpec& spec, const std::optional<RateLimitOutcome>& outcome);
 
+// A field of the rate-limit family (RateLimit, RateLimit-Limit, -Remaining, -Reset, -Policy;
+// case-insensitive). On a rule cachecar limits, the origin's own are dropped: the client sees one
+// policy, cachecar's, and a stored response does not replay the origin's counts of its fill.
+bool is_rate_limit_field(std::string_view name) noexcept;
+void strip_rate_limit_fields(std::vector<std::pair<std::string, std::string>>& fields);
+
 // The JSON body of a 429: {"error": "rate_limited", "detail": ..., "retry_after": N}.
 std::string rate_limited_body(std::int64_t retry_after_s);
 

@@ -533,6 +533,7 @@ asio::awaitable<bool> Session::relay_response(Exchange& x,
                                               std::unique_ptr<upstream::Connection> conn,
                                               upstream::ResponseParser& response) {
   auto headers = upstream::collect_headers(response.get());
+  if (x.limit.verdict != RateLimitVerdict::None) policy::strip_rate_limit_fields(headers);
   if (x.stale_value) x.cache.fwd_status = x.status;
   const auto& tag_options = options_->cache.tags;
   if (x.fill) x.tags = collect_tags(store_inputs(x), headers, {}, tag_options);

@@ -1,5 +1,6 @@
 // Rate limits of rules through the whole proxy: real redis-server (or memory://), real upstream,
 // real sockets, and two real cachecar processes sharing one Redis.
+#include "core/strings.hpp"
 #include "integration/harness.hpp"
 #include "support/process.hpp"
 
@@ -7,6 +8,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -125,6 +127,33 @@ TEST(RateLimitTest, CacheHitsAnd304sCountAndCarryTheFields) {
   EXPECT_EQ(h.get("/api/search").header("RateLimit-Remaining"), "3");
   ASSERT_TRUE(counted(h, "allowed", kItems, 4));
   EXPECT_EQ(rate_count(h, "limited", kItems), 1u);
+}
+
+// The origin's own rate-limit fields on a limited rule's response: the client gets one policy,
+// cachecar's, and a hit does not replay the counts the origin sent with its fill.
+TEST(RateLimitTest, TheOriginsRateLimitFieldsGiveWayOnALimitedRule) {
+  Harness h{limited("{limit: 4, window: 1h}")};
+  const StubReply origin{.headers = {{"Content-Type", "application/json"},
+                                     {"RateLimit-Limit", "1000"},
+                                     {"RateLimit-Remaining", "999"},
+                                     {"RateLimit-Policy", "1000;w=60"}},
+                         .body = "{}"};
+  for (const std::string path : {"/api/items/1", "/api/search", "/api/free/1"}) {
+    h.upstream.on(path, origin);
+  }
+  const auto count = [](const HttpResponse& r, std::string_view name) {
+    return std::count_if(r.headers.begin(), r.headers.end(),
+                         [&](const auto& field) { return core::iequals(field.first, name); });
+  };
+  for (const std::string target : {"/api/items/1", "/api/items/1", "/api/search"}) {
+    const auto r = h.get(target);
+    EXPECT_EQ(r.status, 200) << target;
+    EXPECT_EQ(count(r, "RateLimit-Remaining"), 1) << target;
+    EXPECT_EQ(count(r, "RateLimit-Policy"), 1) << target;
+    EXPECT_EQ(r.header("RateLimit-Limit"), "4") << target;
+  }
+  // A rule cachecar does not limit relays the origin's fields as they came.
+  EXPECT_EQ(h.get("/api/free/1").header("RateLimit-Remaining"), "999");
 }
 
 TEST(RateLimitTest, ByHeaderGivesEachKeyItsOwnBudgetAndFallsBackToTheClientIp) {
