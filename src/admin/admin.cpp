@@ -332,7 +332,8 @@ SimpleResponse AdminService::reset_stats(const Context& c) {
 // configuration kept.
 SimpleResponse AdminService::reload_config(const Context& c) {
   if (!deps_.reload_config) {
-    return error_response(503, "reload_unavailable", "this process cannot reload its configuration");
+    return error_response(503, "reload_unavailable",
+                          "this process cannot reload its configuration");
   }
   auto result = deps_.reload_config();
   JsonWriter w;
@@ -346,8 +347,7 @@ SimpleResponse AdminService::reload_config(const Context& c) {
     w.key("error").value(result.error);
   }
   w.end_object();
-  log_action(c, result.reloaded ? "reload-config" : "reload-config-failed", "configuration",
-             -1);
+  log_action(c, result.reloaded ? "reload-config" : "reload-config-failed", "configuration", -1);
   return net::json_response(result.reloaded ? 200 : 422, w.take());
 }
 

@@ -58,8 +58,7 @@ void MemoryStore::put_sync(std::string key, Value value, std::chrono::millisecon
 }
 
 bool MemoryStore::fill_sync(std::string key, Value value, std::chrono::milliseconds ttl,
-                            std::string ns, const FillToken& token,
-                            std::vector<std::string> tags) {
+                            std::string ns, const FillToken& token, std::vector<std::string> tags) {
   auto kept = kept_tags(std::move(tags));
   Graveyard graveyard;
   std::lock_guard lock(mutex_);
@@ -171,8 +170,7 @@ boost::asio::awaitable<boost::system::error_code> MemoryStore::put(std::string k
 boost::asio::awaitable<boost::system::error_code> MemoryStore::fill(std::string key,
                                                                     std::string value,
                                                                     std::chrono::milliseconds ttl,
-                                                                    std::string ns,
-                                                                    FillToken token,
+                                                                    std::string ns, FillToken token,
                                                                     std::vector<std::string> tags) {
   if (!fill_sync(std::move(key), std::move(value), ttl, std::move(ns), token, std::move(tags))) {
     co_return make_error_code(errc::fill_overtaken);

@@ -102,9 +102,7 @@ class RedisTlsAclHarness final : public Harness {
   }
   CacheStore& store() override { return store_; }
   RedisServer* redis() override { return &server_; }
-  std::string redis_name(std::string_view key) const override {
-    return store_.key_names().of(key);
-  }
+  std::string redis_name(std::string_view key) const override { return store_.key_names().of(key); }
 
  private:
   static bool add_user(RedisServer& server) {

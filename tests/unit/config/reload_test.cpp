@@ -97,33 +97,43 @@ TEST_P(RestartOnly, IsNamedAndKeepsItsRunningValue) {
 INSTANTIATE_TEST_SUITE_P(
     Reload, RestartOnly,
     ::testing::Values(
-        RestartOnlyCase{"listen", "listen: \"127.0.0.1:9000\"", "listen: \"127.0.0.1:9100\"",
-                        {"listen"}},
+        RestartOnlyCase{
+            "listen", "listen: \"127.0.0.1:9000\"", "listen: \"127.0.0.1:9100\"", {"listen"}},
         RestartOnlyCase{"threads", "threads: 2", "threads: 3", {"threads"}},
         RestartOnlyCase{"threads_auto", "threads: 2", "threads: auto", {"threads"}},
-        RestartOnlyCase{"upstream_port", "http://127.0.0.1:8000/v1", "http://127.0.0.1:8001/v1",
+        RestartOnlyCase{"upstream_port",
+                        "http://127.0.0.1:8000/v1",
+                        "http://127.0.0.1:8001/v1",
                         {"upstream.url"}},
-        RestartOnlyCase{"upstream_base_path", "http://127.0.0.1:8000/v1",
-                        "http://127.0.0.1:8000/v2", {"upstream.url"}},
-        RestartOnlyCase{"upstream_connect_timeout", "connect_timeout: 1s", "connect_timeout: 2s",
+        RestartOnlyCase{"upstream_base_path",
+                        "http://127.0.0.1:8000/v1",
+                        "http://127.0.0.1:8000/v2",
+                        {"upstream.url"}},
+        RestartOnlyCase{"upstream_connect_timeout",
+                        "connect_timeout: 1s",
+                        "connect_timeout: 2s",
                         {"upstream.connect_timeout"}},
-        RestartOnlyCase{"upstream_idle", "max_idle_connections: 8", "max_idle_connections: 9",
+        RestartOnlyCase{"upstream_idle",
+                        "max_idle_connections: 8",
+                        "max_idle_connections: 9",
                         {"upstream.max_idle_connections"}},
         RestartOnlyCase{"redis_url", "127.0.0.1:6380/1", "127.0.0.1:6381/1", {"redis.url"}},
         RestartOnlyCase{"redis_db", "127.0.0.1:6380/1", "127.0.0.1:6380/2", {"redis.url"}},
         RestartOnlyCase{"redis_password", "redis://:pw@", "redis://:other@", {"redis.url"}},
-        RestartOnlyCase{"redis_key_prefix", "key_prefix: \"cc:\"", "key_prefix: \"dd:\"",
-                        {"redis.key_prefix"}},
+        RestartOnlyCase{
+            "redis_key_prefix", "key_prefix: \"cc:\"", "key_prefix: \"dd:\"", {"redis.key_prefix"}},
         RestartOnlyCase{"redis_timeout", "  timeout: 200ms", "  timeout: 300ms", {"redis.timeout"}},
-        RestartOnlyCase{"redis_connections", "connections: 2", "connections: 3",
-                        {"redis.connections"}},
+        RestartOnlyCase{
+            "redis_connections", "connections: 2", "connections: 3", {"redis.connections"}},
         RestartOnlyCase{"admin_listen", "127.0.0.1:9001", "127.0.0.1:9002", {"admin.listen"}},
         RestartOnlyCase{"l1_enabled", "enabled: true", "enabled: false", {"cache.l1.enabled"}},
-        RestartOnlyCase{"l1_max_bytes", "max_bytes: 1MiB", "max_bytes: 2MiB",
-                        {"cache.l1.max_bytes"}},
+        RestartOnlyCase{
+            "l1_max_bytes", "max_bytes: 1MiB", "max_bytes: 2MiB", {"cache.l1.max_bytes"}},
         RestartOnlyCase{"l1_max_ttl", "max_ttl: 10s", "max_ttl: 20s", {"cache.l1.max_ttl"}},
-        RestartOnlyCase{"max_pending", "max_pending_invalidations: 100",
-                        "max_pending_invalidations: 200", {"cache.max_pending_invalidations"}},
+        RestartOnlyCase{"max_pending",
+                        "max_pending_invalidations: 100",
+                        "max_pending_invalidations: 200",
+                        {"cache.max_pending_invalidations"}},
         // Every Redis key name changes with it: it applies at the next start only.
         RestartOnlyCase{"key_hash", "key_hash: none", "key_hash: sha256", {"cache.key_hash"}}),
     test::CaseName{});
@@ -146,10 +156,10 @@ TEST(Reload, TheSameFileNamesNothing) {
 }
 
 TEST(Reload, LiveSettingsAreAppliedAndNotNamed) {
-  const Config running = load(base_yaml(
-      "  default_ttl: 30s\n"
-      "log:\n  level: info\n"
-      "rules:\n  - match: \"GET /a/{id}\"\n    ttl: 10s\n"));
+  const Config running =
+      load(base_yaml("  default_ttl: 30s\n"
+                     "log:\n  level: info\n"
+                     "rules:\n  - match: \"GET /a/{id}\"\n    ttl: 10s\n"));
   // upstream.timeout, the rules, the TTLs, log, limits, trusted proxies, the bypass, hosts and
   // the admin token all change live.
   std::string text = replaced(base_yaml(), "  timeout: 5s", "  timeout: 7s");
