@@ -3,6 +3,7 @@
 #include "core/strings.hpp"
 #include "integration/harness.hpp"
 #include "support/process.hpp"
+#include "support/prometheus_text.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
@@ -11,7 +12,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 namespace cachecar::test {
 namespace {
@@ -22,12 +22,7 @@ namespace json = boost::json;
 
 // The value of one series ("name{labels}") in a Prometheus exposition, 0 when absent.
 std::uint64_t series_value(const std::string& text, const std::string& series) {
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(series + " ", 0) == 0) return std::stoull(line.substr(series.size() + 1));
-  }
-  return 0;
+  return static_cast<std::uint64_t>(metric_value(text, series));
 }
 
 std::string rate_series(std::string_view result, std::string_view rule) {
